@@ -1,0 +1,339 @@
+/*
+ * gatedinpaint.h — libgatedinpaint public API (C99, also valid C++).
+ *
+ * Free-form image inpainting with gated convolutions (DeepFill v2,
+ * Yu et al., ICCV 2019) on the CPU.
+ *
+ * Quick start
+ * -----------
+ *     gi_model *m = NULL; gi_session *s = NULL;
+ *     gi_tensor *img = NULL, *mask = NULL, *out = NULL;
+ *     if (gi_model_load_file("places2.gguf", &m) != GI_OK) { puts(gi_last_error()); ... }
+ *     gi_session_create(m, &s);
+ *     gi_image_load("photo.png", 3, &img);            // RGB
+ *     gi_image_load("mask.png", 0, &mask);            // any channels
+ *     gi_image_to_mask(mask, &mask1);                 // 1 channel, >127 = hole
+ *     gi_tensor_create(GI_DTYPE_U8, h, w, 3, &out);
+ *     gi_inpaint(s, img, mask1, NULL, out);
+ *     gi_image_save("result.png", out, 0);
+ *     ... gi_tensor_destroy(...); gi_session_destroy(s); gi_model_release(m);
+ *
+ * Conventions
+ * -----------
+ * - Every function returns a gi_status (GI_OK = 0, errors negative) unless it
+ *   is a getter documented otherwise. On error, gi_last_error() returns a
+ *   thread-local, human-readable message naming the offending argument.
+ * - Output pointers are written only on success (they are set to NULL on
+ *   failure where they are handles).
+ * - Every destroy/release function accepts NULL.
+ * - The library never aborts, exits or prints.
+ * - Images are HWC (row-major rows, interleaved channels), RGB order.
+ * - Threads: a gi_model is immutable after load and may be shared by any
+ *   number of threads and sessions. A gi_session must be used by one thread at
+ *   a time; use one session per thread for concurrency. gi_tensor objects are
+ *   plain data: no internal locking.
+ *
+ * ABI: opaque handles only; enums are append-only; a changed signature is a
+ * new function. See docs/ABI.md.
+ */
+#ifndef GATEDINPAINT_H
+#define GATEDINPAINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(GI_BUILDING_LIBRARY)
+#define GI_API __declspec(dllexport)
+#elif defined(_WIN32)
+#define GI_API
+#elif defined(__GNUC__) || defined(__clang__)
+#define GI_API __attribute__((visibility("default")))
+#else
+#define GI_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define GI_VERSION_MAJOR 0
+#define GI_VERSION_MINOR 1
+#define GI_VERSION_PATCH 0
+/** Encoded as major*10000 + minor*100 + patch. */
+#define GI_VERSION_NUMBER \
+    (GI_VERSION_MAJOR * 10000 + GI_VERSION_MINOR * 100 + GI_VERSION_PATCH)
+
+/** Version of the library actually linked (GI_VERSION_NUMBER encoding). */
+GI_API uint32_t gi_version(void);
+/** "MAJOR.MINOR.PATCH", static storage. */
+GI_API const char *gi_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status and errors                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef int32_t gi_status;
+
+/* Append-only: values are never renumbered. */
+#define GI_OK 0
+#define GI_E_INVALID_ARG (-1) /* a NULL, out-of-range or inconsistent argument */
+#define GI_E_NOMEM (-2)       /* allocation failed or a memory limit was hit  */
+#define GI_E_IO (-3)          /* file could not be read/written/decoded       */
+#define GI_E_BAD_MODEL (-4)   /* model file malformed or inconsistent         */
+#define GI_E_UNSUPPORTED (-5) /* valid request this build/model cannot serve  */
+#define GI_E_SHAPE (-6)       /* tensor shapes/dtypes do not fit together     */
+#define GI_E_CANCELLED (-7)   /* the progress callback asked to stop          */
+#define GI_E_INTERNAL (-8)    /* a bug: please report it                      */
+
+/** Short constant description of a status ("invalid argument", ...). */
+GI_API const char *gi_status_string(gi_status status);
+
+/**
+ * Message describing the last error raised on the calling thread, e.g.
+ * "gi_inpaint: mask is 511x512, image is 512x512". Never NULL ("" when no
+ * error happened yet). Valid until the next library call on this thread.
+ */
+GI_API const char *gi_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Tensors (images and feature maps)                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct gi_tensor gi_tensor;
+
+/* Element types. */
+#define GI_DTYPE_U8 1  /* uint8_t, images and masks  */
+#define GI_DTYPE_F32 2 /* float, feature maps         */
+
+/**
+ * Allocate a zero-filled height x width x channels tensor (HWC, rows
+ * contiguous: row stride = width * channels * element size). Sizes must be
+ * >= 1; channels <= 4096. Free with gi_tensor_destroy().
+ */
+GI_API gi_status gi_tensor_create(int32_t dtype, int32_t height, int32_t width,
+                                  int32_t channels, gi_tensor **out);
+
+/**
+ * Borrow caller memory as a tensor: no copy, the caller keeps ownership and
+ * must keep `data` alive and unchanged-in-place as long as the tensor is used.
+ * `row_stride` is the distance in bytes between the starts of two rows; it
+ * must be >= width * channels * element size and a multiple of the element
+ * size. The library never touches bytes outside rows [0, height) x
+ * [0, width*channels) elements, nor past the last row's last element.
+ * The data is written to only when the tensor is used as an output.
+ */
+GI_API gi_status gi_tensor_wrap(int32_t dtype, int32_t height, int32_t width,
+                                int32_t channels, void *data, size_t row_stride,
+                                gi_tensor **out);
+
+/** Free a tensor (wrapped memory is not freed). NULL is allowed. */
+GI_API void gi_tensor_destroy(gi_tensor *t);
+
+/** Shape getters; any out pointer may be NULL. Returns GI_E_INVALID_ARG on NULL t. */
+GI_API gi_status gi_tensor_shape(const gi_tensor *t, int32_t *height,
+                                 int32_t *width, int32_t *channels);
+/** GI_DTYPE_* of t, or 0 if t is NULL. */
+GI_API int32_t gi_tensor_dtype(const gi_tensor *t);
+/** Pointer to element (0,0,0), or NULL if t is NULL. */
+GI_API void *gi_tensor_data(gi_tensor *t);
+/** Row stride in bytes, or 0 if t is NULL. */
+GI_API size_t gi_tensor_row_stride(const gi_tensor *t);
+
+/* ------------------------------------------------------------------------ */
+/* Image files                                                               */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Decode a PNG or JPEG file (format detected from its bytes, not its name)
+ * into a new GI_DTYPE_U8 tensor. EXIF orientation (JPEG APP1, PNG eXIf) is
+ * applied, so the tensor is upright. 16-bit PNGs are reduced to 8 bits;
+ * palette and gray images are expanded as needed.
+ * `channels`: 0 = as stored (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA),
+ * or 1, 3, 4 to convert (gray = ITU-R BT.601 luma; missing alpha = 255).
+ */
+GI_API gi_status gi_image_load(const char *path, int32_t channels,
+                               gi_tensor **out);
+
+/**
+ * Encode a GI_DTYPE_U8 tensor with 1, 2, 3 or 4 channels. The format follows
+ * the file extension: .png, .jpg/.jpeg (alpha is dropped; 2-channel gray+alpha
+ * is saved as gray). `quality` is the JPEG quality 1..100, 0 = default (95);
+ * ignored for PNG.
+ */
+GI_API gi_status gi_image_save(const char *path, const gi_tensor *image,
+                               int32_t quality);
+
+/**
+ * Turn a decoded mask image into the 1-channel mask gi_inpaint() wants:
+ * if the image has an alpha channel (2 or 4 channels) that is not uniform,
+ * the alpha is the mask (painted = opaque); otherwise the maximum of the
+ * colour channels is. Values are copied, not binarised (> 127 = hole).
+ */
+GI_API gi_status gi_image_to_mask(const gi_tensor *image, gi_tensor **out);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct gi_model gi_model;
+
+/**
+ * Load a GGUF v3 model file (see docs/MODEL_FORMAT.md). The file is fully
+ * validated; a malformed file yields GI_E_BAD_MODEL and a message. The file
+ * is not kept open. `*out` has one reference; drop it with gi_model_release().
+ */
+GI_API gi_status gi_model_load_file(const char *path, gi_model **out);
+
+/** As gi_model_load_file() from memory; `data` is only read during the call. */
+GI_API gi_status gi_model_load_memory(const void *data, size_t size,
+                                      gi_model **out);
+
+/**
+ * Load the default model embedded in the library. Returns GI_E_UNSUPPORTED
+ * when this build carries no embedded model.
+ */
+GI_API gi_status gi_model_load_default(gi_model **out);
+
+/** Add a reference (thread-safe). Returns m. */
+GI_API gi_model *gi_model_retain(gi_model *m);
+/** Drop a reference; frees the model when the last one goes. NULL allowed. */
+GI_API void gi_model_release(gi_model *m);
+
+/* Model properties (append-only). */
+#define GI_MODEL_FAMILY 1         /* string: "deepfill_v2"                 */
+#define GI_MODEL_NAME 2           /* string: general.name                  */
+#define GI_MODEL_LICENSE 3        /* string: general.license               */
+#define GI_MODEL_SOURCE_URL 4     /* string: general.source_url ("" if none) */
+#define GI_MODEL_CHANNEL_ORDER 5  /* string: "rgb" or "bgr" (network side)  */
+#define GI_MODEL_WIDTH 16         /* int: cnum (48 for the official weights) */
+#define GI_MODEL_GUIDE_CHANNELS 17 /* int: 0 or 1                          */
+#define GI_MODEL_ARCH_VERSION 18  /* int                                   */
+#define GI_MODEL_PARAM_COUNT 19   /* int: number of weights and biases     */
+
+/** String property; the string lives as long as the model. */
+GI_API gi_status gi_model_get_string(const gi_model *m, int32_t prop,
+                                     const char **out);
+/** Integer property. */
+GI_API gi_status gi_model_get_int(const gi_model *m, int32_t prop,
+                                  int64_t *out);
+
+/* ------------------------------------------------------------------------ */
+/* Sessions                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct gi_session gi_session;
+
+/**
+ * Create a session over a model (the session holds a reference to it). A
+ * session owns its scratch memory and reuses it between calls of the same
+ * size. Use from one thread at a time.
+ */
+GI_API gi_status gi_session_create(gi_model *model, gi_session **out);
+/** Destroy a session and its scratch memory. NULL allowed. */
+GI_API void gi_session_destroy(gi_session *s);
+
+/* Session options (append-only). */
+#define GI_OPT_NUM_THREADS 1 /* int >= 0; 0 = all cores (default)          */
+#define GI_OPT_MAX_ISA 2     /* GI_ISA_* cap; default GI_ISA_BEST            */
+#define GI_OPT_ISA 3         /* read-only: the instruction set in use        */
+
+/* Instruction-set tiers, ordered: a cap allows every tier <= it. */
+#define GI_ISA_SCALAR 0
+#define GI_ISA_NEON 10
+#define GI_ISA_AVX2 20
+#define GI_ISA_AVX512 30
+#define GI_ISA_BEST 1000
+
+GI_API gi_status gi_session_set_int(gi_session *s, int32_t option,
+                                    int64_t value);
+GI_API gi_status gi_session_get_int(const gi_session *s, int32_t option,
+                                    int64_t *value);
+
+/**
+ * Progress callback: `done` grows from 0 to 1 over one gi_inpaint() call;
+ * `stage` is a static name such as "coarse", "refine", "attention". Called on
+ * the thread that called gi_inpaint(). Return 0 to continue, non-zero to
+ * cancel: gi_inpaint() then returns GI_E_CANCELLED, `out` is left unchanged
+ * and the session stays usable.
+ */
+typedef int32_t (*gi_progress_fn)(void *user, float done, const char *stage);
+
+/** Install (or with fn = NULL remove) the progress callback. */
+GI_API gi_status gi_session_set_progress(gi_session *s, gi_progress_fn fn,
+                                         void *user);
+
+/* ------------------------------------------------------------------------ */
+/* Inpainting                                                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Fill the holes of `image`.
+ *  image: GI_DTYPE_U8, RGB (3 channels) or RGBA (4), any size >= 16x16.
+ *  mask:  GI_DTYPE_U8, 1 channel, same height/width; value > 127 = hole.
+ *  guide: NULL, or GI_DTYPE_U8 1 channel, same height/width: a sketch of the
+ *         edges wanted inside the hole (value > 153 = edge), only for models
+ *         with GI_MODEL_GUIDE_CHANNELS = 1 (else GI_E_INVALID_ARG).
+ *  out:   GI_DTYPE_U8, same shape as image; may be the same tensor as image.
+ * Pixels outside the hole are copied bit-identical; alpha is copied. Sides
+ * that are not multiples of 8 are mirror-padded at the bottom/right for the
+ * network and cut back. An empty mask copies the image.
+ */
+GI_API gi_status gi_inpaint(gi_session *s, const gi_tensor *image,
+                            const gi_tensor *mask, const gi_tensor *guide,
+                            gi_tensor *out);
+
+/* ------------------------------------------------------------------------ */
+/* Kernel-level operations (for building other gated-conv networks)          */
+/* ------------------------------------------------------------------------ */
+
+/* Activations for gi_op_gated_conv2d. */
+#define GI_ACT_NONE 0      /* raw convolution, all cconv channels          */
+#define GI_ACT_ELU_GATED 1 /* ELU(first half) * sigmoid(second half)       */
+#define GI_ACT_RELU_GATED 2 /* ReLU(first half) * sigmoid(second half)     */
+#define GI_ACT_TANH 3      /* tanh of the raw convolution                  */
+
+/**
+ * One convolution layer with TensorFlow 'SAME' zero padding
+ * (pad_total = max((ceil(n/s)-1)*s + (k-1)*d + 1 - n, 0), the smaller half at
+ * the top/left) and the activation `act`.
+ *  input:  GI_DTYPE_F32, H x W x cin.
+ *  weight: cconv x cin x k x k floats (OIHW, PyTorch layout); bias: cconv.
+ *  upsample2x: 0, or 1 to apply nearest x2 upsampling to the input first
+ *              (the conv then sees 2H x 2W).
+ *  output: GI_DTYPE_F32, ceil(H'/stride) x ceil(W'/stride) x cout where H',W'
+ *          are the (upsampled) input sizes and cout = cconv/2 for the gated
+ *          activations (cconv must then be even), cconv otherwise.
+ * Runs on the session's threads and ISA.
+ */
+GI_API gi_status gi_op_gated_conv2d(gi_session *s, const gi_tensor *input,
+                                    const float *weight, const float *bias,
+                                    int32_t cconv, int32_t kernel,
+                                    int32_t stride, int32_t dilation,
+                                    int32_t act, int32_t upsample2x,
+                                    gi_tensor *output);
+
+/**
+ * DeepFill v2 contextual attention with f = b = features (patch size 3 for
+ * matching on the x2-downscaled map, 4x4 patches stride 2 for pasting,
+ * rate 2), exactly as the official graph computes it.
+ *  features: GI_DTYPE_F32, h x w x C, h and w even.
+ *  mask:     GI_DTYPE_F32 h x w x 1 (1 = hole), or NULL for no hole.
+ *  fuse:     1 = the official 3x3 score fusion, 0 = none.
+ *  softmax_scale: 10 in the official model.
+ *  output:   GI_DTYPE_F32, h x w x C.
+ */
+GI_API gi_status gi_op_contextual_attention(gi_session *s,
+                                            const gi_tensor *features,
+                                            const gi_tensor *mask, int32_t fuse,
+                                            float softmax_scale,
+                                            gi_tensor *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GATEDINPAINT_H */

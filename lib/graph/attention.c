@@ -1,0 +1,312 @@
+/* Contextual attention, computed in chunks of query positions so that the
+ * P x P score matrix is never held whole.
+ *
+ * Notation (deepfill_v2_reference.md 4.1): the map is h x w x c; matching
+ * runs on the x2 nearest-downscaled map of hh x ww = P positions. X[p] is
+ * the 3x3 patch (9c values) around position p of the downscaled map,
+ * Wn[q] = X[q] / max(|X[q]|, 1e-4), S[p][q] = X[p] . Wn[q].
+ *
+ * Fusion sums S over a 3-tap diagonal twice: once in row-major flattening
+ * (p+-1, q+-1), once in column-major flattening (the position one row
+ * up/down, wrapping to the neighbouring column at the top/bottom). So the
+ * fused score of query p needs S rows of the positions within ww+1 of p in
+ * row-major order, plus (for the first and last row) a few positions at
+ * the other end of the map. Rows near p live in a ring buffer that slides
+ * with the chunk; the far-end rows are computed once.
+ */
+#include "attention.h"
+
+#include <math.h>
+#include <string.h>
+
+#define DEFAULT_BUDGET ((size_t)64 << 20)
+#define MIN_CHUNK 64
+
+typedef struct layout {
+    int32_t hh, ww, P, k9, k16;
+    int32_t chunk, cap;        /* query positions per chunk, ring rows */
+    int32_t wlo_n, whi_base;   /* far-end rows: [0, wlo_n) and [whi_base, P) */
+    size_t o_ri, o_ci, o_cidx, o_valid, o_x, o_wnt, o_r, o_ring, o_wlo, o_whi,
+        o_a, o_cols, total;
+} layout;
+
+static size_t carve(size_t *off, size_t bytes) {
+    size_t at = *off;
+    *off += (bytes + 63) & ~(size_t)63;
+    return at;
+}
+
+static void plan(const gi_attention_args *a, layout *L) {
+    L->hh = a->h / 2;
+    L->ww = a->w / 2;
+    L->P = L->hh * L->ww;
+    L->k9 = 9 * a->c;
+    L->k16 = 16 * a->c;
+    const int32_t P = L->P, ww = L->ww;
+    int32_t halo = a->fuse ? 2 * ww + 2 : 0;
+    size_t budget = a->budget_bytes ? a->budget_bytes : DEFAULT_BUDGET;
+    /* ring (chunk + halo rows) and softmax weights (chunk rows), P floats each */
+    size_t rows = budget / ((size_t)P * sizeof(float));
+    int64_t chunk = rows > (size_t)halo ? (int64_t)(rows - halo) / 2 : 0;
+    /* An explicit budget is obeyed down to one query per chunk (tests use
+     * this to exercise chunking); the default keeps GEMMs reasonably tall. */
+    int64_t min_chunk = a->budget_bytes ? 1 : MIN_CHUNK;
+    if (chunk < min_chunk) chunk = min_chunk;
+    if (chunk > P) chunk = P;
+    L->chunk = (int32_t)chunk;
+    L->cap = (int32_t)chunk + halo;
+    if (L->cap > P) L->cap = P;
+    L->wlo_n = a->fuse ? (ww + 2 < P ? ww + 2 : P) : 0;
+    L->whi_base = a->fuse ? (P - ww - 2 > 0 ? P - ww - 2 : 0) : P;
+
+    size_t off = 0, f = sizeof(float), i = sizeof(int32_t);
+    L->o_ri = carve(&off, (size_t)L->hh * i);
+    L->o_ci = carve(&off, (size_t)L->ww * i);
+    L->o_cidx = carve(&off, 3 * (size_t)P * i);
+    L->o_valid = carve(&off, (size_t)P * i);
+    L->o_x = carve(&off, (size_t)P * L->k9 * f);
+    L->o_wnt = carve(&off, (size_t)L->k9 * P * f);
+    L->o_r = carve(&off, (size_t)P * L->k16 * f);
+    L->o_ring = carve(&off, (size_t)L->cap * P * f);
+    L->o_wlo = carve(&off, (size_t)L->wlo_n * P * f);
+    L->o_whi = carve(&off, (size_t)(P - L->whi_base) * P * f);
+    L->o_a = carve(&off, (size_t)L->chunk * P * f);
+    L->o_cols = carve(&off, (size_t)L->chunk * L->k16 * f);
+    L->total = off;
+}
+
+size_t gi_attention_workspace(const gi_attention_args *a) {
+    layout L;
+    plan(a, &L);
+    return L.total;
+}
+
+/* TF 1.x resize_nearest_neighbor with align_corners=True (reference 4.2). */
+void gi_tf_nn_index(int32_t in, int32_t out, int32_t *idx) {
+    float scale = out > 1 ? (float)(in - 1) / (float)(out - 1) : (float)in / (float)out;
+    for (int32_t i = 0; i < out; i++) {
+        long s = (long)roundf((float)i * scale);
+        idx[i] = (int32_t)(s < in - 1 ? s : in - 1);
+    }
+}
+
+/* C = A B with the columns split across threads (each element's sum keeps
+ * its order, so the result does not depend on the thread count). */
+static void par_gemm(const gi_kernels *k, int nt, int32_t m, int32_t n, int32_t kd,
+                     const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                     size_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    int32_t nb = (n + nt - 1) / nt;
+    nb = (nb + 15) & ~15;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int32_t j0 = 0; j0 < n; j0 += nb) {
+        int32_t nj = n - j0 < nb ? n - j0 : nb;
+        k->gemm_ab(m, nj, kd, a, lda, b + j0, ldb, c + j0, ldc);
+    }
+}
+
+typedef struct state {
+    const gi_attention_args *a;
+    const layout *L;
+    const int32_t *cidx, *valid;
+    const float *x, *wnt;
+    float *ring, *wlo, *whi;
+    int32_t lo, hi; /* positions currently held by the ring */
+} state;
+
+static const float *score_row(const state *s, int32_t pos) {
+    const int32_t P = s->L->P;
+    if (pos >= s->lo && pos < s->hi) return s->ring + (size_t)(pos % s->L->cap) * P;
+    if (pos < s->L->wlo_n) return s->wlo + (size_t)pos * P;
+    return s->whi + (size_t)(pos - s->L->whi_base) * P;
+}
+
+/* S rows for positions [from, to) into the ring (which wraps at cap). */
+static void fill_ring(state *s, int32_t from, int32_t to) {
+    const layout *L = s->L;
+    while (from < to) {
+        int32_t slot = from % L->cap;
+        int32_t n = to - from < L->cap - slot ? to - from : L->cap - slot;
+        par_gemm(s->a->k, s->a->nthreads, n, L->P, L->k9, s->x + (size_t)from * L->k9,
+                 L->k9, s->wnt, L->P, s->ring + (size_t)slot * L->P, L->P);
+        from += n;
+    }
+}
+
+/* Fused, masked, scaled scores of query p over the valid patches, then the
+ * softmax in place. Hole patches take logit 0 (reference 4.1 step 7). */
+static void softmax_row(const state *s, int32_t p, int32_t nvalid, float *arow) {
+    const gi_attention_args *a = s->a;
+    const int32_t P = s->L->P;
+    const float *rows[3][3] = {{0}};
+    for (int e = 0; e < 3; e++) {
+        if (!a->fuse && e != 1) continue;
+        int32_t pe = s->cidx[(size_t)e * P + p];
+        if (pe < 0) continue;
+        for (int d = 0; d < 3; d++) {
+            if (!a->fuse && d != 1) continue;
+            int32_t r = pe + d - 1;
+            if (r >= 0 && r < P) rows[e][d] = score_row(s, r);
+        }
+    }
+    float mx = -INFINITY;
+    for (int32_t v = 0; v < nvalid; v++) {
+        int32_t q = s->valid[v];
+        float sum = 0.0f;
+        for (int e = 0; e < 3; e++) {
+            int32_t qe = s->cidx[(size_t)e * P + q];
+            if (qe < 0) continue;
+            float s1 = 0.0f;
+            for (int d = 0; d < 3; d++) {
+                int32_t b = qe + d - 1;
+                if (rows[e][d] && b >= 0 && b < P) s1 += rows[e][d][b];
+            }
+            sum += s1;
+        }
+        float z = sum * a->softmax_scale;
+        arow[v] = z;
+        if (z > mx) mx = z;
+    }
+    int32_t ninvalid = P - nvalid;
+    if (ninvalid > 0 && mx < 0.0f) mx = 0.0f;
+    float denom = 0.0f;
+    for (int32_t v = 0; v < nvalid; v++) {
+        float e = expf(arow[v] - mx);
+        arow[v] = e;
+        denom += e;
+    }
+    denom += (float)ninvalid * expf(-mx);
+    for (int32_t v = 0; v < nvalid; v++) arow[v] /= denom;
+}
+
+/* Add the pasted 4x4 patches of queries [p0, p1) into y (transposed conv,
+ * stride 2, crop 1). Threads own output rows, so sums keep their order. */
+static void fold(const gi_attention_args *a, const layout *L, int32_t p0, int32_t p1,
+                 const float *cols) {
+    const int32_t c = a->c, ww = L->ww;
+    int32_t fy_a = p0 / ww, fy_b = (p1 - 1) / ww;
+    int32_t oy0 = 2 * fy_a - 1 < 0 ? 0 : 2 * fy_a - 1;
+    int32_t oy1 = 2 * fy_b + 3 > a->h ? a->h : 2 * fy_b + 3;
+#pragma omp parallel for num_threads(a->nthreads) schedule(static)
+    for (int32_t oy = oy0; oy < oy1; oy++) {
+        float *yrow = a->y + (size_t)oy * a->w * c;
+        for (int32_t ky = 0; ky < 4; ky++) {
+            int32_t t = oy + 1 - ky;
+            if (t < 0 || (t & 1)) continue;
+            int32_t fy = t / 2;
+            if (fy < fy_a || fy > fy_b) continue;
+            int32_t fx0 = p0 - fy * ww > 0 ? p0 - fy * ww : 0;
+            int32_t fx1 = p1 - fy * ww < ww ? p1 - fy * ww : ww;
+            for (int32_t fx = fx0; fx < fx1; fx++) {
+                const float *col = cols + (size_t)(fy * ww + fx - p0) * L->k16;
+                for (int32_t kx = 0; kx < 4; kx++) {
+                    int32_t ox = 2 * fx - 1 + kx;
+                    if (ox < 0 || ox >= a->w) continue;
+                    const float *src = col + (size_t)(ky * 4 + kx) * c;
+                    float *dst = yrow + (size_t)ox * c;
+                    for (int32_t ch = 0; ch < c; ch++) dst[ch] += src[ch];
+                }
+            }
+        }
+    }
+}
+
+void gi_attention_run(const gi_attention_args *a, void *ws) {
+    layout L;
+    plan(a, &L);
+    uint8_t *base = ws;
+    int32_t *ri = (int32_t *)(base + L.o_ri), *ci = (int32_t *)(base + L.o_ci);
+    int32_t *cidx = (int32_t *)(base + L.o_cidx), *valid = (int32_t *)(base + L.o_valid);
+    float *x = (float *)(base + L.o_x), *wnt = (float *)(base + L.o_wnt);
+    float *r = (float *)(base + L.o_r), *A = (float *)(base + L.o_a);
+    float *cols = (float *)(base + L.o_cols);
+    const int32_t hh = L.hh, ww = L.ww, P = L.P, c = a->c, nt = a->nthreads;
+
+    gi_tf_nn_index(a->h, hh, ri);
+    gi_tf_nn_index(a->w, ww, ci);
+
+    /* Valid background patches: 3x3 window of the twice-resized mask all 0
+     * (zero padding counts as known). */
+    int32_t nvalid = 0;
+    for (int32_t q = 0; q < P; q++) {
+        int32_t by = q / ww, bx = q % ww, ok = 1;
+        for (int32_t dy = -1; dy <= 1 && ok && a->mask; dy++)
+            for (int32_t dx = -1; dx <= 1; dx++) {
+                int32_t y = by + dy, xx = bx + dx;
+                if (y < 0 || y >= hh || xx < 0 || xx >= ww) continue;
+                if (a->mask[(size_t)ri[y] * a->w + ci[xx]] != 0.0f) ok = 0;
+            }
+        if (ok) valid[nvalid++] = q;
+    }
+
+    /* Column-major neighbours (one row up / same / one row down, wrapping). */
+    for (int32_t q = 0; q < P; q++) {
+        int32_t fy = q / ww, fx = q % ww;
+        cidx[q] = fy > 0 ? q - ww : (fx >= 1 ? (hh - 1) * ww + fx - 1 : -1);
+        cidx[(size_t)P + q] = q;
+        cidx[2 * (size_t)P + q] = fy < hh - 1 ? q + ww : (fx + 1 < ww ? fx + 1 : -1);
+    }
+
+    /* Matching patches X and their normalised transpose Wn^T (9c x P). */
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int32_t q = 0; q < P; q++) {
+        int32_t by = q / ww, bx = q % ww;
+        float *xq = x + (size_t)q * L.k9;
+        for (int32_t ky = 0; ky < 3; ky++)
+            for (int32_t kx = 0; kx < 3; kx++) {
+                int32_t y = by - 1 + ky, xx = bx - 1 + kx;
+                float *dst = xq + (size_t)(ky * 3 + kx) * c;
+                if (y < 0 || y >= hh || xx < 0 || xx >= ww)
+                    memset(dst, 0, (size_t)c * sizeof *dst);
+                else
+                    memcpy(dst, a->f + ((size_t)ri[y] * a->w + ci[xx]) * c,
+                           (size_t)c * sizeof *dst);
+            }
+        float ss = 0.0f;
+        for (int32_t k = 0; k < L.k9; k++) ss += xq[k] * xq[k];
+        float norm = sqrtf(ss);
+        if (norm < 1e-4f) norm = 1e-4f;
+        for (int32_t k = 0; k < L.k9; k++) wnt[(size_t)k * P + q] = xq[k] / norm;
+    }
+
+    /* Raw 4x4 paste patches of the valid background positions. */
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int32_t v = 0; v < nvalid; v++) {
+        int32_t q = valid[v], by = q / ww, bx = q % ww;
+        float *rq = r + (size_t)v * L.k16;
+        for (int32_t ky = 0; ky < 4; ky++)
+            for (int32_t kx = 0; kx < 4; kx++) {
+                int32_t y = 2 * by - 1 + ky, xx = 2 * bx - 1 + kx;
+                float *dst = rq + (size_t)(ky * 4 + kx) * c;
+                if (y < 0 || y >= a->h || xx < 0 || xx >= a->w)
+                    memset(dst, 0, (size_t)c * sizeof *dst);
+                else
+                    memcpy(dst, a->f + ((size_t)y * a->w + xx) * c, (size_t)c * sizeof *dst);
+            }
+    }
+
+    state s = {a, &L, cidx, valid, x, wnt, (float *)(base + L.o_ring),
+               (float *)(base + L.o_wlo), (float *)(base + L.o_whi), 0, 0};
+    /* Far-end rows for the wrap-around of the column-major fusion. */
+    par_gemm(a->k, nt, L.wlo_n, P, L.k9, x, L.k9, wnt, P, s.wlo, P);
+    par_gemm(a->k, nt, P - L.whi_base, P, L.k9, x + (size_t)L.whi_base * L.k9, L.k9, wnt,
+             P, s.whi, P);
+
+    memset(a->y, 0, (size_t)a->h * a->w * c * sizeof *a->y);
+    int32_t halo = a->fuse ? ww + 1 : 0;
+    for (int32_t p0 = 0; p0 < P; p0 += L.chunk) {
+        int32_t p1 = p0 + L.chunk < P ? p0 + L.chunk : P;
+        int32_t lo = p0 - halo > 0 ? p0 - halo : 0;
+        int32_t hi = p1 + halo < P ? p1 + halo : P;
+        fill_ring(&s, s.hi > lo ? s.hi : lo, hi);
+        s.lo = lo;
+        s.hi = hi;
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int32_t p = p0; p < p1; p++)
+            softmax_row(&s, p, nvalid, A + (size_t)(p - p0) * nvalid);
+        par_gemm(a->k, nt, p1 - p0, L.k16, nvalid, A, nvalid, r, L.k16, cols, L.k16);
+        fold(a, &L, p0, p1, cols);
+    }
+    size_t n = (size_t)a->h * a->w * c;
+    for (size_t i = 0; i < n; i++) a->y[i] *= 0.25f;
+}

@@ -1,0 +1,33 @@
+/* DeepFill v2 contextual attention (deepfill_v2_reference.md section 4). */
+#ifndef GI_ATTENTION_H
+#define GI_ATTENTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../kernels/kernels.h"
+#include "gatedinpaint.h"
+
+typedef struct gi_attention_args {
+    const gi_kernels *k;
+    int nthreads;
+    int32_t h, w, c;      /* feature map, h and w even */
+    const float *f;       /* h*w*c HWC, foreground = background */
+    const float *mask;    /* h*w, 1 = hole; NULL = no hole */
+    int fuse;             /* official 3x3 score fusion */
+    float softmax_scale;
+    float *y;             /* h*w*c output */
+    size_t budget_bytes;  /* cap on the score buffers (0 = default) */
+} gi_attention_args;
+
+/* TF 1.x resize_nearest_neighbor index rule with align_corners=True
+ * (reference 4.2): idx[i] = source index of output i, for i < out. */
+void gi_tf_nn_index(int32_t in, int32_t out, int32_t *idx);
+
+/* Bytes of workspace gi_attention_run() needs for these arguments. */
+size_t gi_attention_workspace(const gi_attention_args *a);
+
+/* Run with `ws` of at least gi_attention_workspace() bytes, 64-byte aligned. */
+void gi_attention_run(const gi_attention_args *a, void *ws);
+
+#endif

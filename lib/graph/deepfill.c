@@ -1,0 +1,263 @@
+/* The DeepFill v2 generator (deepfill_v2_reference.md section 2): stage 1
+ * (coarse), stage 2 with a convolution branch and a contextual-attention
+ * branch, merged and decoded. Activations are HWC float; two ping-pong
+ * buffers carry each chain of layers. */
+#include "deepfill.h"
+
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../api/error.h"
+#include "attention.h"
+#include "packed.h"
+
+/* Output size and TF 'SAME' padding of one layer on an h x w input. */
+static void layer_shape(const gi_layer_spec *l, int32_t in_h, int32_t in_w, int32_t in_ps,
+                        int32_t out_ps, gi_conv_shape *sh) {
+    int32_t up = l->upsample ? 2 : 1;
+    int32_t eh = in_h * up, ew = in_w * up, keff = (l->k - 1) * l->dilation + 1;
+    sh->in_h = in_h;
+    sh->in_w = in_w;
+    sh->cin = l->cin;
+    sh->in_pstride = in_ps;
+    sh->up = up;
+    sh->k = l->k;
+    sh->stride = l->stride;
+    sh->dil = l->dilation;
+    sh->out_h = (eh + l->stride - 1) / l->stride;
+    sh->out_w = (ew + l->stride - 1) / l->stride;
+    int32_t ph = (sh->out_h - 1) * l->stride + keff - eh;
+    int32_t pw = (sh->out_w - 1) * l->stride + keff - ew;
+    sh->pad_top = ph > 0 ? ph / 2 : 0;
+    sh->pad_left = pw > 0 ? pw / 2 : 0;
+    sh->cconv = l->cconv;
+    sh->cout = l->cout;
+    sh->out_pstride = out_ps;
+    sh->act = l->act;
+}
+
+/* Layer ranges of the graph. */
+enum {
+    STAGE1_FIRST = GI_DF_CONV1, STAGE1_LAST = GI_DF_CONV17,
+    XBRANCH_FIRST = GI_DF_XCONV1, XBRANCH_LAST = GI_DF_XCONV10_ATROUS,
+    PM_FIRST = GI_DF_PMCONV1, PM_BEFORE_CA = GI_DF_PMCONV6,
+    PM_AFTER_CA = GI_DF_PMCONV9, PM_LAST = GI_DF_PMCONV10,
+    MERGE_FIRST = GI_DF_ALLCONV11, MERGE_LAST = GI_DF_ALLCONV17,
+};
+
+typedef struct plan {
+    int32_t h4, w4, c2, c4;     /* attention resolution and channel counts */
+    size_t pingpong;            /* floats in each ping-pong buffer */
+    size_t conv_scratch;        /* floats per thread */
+    gi_attention_args att;
+    size_t o_a, o_b, o_xnow, o_merged, o_caf, o_cay, o_masks, o_conv, o_att, total;
+} plan;
+
+static size_t carve(size_t *off, size_t bytes) {
+    size_t at = *off;
+    *off += (bytes + 63) & ~(size_t)63;
+    return at;
+}
+
+static void make_plan(const gi_session *s, int32_t h, int32_t w, plan *p) {
+    const gi_model *m = s->model;
+    memset(p, 0, sizeof *p);
+    p->h4 = h / 4;
+    p->w4 = w / 4;
+    p->c2 = 2 * m->width;
+    p->c4 = 4 * m->width;
+    /* Every layer's output size follows from its input's; walk the graph. */
+    int32_t hs[GI_DF_NUM_LAYERS + 1];
+    int32_t ws[GI_DF_NUM_LAYERS + 1];
+    for (int i = 0; i < GI_DF_NUM_LAYERS; i++) {
+        int32_t ih = h, iw = w;
+        if (i != STAGE1_FIRST && i != XBRANCH_FIRST && i != PM_FIRST) {
+            ih = hs[i - 1];
+            iw = ws[i - 1];
+        }
+        if (i == MERGE_FIRST) {
+            ih = p->h4;
+            iw = p->w4;
+        }
+        gi_conv_shape sh;
+        layer_shape(&m->layers[i], ih, iw, m->layers[i].cin, m->layers[i].cout, &sh);
+        hs[i] = sh.out_h;
+        ws[i] = sh.out_w;
+        size_t n = (size_t)sh.out_h * sh.out_w * sh.cout;
+        if (n > p->pingpong) p->pingpong = n;
+        size_t cs = s->kernels->conv_scratch_size(&sh);
+        if (cs > p->conv_scratch) p->conv_scratch = cs;
+    }
+    p->att = (gi_attention_args){s->kernels, s->num_threads, p->h4, p->w4, p->c2, NULL,
+                                 NULL, m->fuse, m->softmax_scale, NULL, 0};
+    size_t off = 0, f = sizeof(float);
+    size_t q = (size_t)p->h4 * p->w4;
+    p->o_a = carve(&off, p->pingpong * f);
+    p->o_b = carve(&off, p->pingpong * f);
+    p->o_xnow = carve(&off, (size_t)h * w * 3 * f);
+    p->o_merged = carve(&off, q * p->c4 * f);
+    p->o_caf = carve(&off, q * p->c2 * f);
+    p->o_cay = carve(&off, q * p->c2 * f);
+    p->o_masks = carve(&off, q * f);
+    p->o_conv = carve(&off, p->conv_scratch * f * (size_t)s->num_threads);
+    p->o_att = carve(&off, gi_attention_workspace(&p->att));
+    p->total = off;
+}
+
+size_t gi_deepfill_scratch(const gi_session *s, int32_t h, int32_t w) {
+    plan p;
+    make_plan(s, h, w, &p);
+    return p.total;
+}
+
+typedef struct run {
+    gi_session *s;
+    const gi_packed_model *packed;
+    const plan *p;
+    float *a, *b, *conv_scratch;
+    double macs_done, macs_total;
+} run;
+
+/* One convolution layer, rows split across the session's threads. */
+static void conv(run *r, int layer, const float *in, int32_t in_h, int32_t in_w,
+                 int32_t in_ps, float *out, int32_t out_ps, int32_t *out_h, int32_t *out_w) {
+    const gi_layer_spec *l = &r->s->model->layers[layer];
+    gi_conv_shape sh;
+    layer_shape(l, in_h, in_w, in_ps, out_ps, &sh);
+    const gi_kernels *k = r->s->kernels;
+    const float *wts = r->packed->layer[layer];
+    int nt = r->s->num_threads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+#else
+    {
+        int t = 0, n = 1;
+#endif
+        int32_t y0 = (int32_t)((int64_t)sh.out_h * t / n);
+        int32_t y1 = (int32_t)((int64_t)sh.out_h * (t + 1) / n);
+        if (y1 > y0)
+            k->conv_rows(&sh, in, wts, out, y0, y1,
+                         r->conv_scratch + (size_t)t * r->p->conv_scratch);
+    }
+    (void)nt;
+    *out_h = sh.out_h;
+    *out_w = sh.out_w;
+    r->macs_done += (double)sh.out_h * sh.out_w * sh.cconv * sh.cin * sh.k * sh.k;
+}
+
+static gi_status report(run *r, const char *stage) {
+    gi_session *s = r->s;
+    if (!s->progress) return GI_OK;
+    float done = (float)(r->macs_done / r->macs_total);
+    if (done > 1.0f) done = 1.0f;
+    if (s->progress(s->progress_user, done, stage))
+        return gi_fail(GI_E_CANCELLED, "gi_inpaint: cancelled by the progress callback (%s)",
+                       stage);
+    return GI_OK;
+}
+
+/* Layers first..last in order, ping-ponging between r->a and r->b; the
+ * last layer writes `out` with pixel stride out_ps. */
+static gi_status chain(run *r, int first, int last, const char *stage, const float *in,
+                       int32_t h, int32_t w, int32_t in_ps, float *out, int32_t out_ps) {
+    const float *cur = in;
+    for (int i = first; i <= last; i++) {
+        const gi_layer_spec *l = &r->s->model->layers[i];
+        float *dst = i == last ? out : (cur == r->a ? r->b : r->a);
+        int32_t ps = i == last ? out_ps : l->cout;
+        conv(r, i, cur, h, w, i == first ? in_ps : r->s->model->layers[i - 1].cout, dst, ps,
+             &h, &w);
+        cur = dst;
+        gi_status st = report(r, stage);
+        if (st) return st;
+    }
+    return GI_OK;
+}
+
+/* Multiply-adds of the attention's two GEMMs (matching 9c, paste 16c per
+ * pair of positions, c = 2 * cnum channels). */
+static double attention_macs(const gi_model *m, int32_t h, int32_t w) {
+    double P = (double)(h / 8) * (w / 8);
+    return P * P * 25.0 * 2 * m->width;
+}
+
+static double total_macs(const gi_model *m, int32_t h, int32_t w) {
+    double t = 0;
+    int32_t hs = h, ws = w;
+    for (int i = 0; i < GI_DF_NUM_LAYERS; i++) {
+        if (i == STAGE1_FIRST || i == XBRANCH_FIRST || i == PM_FIRST) hs = h, ws = w;
+        gi_conv_shape sh;
+        layer_shape(&m->layers[i], hs, ws, m->layers[i].cin, m->layers[i].cout, &sh);
+        t += (double)sh.out_h * sh.out_w * sh.cconv * sh.cin * sh.k * sh.k;
+        hs = sh.out_h;
+        ws = sh.out_w;
+    }
+    return t + attention_macs(m, h, w);
+}
+
+gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scratch) {
+    const gi_model *m = s->model;
+    plan p;
+    make_plan(s, io->h, io->w, &p);
+    const gi_packed_model *packed = gi_packed_get(s->model, s->kernels);
+    if (!packed) return GI_E_NOMEM;
+    uint8_t *base = scratch;
+    run r = {s, packed, &p, (float *)(base + p.o_a), (float *)(base + p.o_b),
+             (float *)(base + p.o_conv), 0, 0};
+    r.macs_total = total_macs(m, io->h, io->w);
+    const int32_t H = io->h, W = io->w, cin1 = m->layers[GI_DF_CONV1].cin;
+    gi_status st;
+
+    /* Stage 1: coarse result. */
+    st = chain(&r, STAGE1_FIRST, STAGE1_LAST, "coarse", io->x_in, H, W, cin1, io->x_stage1, 3);
+    if (st) return st;
+
+    /* Composite: coarse prediction inside the hole, input outside. */
+    float *xnow = (float *)(base + p.o_xnow);
+    for (size_t i = 0; i < (size_t)H * W; i++) {
+        float mk = io->mask[i];
+        for (int ch = 0; ch < 3; ch++)
+            xnow[i * 3 + ch] = io->x_stage1[i * 3 + ch] * mk +
+                               io->x_in[i * cin1 + ch] * (1.0f - mk);
+    }
+
+    /* Stage 2, convolution branch -> channels [0, 2c) of the merged map. */
+    float *merged = (float *)(base + p.o_merged);
+    st = chain(&r, XBRANCH_FIRST, XBRANCH_LAST, "refine", xnow, H, W, 3, merged, p.c4);
+    if (st) return st;
+
+    /* Stage 2, attention branch -> channels [2c, 4c). */
+    float *caf = (float *)(base + p.o_caf), *cay = (float *)(base + p.o_cay);
+    st = chain(&r, PM_FIRST, PM_BEFORE_CA, "attention", xnow, H, W, 3, caf, p.c2);
+    if (st) return st;
+    /* The attention's mask: the full mask resized to h/4 x w/4 (TF nearest,
+     * align corners); the attention resizes it once more itself. */
+    float *mask_s = (float *)(base + p.o_masks);
+    {
+        int32_t ri[p.h4], ci[p.w4];
+        gi_tf_nn_index(H, p.h4, ri);
+        gi_tf_nn_index(W, p.w4, ci);
+        for (int32_t y = 0; y < p.h4; y++)
+            for (int32_t x = 0; x < p.w4; x++)
+                mask_s[(size_t)y * p.w4 + x] = io->mask[(size_t)ri[y] * W + ci[x]];
+    }
+    gi_attention_args att = p.att;
+    att.f = caf;
+    att.mask = mask_s;
+    att.y = cay;
+    gi_attention_run(&att, base + p.o_att);
+    r.macs_done += attention_macs(m, H, W);
+    st = report(&r, "attention");
+    if (st) return st;
+    st = chain(&r, PM_AFTER_CA, PM_LAST, "attention", cay, p.h4, p.w4, p.c2, merged + p.c2,
+               p.c4);
+    if (st) return st;
+
+    /* Merge and decode. */
+    return chain(&r, MERGE_FIRST, MERGE_LAST, "refine", merged, p.h4, p.w4, p.c4,
+                 io->x_stage2, 3);
+}

@@ -1,0 +1,328 @@
+/* Kernel tests: every kernel table this machine can run, against naive
+ * loops written straight from deepfill_v2_reference.md. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/dispatch.h"
+#include "graph/attention.h"
+#include "kernels/kernels.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                   \
+    do {                                                   \
+        checks++;                                          \
+        if (!(cond)) {                                     \
+            failures++;                                    \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                  \
+            fputc('\n', stderr);                           \
+        }                                                  \
+    } while (0)
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+}
+static int irand(int n) { return (int)((frand() + 1.0f) * 0.5f * n) % n; }
+
+static float *rand_buf(size_t n, float scale) {
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = frand() * scale;
+    return p;
+}
+
+/* ---- convolution ------------------------------------------------------ */
+
+static double act_ref(int act, double f, double g) {
+    double s = 1.0 / (1.0 + exp(-g));
+    switch (act) {
+    case GI_ACT_ELU_GATED: return (f > 0 ? f : expm1(f)) * s;
+    case GI_ACT_RELU_GATED: return (f > 0 ? f : 0) * s;
+    case GI_ACT_TANH: return tanh(f);
+    default: return f;
+    }
+}
+
+/* TF SAME, nearest x2 upsampling as pixel replication, double accumulation. */
+static void conv_naive(const gi_conv_shape *sh, const float *in, const float *w,
+                       const float *b, double *out) {
+    int uh = sh->in_h * sh->up, uw = sh->in_w * sh->up;
+    for (int oy = 0; oy < sh->out_h; oy++)
+        for (int ox = 0; ox < sh->out_w; ox++) {
+            double acc[64];
+            for (int co = 0; co < sh->cconv; co++) {
+                double s = b[co];
+                for (int ky = 0; ky < sh->k; ky++)
+                    for (int kx = 0; kx < sh->k; kx++) {
+                        int iy = oy * sh->stride - sh->pad_top + ky * sh->dil;
+                        int ix = ox * sh->stride - sh->pad_left + kx * sh->dil;
+                        if (iy < 0 || iy >= uh || ix < 0 || ix >= uw) continue;
+                        const float *px =
+                            in + ((size_t)(iy / sh->up) * sh->in_w + ix / sh->up) * sh->in_pstride;
+                        for (int ci = 0; ci < sh->cin; ci++)
+                            s += (double)px[ci] *
+                                 w[(((size_t)co * sh->cin + ci) * sh->k + ky) * sh->k + kx];
+                    }
+                acc[co] = s;
+            }
+            for (int j = 0; j < sh->cout; j++)
+                out[((size_t)oy * sh->out_w + ox) * sh->cout + j] =
+                    act_ref(sh->act, acc[j], sh->cout < sh->cconv ? acc[sh->cout + j] : 0);
+        }
+}
+
+static void shape_for(gi_conv_shape *sh, int in_h, int in_w, int cin, int up, int k,
+                      int stride, int dil, int cconv, int act, int extra_ps) {
+    memset(sh, 0, sizeof *sh);
+    int eh = in_h * up, ew = in_w * up, keff = (k - 1) * dil + 1;
+    sh->in_h = in_h, sh->in_w = in_w, sh->cin = cin, sh->in_pstride = cin + extra_ps;
+    sh->up = up, sh->k = k, sh->stride = stride, sh->dil = dil;
+    sh->out_h = (eh + stride - 1) / stride, sh->out_w = (ew + stride - 1) / stride;
+    int ph = (sh->out_h - 1) * stride + keff - eh, pw = (sh->out_w - 1) * stride + keff - ew;
+    sh->pad_top = ph > 0 ? ph / 2 : 0, sh->pad_left = pw > 0 ? pw / 2 : 0;
+    sh->cconv = cconv;
+    int gated = act == GI_ACT_ELU_GATED || act == GI_ACT_RELU_GATED;
+    sh->cout = gated ? cconv / 2 : cconv;
+    sh->out_pstride = sh->cout + extra_ps;
+    sh->act = act;
+}
+
+static void test_conv_case(const gi_kernels *kt, const gi_conv_shape *sh) {
+    size_t nin = (size_t)sh->in_h * sh->in_w * sh->in_pstride;
+    float *in = rand_buf(nin, 1.0f);
+    float *w = rand_buf((size_t)sh->cconv * sh->cin * sh->k * sh->k, 0.5f);
+    float *b = rand_buf((size_t)sh->cconv, 0.5f);
+    float *packed = malloc(kt->conv_packed_size(sh->cconv, sh->cin, sh->k) * sizeof(float));
+    float *scratch = malloc(kt->conv_scratch_size(sh) * sizeof(float));
+    size_t nout = (size_t)sh->out_h * sh->out_w * sh->out_pstride;
+    float *out = malloc(nout * sizeof *out), *out2 = malloc(nout * sizeof *out2);
+    double *ref = malloc((size_t)sh->out_h * sh->out_w * sh->cout * sizeof *ref);
+    for (size_t i = 0; i < nout; i++) out[i] = out2[i] = 12345.0f; /* sentinel */
+    kt->conv_pack(w, b, sh->cconv, sh->cin, sh->k, packed);
+    kt->conv_rows(sh, in, packed, out, 0, sh->out_h, scratch);
+    /* the same rows computed one at a time must give the same bits */
+    for (int y = 0; y < sh->out_h; y++) kt->conv_rows(sh, in, packed, out2, y, y + 1, scratch);
+    conv_naive(sh, in, w, b, ref);
+    double maxerr = 0;
+    int sentinel_ok = 1;
+    for (int p = 0; p < sh->out_h * sh->out_w; p++) {
+        for (int j = 0; j < sh->cout; j++) {
+            double e = fabs(out[(size_t)p * sh->out_pstride + j] - ref[(size_t)p * sh->cout + j]);
+            if (e > maxerr) maxerr = e;
+        }
+        for (int j = sh->cout; j < sh->out_pstride; j++)
+            if (out[(size_t)p * sh->out_pstride + j] != 12345.0f) sentinel_ok = 0;
+    }
+    double tol = 1e-5 * (1 + sh->cin * sh->k * sh->k / 16.0);
+    CHECK(maxerr <= tol,
+          "%s conv in %dx%dx%d up%d k%d s%d d%d cconv %d act %d: max err %.3g > %.3g", kt->name,
+          sh->in_h, sh->in_w, sh->cin, sh->up, sh->k, sh->stride, sh->dil, sh->cconv, sh->act,
+          maxerr, tol);
+    CHECK(sentinel_ok, "%s conv wrote past cout inside the pixel stride", kt->name);
+    CHECK(memcmp(out, out2, nout * sizeof *out) == 0,
+          "%s conv: row-split result differs bitwise", kt->name);
+    free(in), free(w), free(b), free(packed), free(scratch), free(out), free(out2), free(ref);
+}
+
+static void test_conv(const gi_kernels *kt) {
+    static const int acts[] = {GI_ACT_NONE, GI_ACT_ELU_GATED, GI_ACT_RELU_GATED, GI_ACT_TANH};
+    /* every stride/dilation/upsample the network uses, on awkward sizes */
+    for (int up = 1; up <= 2; up++)
+        for (int stride = 1; stride <= 2; stride++)
+            for (int dil = 1; dil <= 16; dil *= 2)
+                for (int k = 3; k <= 5; k += 2) {
+                    gi_conv_shape sh;
+                    int in_h = 1 + irand(17), in_w = 1 + irand(17);
+                    int cin = 1 + irand(19), cconv = 2 * (1 + irand(20));
+                    shape_for(&sh, in_h, in_w, cin, up, k, stride, dil, cconv,
+                              acts[irand(4)], irand(3));
+                    test_conv_case(kt, &sh);
+                }
+    /* widths 1..17 with 1x1 kernels too */
+    for (int wdt = 1; wdt <= 17; wdt++) {
+        gi_conv_shape sh;
+        shape_for(&sh, 3, wdt, 5, 1, 1 + 2 * irand(3), 1 + irand(2), 1, 6, GI_ACT_ELU_GATED, 0);
+        test_conv_case(kt, &sh);
+    }
+    /* the output layers: 3 channels, tanh */
+    gi_conv_shape sh;
+    shape_for(&sh, 9, 11, 12, 1, 3, 1, 1, 3, GI_ACT_TANH, 0);
+    test_conv_case(kt, &sh);
+}
+
+/* ---- GEMM ---------------------------------------------------------------- */
+
+static void test_gemm(const gi_kernels *kt) {
+    static const int sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {4, 16, 9}, {5, 600, 3},
+                                   {9, 33, 0}, {17, 513, 31}, {2, 1030, 864}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int m = sizes[t][0], n = sizes[t][1], k = sizes[t][2];
+        size_t lda = k + 3, ldb = n + 2, ldc = n + 5;
+        float *a = rand_buf((size_t)m * lda, 1), *b = rand_buf((size_t)(k ? k : 1) * ldb, 1);
+        float *c = rand_buf((size_t)m * ldc, 1);
+        kt->gemm_ab(m, n, k, a, lda, b, ldb, c, ldc);
+        double maxerr = 0;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int kk = 0; kk < k; kk++) s += (double)a[i * lda + kk] * b[kk * ldb + j];
+                double e = fabs(s - c[i * ldc + j]);
+                if (e > maxerr) maxerr = e;
+            }
+        CHECK(maxerr < 1e-5 * (1 + k / 8.0), "%s gemm %dx%dx%d: max err %.3g", kt->name, m, n, k,
+              maxerr);
+        free(a), free(b), free(c);
+    }
+}
+
+/* ---- contextual attention ---------------------------------------------- */
+
+/* Literal transcription of reference 4.1, full matrices, double sums. */
+static void attention_naive(int h, int w, int c, const float *f, const float *mask, int fuse,
+                            float scale, double *y) {
+    int hh = h / 2, ww = w / 2, P = hh * ww;
+    int *ri = malloc(hh * sizeof *ri), *ci = malloc(ww * sizeof *ci);
+    gi_tf_nn_index(h, hh, ri);
+    gi_tf_nn_index(w, ww, ci);
+#define FD(y_, x_, c_) \
+    (((y_) < 0 || (y_) >= hh || (x_) < 0 || (x_) >= ww) ? 0.0 : f[((size_t)ri[y_] * w + ci[x_]) * c + (c_)])
+    double *S = calloc((size_t)P * P, sizeof *S), *T = calloc((size_t)P * P, sizeof *T);
+    double *norm = malloc(P * sizeof *norm);
+    int *mm = malloc(P * sizeof *mm);
+    for (int q = 0; q < P; q++) {
+        int by = q / ww, bx = q % ww;
+        double ss = 0;
+        int ok = 1;
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+                for (int ch = 0; ch < c; ch++) ss += FD(by + dy, bx + dx, ch) * FD(by + dy, bx + dx, ch);
+                int yy = by + dy, xx = bx + dx;
+                if (mask && yy >= 0 && yy < hh && xx >= 0 && xx < ww &&
+                    mask[(size_t)ri[yy] * w + ci[xx]] != 0)
+                    ok = 0;
+            }
+        norm[q] = fmax(sqrt(ss), 1e-4);
+        mm[q] = ok;
+    }
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++) {
+            double s = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++)
+                    for (int ch = 0; ch < c; ch++)
+                        s += FD(p / ww + dy, p % ww + dx, ch) * FD(q / ww + dy, q % ww + dx, ch);
+            S[(size_t)p * P + q] = s / norm[q];
+        }
+    if (fuse) {
+        /* pass 1: row-major flattening */
+        for (int p = 0; p < P; p++)
+            for (int q = 0; q < P; q++) {
+                double s = 0;
+                for (int d = -1; d <= 1; d++)
+                    if (p + d >= 0 && p + d < P && q + d >= 0 && q + d < P)
+                        s += S[(size_t)(p + d) * P + q + d];
+                T[(size_t)p * P + q] = s;
+            }
+        /* pass 2: column-major flattening of both axes */
+        for (int p = 0; p < P; p++)
+            for (int q = 0; q < P; q++) {
+                int pc = (p % ww) * hh + p / ww, qc = (q % ww) * hh + q / ww;
+                double s = 0;
+                for (int d = -1; d <= 1; d++) {
+                    int a = pc + d, b = qc + d;
+                    if (a < 0 || a >= P || b < 0 || b >= P) continue;
+                    int ar = (a % hh) * ww + a / hh, br = (b % hh) * ww + b / hh;
+                    s += T[(size_t)ar * P + br];
+                }
+                S[(size_t)p * P + q] = s;
+            }
+    }
+    memset(y, 0, (size_t)h * w * c * sizeof *y);
+    for (int p = 0; p < P; p++) {
+        double mx = -INFINITY, den = 0;
+        for (int q = 0; q < P; q++) mx = fmax(mx, scale * mm[q] * S[(size_t)p * P + q]);
+        for (int q = 0; q < P; q++) den += exp(scale * mm[q] * S[(size_t)p * P + q] - mx);
+        int fy = p / ww, fx = p % ww;
+        for (int q = 0; q < P; q++) {
+            if (!mm[q]) continue;
+            double att = exp(scale * S[(size_t)p * P + q] - mx) / den;
+            int by = q / ww, bx = q % ww;
+            for (int ky = 0; ky < 4; ky++)
+                for (int kx = 0; kx < 4; kx++) {
+                    int oy = 2 * fy - 1 + ky, ox = 2 * fx - 1 + kx;
+                    int sy = 2 * by - 1 + ky, sx = 2 * bx - 1 + kx;
+                    if (oy < 0 || oy >= h || ox < 0 || ox >= w) continue;
+                    if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
+                    for (int ch = 0; ch < c; ch++)
+                        y[((size_t)oy * w + ox) * c + ch] +=
+                            att * f[((size_t)sy * w + sx) * c + ch] / 4.0;
+                }
+        }
+    }
+#undef FD
+    free(ri), free(ci), free(S), free(T), free(norm), free(mm);
+}
+
+static void test_attention_case(const gi_kernels *kt, int h, int w, int c, int fuse,
+                                int with_mask, size_t budget, int nthreads) {
+    float *f = rand_buf((size_t)h * w * c, 1.0f);
+    for (size_t i = 0; i < (size_t)h * w * c; i++) f[i] = f[i] > 0 ? f[i] * 0.3f : 0; /* ReLU-like */
+    float *mask = NULL;
+    if (with_mask) {
+        mask = calloc((size_t)h * w, sizeof *mask);
+        int y0 = irand(h), x0 = irand(w), hy = 1 + irand(h / 2 + 1), hx = 1 + irand(w / 2 + 1);
+        for (int y = y0; y < h && y < y0 + hy; y++)
+            for (int x = x0; x < w && x < x0 + hx; x++) mask[(size_t)y * w + x] = 1;
+    }
+    float *y = malloc((size_t)h * w * c * sizeof *y);
+    double *ref = malloc((size_t)h * w * c * sizeof *ref);
+    gi_attention_args a = {kt, nthreads, h, w, c, f, mask, fuse, 10.0f, y, budget};
+    void *ws = aligned_alloc(64, (gi_attention_workspace(&a) + 63) & ~(size_t)63);
+    gi_attention_run(&a, ws);
+    attention_naive(h, w, c, f, mask, fuse, 10.0f, ref);
+    double maxerr = 0;
+    for (size_t i = 0; i < (size_t)h * w * c; i++) maxerr = fmax(maxerr, fabs(y[i] - ref[i]));
+    CHECK(maxerr < 2e-5, "%s attention %dx%dx%d fuse %d mask %d budget %zu: max err %.3g",
+          kt->name, h, w, c, fuse, with_mask, budget, maxerr);
+    free(f), free(mask), free(y), free(ref), free(ws);
+}
+
+static void test_attention(const gi_kernels *kt) {
+    static const int sizes[][3] = {{2, 2, 1}, {4, 6, 3}, {8, 8, 5}, {6, 14, 4},
+                                   {12, 10, 7}, {16, 12, 2}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
+        for (int fuse = 0; fuse <= 1; fuse++)
+            for (int m = 0; m <= 1; m++) {
+                int h = sizes[t][0], w = sizes[t][1], c = sizes[t][2];
+                int P = (h / 2) * (w / 2);
+                /* default budget: one chunk; tiny budget: one query per chunk */
+                test_attention_case(kt, h, w, c, fuse, m, 0, 1);
+                test_attention_case(kt, h, w, c, fuse, m, (size_t)P * 4, 2);
+                test_attention_case(kt, h, w, c, fuse, m, (size_t)P * 4 * (P / 3 + 1), 1);
+            }
+}
+
+int main(void) {
+    static const int32_t tiers[] = {GI_ISA_SCALAR, GI_ISA_NEON, GI_ISA_AVX2, GI_ISA_AVX512};
+    const gi_kernels *seen[4] = {0};
+    int nseen = 0;
+    for (size_t t = 0; t < sizeof tiers / sizeof tiers[0]; t++) {
+        const gi_kernels *kt = gi_kernels_select(tiers[t]);
+        int dup = 0;
+        for (int i = 0; i < nseen; i++) dup |= seen[i] == kt;
+        if (dup) continue;
+        seen[nseen++] = kt;
+        printf("kernel table: %s\n", kt->name);
+        test_conv(kt);
+        test_gemm(kt);
+        test_attention(kt);
+    }
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
+}
