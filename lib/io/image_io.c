@@ -1,0 +1,452 @@
+/* PNG and JPEG files <-> GI_DTYPE_U8 tensors (libpng, libjpeg-turbo).
+ *
+ * Both libraries report fatal errors through a callback that must not
+ * return; ours record the message and longjmp back, so nothing is printed
+ * and the process never exits. State that must survive the longjmp lives in
+ * a struct owned by the caller of the function that calls setjmp. */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
+#include <png.h>
+
+#include "api/error.h"
+#include "api/tensor.h"
+#include "exif.h"
+
+/* Beyond these an allocation would be absurd (or the decoder's own arithmetic
+ * fragile); refusing before allocating also stops decompression bombs. */
+#define MAX_SIDE 65535u
+#define MAX_PIXELS ((uint64_t)1 << 28)
+
+#define DEFAULT_JPEG_QUALITY 95
+
+/* libjpeg error manager that longjmps instead of exiting. */
+typedef struct {
+    struct jpeg_error_mgr pub; /* first: libjpeg sees only this part */
+    jmp_buf jb;
+    char msg[JMSG_LENGTH_MAX];
+} jpeg_err;
+
+static void jpeg_on_error(j_common_ptr cinfo) {
+    jpeg_err *e = (jpeg_err *)cinfo->err;
+    cinfo->err->format_message(cinfo, e->msg);
+    longjmp(e->jb, 1);
+}
+
+static void jpeg_on_message(j_common_ptr cinfo, int level) {
+    if (level >= 0) return; /* trace output */
+    /* libjpeg pads a truncated or damaged scan with gray and carries on;
+     * an image with invented pixels is an error here. */
+    int code = cinfo->err->msg_code;
+    if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER) jpeg_on_error(cinfo);
+    cinfo->err->num_warnings++;
+}
+
+/* The default would print to stderr. */
+static void jpeg_on_output(j_common_ptr cinfo) { (void)cinfo; }
+
+static void jpeg_err_init(jpeg_err *e) {
+    jpeg_std_error(&e->pub);
+    e->pub.error_exit = jpeg_on_error;
+    e->pub.emit_message = jpeg_on_message;
+    e->pub.output_message = jpeg_on_output;
+}
+
+/* libpng: errors longjmp with the message kept; warnings (bad ancillary
+ * chunks and the like) leave a usable image and are dropped. */
+typedef struct {
+    FILE *fp;
+    char msg[256];
+} png_io;
+
+static void png_on_error(png_structp png, png_const_charp msg) {
+    png_io *io = png_get_error_ptr(png);
+    snprintf(io->msg, sizeof io->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void png_on_warning(png_structp png, png_const_charp msg) {
+    (void)png;
+    (void)msg;
+}
+
+static void png_read_cb(png_structp png, png_bytep data, size_t size) {
+    png_io *io = png_get_io_ptr(png);
+    if (fread(data, 1, size, io->fp) != size)
+        png_error(png, ferror(io->fp) ? strerror(errno) : "unexpected end of file");
+}
+
+static void png_write_cb(png_structp png, png_bytep data, size_t size) {
+    png_io *io = png_get_io_ptr(png);
+    if (fwrite(data, 1, size, io->fp) != size) png_error(png, strerror(errno));
+}
+
+static void png_flush_cb(png_structp png) {
+    png_io *io = png_get_io_ptr(png);
+    if (fflush(io->fp) != 0) png_error(png, strerror(errno));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *path;
+    png_io io;
+    gi_tensor *img; /* pixels as stored; freed by the caller on failure */
+    int orientation;
+    struct jpeg_decompress_struct jd;
+    jpeg_err jerr;
+    uint8_t *cmyk_row;
+} decoder;
+
+static gi_status check_size(const char *path, uint32_t w, uint32_t h) {
+    if (w > MAX_SIDE || h > MAX_SIDE || (uint64_t)w * h > MAX_PIXELS)
+        return gi_fail(GI_E_UNSUPPORTED,
+                       "gi_image_load: '%s' is %" PRIu32 "x%" PRIu32
+                       " pixels; the limit is %u on a side and %" PRIu64 " in all",
+                       path, w, h, MAX_SIDE, MAX_PIXELS);
+    return GI_OK;
+}
+
+static gi_status load_png(decoder *d) {
+    png_structp png =
+        png_create_read_struct(PNG_LIBPNG_VER_STRING, &d->io, png_on_error, png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return gi_fail(GI_E_NOMEM, "gi_image_load: cannot allocate the PNG decoder");
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return gi_fail(GI_E_IO, "gi_image_load: cannot decode PNG '%s': %s", d->path,
+                       d->io.msg);
+    }
+    png_set_read_fn(png, &d->io, png_read_cb);
+    png_set_sig_bytes(png, 8); /* the caller read the signature */
+    png_read_info(png, info);
+
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    gi_status st = check_size(d->path, w, h);
+    if (st) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return st;
+    }
+    int depth = png_get_bit_depth(png, info), type = png_get_color_type(png, info);
+    if (depth == 16) {
+#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED
+        png_set_scale_16(png); /* rounds, where strip_16 truncates */
+#else
+        png_set_strip_16(png);
+#endif
+    }
+    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    int c = png_get_channels(png, info);
+    if (c < 1 || c > 4 || png_get_rowbytes(png, info) != (size_t)w * (size_t)c)
+        png_error(png, "unexpected pixel layout after expansion to 8 bits");
+    st = gi_tensor_create(GI_DTYPE_U8, (int32_t)h, (int32_t)w, c, &d->img);
+    if (st) {
+        png_destroy_read_struct(&png, &info, NULL);
+        gi_error_prefix("gi_image_load");
+        return st;
+    }
+    /* With interlace handling each pass refines the same rows in place. */
+    for (int p = 0; p < passes; p++)
+        for (png_uint_32 y = 0; y < h; y++)
+            png_read_row(png, gi_tensor_row(d->img, (int32_t)y), NULL);
+    png_read_end(png, info); /* eXIf may follow the image data */
+
+#ifdef PNG_eXIf_SUPPORTED
+    png_uint_32 exif_size;
+    png_bytep exif;
+    if (png_get_eXIf_1(png, info, &exif_size, &exif))
+        d->orientation = gi_exif_orientation_tiff(exif, exif_size);
+#endif
+    png_destroy_read_struct(&png, &info, NULL);
+    return GI_OK;
+}
+
+/* CMYK as decoded -> RGB. Adobe applications write inverted CMYK (0 = full
+ * ink) and flag it with their APP14 marker; other writers store ink. */
+static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, uint32_t w, bool inverted) {
+    for (uint32_t x = 0; x < w; x++, in += 4, out += 3) {
+        unsigned k = inverted ? in[3] : 255u - in[3];
+        for (int i = 0; i < 3; i++) {
+            unsigned v = inverted ? in[i] : 255u - in[i];
+            out[i] = (uint8_t)((v * k + 127) / 255);
+        }
+    }
+}
+
+static gi_status load_jpeg(decoder *d) {
+    struct jpeg_decompress_struct *jd = &d->jd;
+    jpeg_err_init(&d->jerr);
+    jd->err = &d->jerr.pub;
+    if (setjmp(d->jerr.jb)) {
+        jpeg_destroy_decompress(jd);
+        return gi_fail(GI_E_IO, "gi_image_load: cannot decode JPEG '%s': %s", d->path,
+                       d->jerr.msg);
+    }
+    jpeg_create_decompress(jd);
+    jpeg_stdio_src(jd, d->io.fp);
+    jpeg_save_markers(jd, JPEG_APP0 + 1, 0xFFFF);
+    jpeg_read_header(jd, TRUE);
+
+    gi_status st = check_size(d->path, jd->image_width, jd->image_height);
+    if (st) {
+        jpeg_destroy_decompress(jd);
+        return st;
+    }
+    /* The first APP1 that is EXIF wins (XMP also lives in APP1). */
+    for (jpeg_saved_marker_ptr m = jd->marker_list; m; m = m->next) {
+        int o = m->marker == JPEG_APP0 + 1
+                    ? gi_exif_orientation_app1(m->data, m->data_length)
+                    : 0;
+        if (o) {
+            d->orientation = o;
+            break;
+        }
+    }
+    bool cmyk = jd->jpeg_color_space == JCS_CMYK || jd->jpeg_color_space == JCS_YCCK;
+    int c = jd->jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
+    jd->out_color_space = cmyk ? JCS_CMYK : c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(jd);
+    if (jd->output_components != (cmyk ? 4 : c)) ERREXIT(jd, JERR_BAD_J_COLORSPACE);
+
+    const uint32_t w = jd->output_width;
+    st = gi_tensor_create(GI_DTYPE_U8, (int32_t)jd->output_height, (int32_t)w, c, &d->img);
+    if (!st && cmyk && !(d->cmyk_row = malloc((size_t)w * 4)))
+        st = gi_fail(GI_E_NOMEM, "cannot allocate a %" PRIu32 "-pixel row", w);
+    if (st) {
+        jpeg_destroy_decompress(jd);
+        gi_error_prefix("gi_image_load");
+        return st;
+    }
+    while (jd->output_scanline < jd->output_height) {
+        uint8_t *dst = gi_tensor_row(d->img, (int32_t)jd->output_scanline);
+        JSAMPROW row = cmyk ? d->cmyk_row : dst;
+        jpeg_read_scanlines(jd, &row, 1);
+        if (cmyk) cmyk_to_rgb(d->cmyk_row, dst, w, jd->saw_Adobe_marker);
+    }
+    jpeg_finish_decompress(jd);
+    jpeg_destroy_decompress(jd);
+    return GI_OK;
+}
+
+static inline uint8_t luma(const uint8_t *rgb) {
+    /* ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B, weights in 1/65536. */
+    return (uint8_t)((19595u * rgb[0] + 38470u * rgb[1] + 7471u * rgb[2] + 32768u) >> 16);
+}
+
+/* Replace *img by its conversion to `want` channels (1, 3 or 4). */
+static gi_status convert_channels(gi_tensor **img, int32_t want) {
+    const gi_tensor *in = *img;
+    const int32_t have = in->c;
+    if (want == 0 || want == have) return GI_OK;
+    gi_tensor *out;
+    gi_status st = gi_tensor_create(GI_DTYPE_U8, in->h, in->w, want, &out);
+    if (st) return st;
+    const bool gray = have <= 2, alpha = have == 2 || have == 4;
+    for (int32_t y = 0; y < in->h; y++) {
+        const uint8_t *p = gi_tensor_row(in, y);
+        uint8_t *q = gi_tensor_row(out, y);
+        for (int32_t x = 0; x < in->w; x++, p += have, q += want) {
+            if (want == 1) {
+                q[0] = gray ? p[0] : luma(p);
+                continue;
+            }
+            q[0] = p[0];
+            q[1] = p[gray ? 0 : 1];
+            q[2] = p[gray ? 0 : 2];
+            if (want == 4) q[3] = alpha ? p[have - 1] : 255;
+        }
+    }
+    gi_tensor_destroy(*img);
+    *img = out;
+    return GI_OK;
+}
+
+gi_status gi_image_load(const char *path, int32_t channels, gi_tensor **out) {
+    if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_image_load: out is NULL");
+    *out = NULL;
+    if (!path) return gi_fail(GI_E_INVALID_ARG, "gi_image_load: path is NULL");
+    if (channels != 0 && channels != 1 && channels != 3 && channels != 4)
+        return gi_fail(GI_E_INVALID_ARG,
+                       "gi_image_load: channels is %d; expected 0 (as stored), 1, 3 or 4",
+                       (int)channels);
+
+    decoder d = {.path = path, .orientation = 1};
+    d.io.fp = fopen(path, "rb");
+    if (!d.io.fp)
+        return gi_fail(GI_E_IO, "gi_image_load: cannot open '%s': %s", path, strerror(errno));
+
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint8_t magic[8];
+    size_t n = fread(magic, 1, sizeof magic, d.io.fp);
+    gi_status st;
+    if (n == sizeof magic && memcmp(magic, png_sig, sizeof png_sig) == 0) {
+        st = load_png(&d);
+    } else if (n >= 3 && magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff) {
+        rewind(d.io.fp);
+        st = load_jpeg(&d);
+    } else if (ferror(d.io.fp)) {
+        st = gi_fail(GI_E_IO, "gi_image_load: cannot read '%s': %s", path, strerror(errno));
+    } else if (n == 0) {
+        st = gi_fail(GI_E_IO, "gi_image_load: '%s' is empty", path);
+    } else {
+        st = gi_fail(GI_E_IO, "gi_image_load: '%s' is neither a PNG nor a JPEG file", path);
+    }
+    fclose(d.io.fp);
+    free(d.cmyk_row);
+
+    if (!st) {
+        st = gi_exif_apply(&d.img, d.orientation);
+        if (!st) st = convert_channels(&d.img, channels);
+        if (st) gi_error_prefix("gi_image_load");
+    }
+    if (st) {
+        gi_tensor_destroy(d.img);
+        return st;
+    }
+    *out = d.img;
+    return GI_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Saving                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *path;
+    const gi_tensor *img;
+    png_io io;
+    struct jpeg_compress_struct jc;
+    jpeg_err jerr;
+    uint8_t *row; /* JPEG rows with the alpha dropped */
+} encoder;
+
+static const int png_color_types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                       PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGBA};
+
+static gi_status save_png(encoder *e) {
+    const gi_tensor *t = e->img;
+    png_structp png =
+        png_create_write_struct(PNG_LIBPNG_VER_STRING, &e->io, png_on_error, png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info) {
+        png_destroy_write_struct(&png, NULL);
+        return gi_fail(GI_E_NOMEM, "gi_image_save: cannot allocate the PNG encoder");
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return gi_fail(GI_E_IO, "gi_image_save: cannot write PNG '%s': %s", e->path,
+                       e->io.msg);
+    }
+    png_set_write_fn(png, &e->io, png_write_cb, png_flush_cb);
+    png_set_IHDR(png, info, (png_uint_32)t->w, (png_uint_32)t->h, 8, png_color_types[t->c],
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int32_t y = 0; y < t->h; y++) png_write_row(png, gi_tensor_row(t, y));
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return GI_OK;
+}
+
+static gi_status save_jpeg(encoder *e, int quality) {
+    const gi_tensor *t = e->img;
+    struct jpeg_compress_struct *jc = &e->jc;
+    /* JPEG has no alpha: 2 channels are saved as gray, 4 as RGB. */
+    const int comps = t->c >= 3 ? 3 : 1;
+    if (t->c != comps && !(e->row = malloc((size_t)t->w * (size_t)comps)))
+        return gi_fail(GI_E_NOMEM, "gi_image_save: cannot allocate a %d-pixel row", (int)t->w);
+    jpeg_err_init(&e->jerr);
+    jc->err = &e->jerr.pub;
+    if (setjmp(e->jerr.jb)) {
+        jpeg_destroy_compress(jc);
+        return gi_fail(GI_E_IO, "gi_image_save: cannot write JPEG '%s': %s", e->path,
+                       e->jerr.msg);
+    }
+    jpeg_create_compress(jc);
+    jpeg_stdio_dest(jc, e->io.fp);
+    jc->image_width = (JDIMENSION)t->w;
+    jc->image_height = (JDIMENSION)t->h;
+    jc->input_components = comps;
+    jc->in_color_space = comps == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(jc);
+    jpeg_set_quality(jc, quality, TRUE);
+    jc->optimize_coding = TRUE;
+    /* At high quality chroma subsampling is the largest visible loss (colour
+     * bleeding at the edges of a filled hole): keep full-resolution chroma. */
+    if (comps == 3 && quality >= 90) {
+        jc->comp_info[0].h_samp_factor = 1;
+        jc->comp_info[0].v_samp_factor = 1;
+    }
+    jpeg_start_compress(jc, TRUE);
+    for (int32_t y = 0; y < t->h; y++) {
+        const uint8_t *src = gi_tensor_row(t, y);
+        JSAMPROW row = (JSAMPROW)src; /* libjpeg only reads input rows */
+        if (e->row) {
+            for (int32_t x = 0; x < t->w; x++)
+                memcpy(e->row + (size_t)x * comps, src + (size_t)x * t->c, (size_t)comps);
+            row = e->row;
+        }
+        jpeg_write_scanlines(jc, &row, 1);
+    }
+    jpeg_finish_compress(jc);
+    jpeg_destroy_compress(jc);
+    return GI_OK;
+}
+
+gi_status gi_image_save(const char *path, const gi_tensor *image, int32_t quality) {
+    if (!path) return gi_fail(GI_E_INVALID_ARG, "gi_image_save: path is NULL");
+    if (!image) return gi_fail(GI_E_INVALID_ARG, "gi_image_save: image is NULL");
+    if (image->dtype != GI_DTYPE_U8)
+        return gi_fail(GI_E_INVALID_ARG, "gi_image_save: image dtype is %d, not GI_DTYPE_U8",
+                       (int)image->dtype);
+    if (image->c < 1 || image->c > 4)
+        return gi_fail(GI_E_INVALID_ARG,
+                       "gi_image_save: image has %d channels, expected 1 to 4", (int)image->c);
+    if (quality < 0 || quality > 100)
+        return gi_fail(GI_E_INVALID_ARG,
+                       "gi_image_save: quality is %d, expected 1..100 or 0 for the default",
+                       (int)quality);
+
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash : path, '.');
+    bool png = dot && strcasecmp(dot, ".png") == 0;
+    bool jpeg = dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0);
+    if (!png && !jpeg)
+        return gi_fail(GI_E_INVALID_ARG,
+                       "gi_image_save: cannot tell the format of '%s' from its extension; "
+                       "use .png, .jpg or .jpeg",
+                       path);
+    if (jpeg && (image->w > JPEG_MAX_DIMENSION || image->h > JPEG_MAX_DIMENSION))
+        return gi_fail(GI_E_UNSUPPORTED,
+                       "gi_image_save: image is %dx%d; JPEG allows at most %ld on a side",
+                       (int)image->w, (int)image->h, JPEG_MAX_DIMENSION);
+
+    encoder e = {.path = path, .img = image};
+    e.io.fp = fopen(path, "wb");
+    if (!e.io.fp)
+        return gi_fail(GI_E_IO, "gi_image_save: cannot create '%s': %s", path, strerror(errno));
+    gi_status st = png ? save_png(&e) : save_jpeg(&e, quality ? quality : DEFAULT_JPEG_QUALITY);
+    free(e.row);
+    /* Buffered data reaches the disk at fclose: a full disk shows up here. */
+    if (fclose(e.io.fp) != 0 && !st)
+        st = gi_fail(GI_E_IO, "gi_image_save: cannot write '%s': %s", path, strerror(errno));
+    if (st) remove(path); /* no half-written file left behind */
+    return st;
+}
