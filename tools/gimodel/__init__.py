@@ -1,0 +1,4 @@
+"""Model tooling for libgatedinpaint: the GGUF writer/reader shared by
+gi-convert and the training recipe, the DeepFill v2 architecture table, and
+readers for PyTorch and TensorFlow checkpoints that import neither framework.
+"""
