@@ -1,0 +1,325 @@
+/* Public API behaviour: argument checks and messages, gi_inpaint's
+ * guarantees (sizes, bit-identical pixels outside the hole, alpha, strides,
+ * in-place, determinism across thread counts, cancellation), and the
+ * kernel-level ops. Models come from the test GGUF builder (tests/model). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../model/gguf_builder.h"
+#include "gatedinpaint.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                         \
+    do {                                                         \
+        checks++;                                                \
+        if (!(cond)) {                                           \
+            failures++;                                          \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                        \
+            fputc('\n', stderr);                                 \
+        }                                                        \
+    } while (0)
+
+/* The call must fail with `want` and a message containing `needle`. */
+#define CHECK_ERR(call, want, needle)                                                    \
+    do {                                                                                 \
+        gi_status st_ = (call);                                                          \
+        CHECK(st_ == (want), "%s returned %d, expected %d (%s)", #call, (int)st_,        \
+              (int)(want), gi_last_error());                                             \
+        CHECK(strstr(gi_last_error(), (needle)) != NULL,                                 \
+              "%s: message '%s' does not mention '%s'", #call, gi_last_error(), (needle)); \
+    } while (0)
+
+static gi_model *load_test_model(int width, int guide) {
+    tb_file *f = tb_model(width, guide, 0);
+    size_t size;
+    uint8_t *data = tb_serialize(f, &size, NULL);
+    gi_model *m = NULL;
+    gi_status st = gi_model_load_memory(data, size, &m);
+    CHECK(st == GI_OK, "test model did not load: %s", gi_last_error());
+    free(data);
+    tb_free(f);
+    return m;
+}
+
+static uint32_t seed = 12345;
+static uint8_t rnd8(void) {
+    seed = seed * 1664525u + 1013904223u;
+    return (uint8_t)(seed >> 24);
+}
+
+/* A U8 image in caller memory with `pad` spare bytes per row, which are
+ * filled with 0xA5 so we can check that nothing writes them. */
+typedef struct img {
+    gi_tensor *t;
+    uint8_t *mem;
+    int h, w, c, pad;
+} img;
+
+static img make_img(int h, int w, int c, int pad) {
+    img im = {NULL, NULL, h, w, c, pad};
+    size_t stride = (size_t)w * c + pad;
+    im.mem = malloc(stride * h);
+    for (int y = 0; y < h; y++)
+        for (size_t x = 0; x < stride; x++)
+            im.mem[y * stride + x] = x < (size_t)w * c ? rnd8() : 0xA5;
+    gi_status st = gi_tensor_wrap(GI_DTYPE_U8, h, w, c, im.mem, stride, &im.t);
+    CHECK(st == GI_OK, "wrap: %s", gi_last_error());
+    return im;
+}
+
+static void free_img(img *im) {
+    gi_tensor_destroy(im->t);
+    free(im->mem);
+}
+
+/* A mask with a rectangle hole (value 255), or none when hh == 0. */
+static img make_mask(int h, int w, int y0, int x0, int hh, int ww) {
+    img m = make_img(h, w, 1, 0);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            m.mem[y * w + x] = (y >= y0 && y < y0 + hh && x >= x0 && x < x0 + ww) ? 255 : 100;
+    return m;
+}
+
+static int pad_intact(const img *im) {
+    size_t stride = (size_t)im->w * im->c + im->pad;
+    for (int y = 0; y < im->h; y++)
+        for (size_t x = (size_t)im->w * im->c; x < stride; x++)
+            if (im->mem[y * stride + x] != 0xA5) return 0;
+    return 1;
+}
+
+static int same_pixels(const img *a, const img *b) {
+    for (int y = 0; y < a->h; y++)
+        if (memcmp(a->mem + y * ((size_t)a->w * a->c + a->pad),
+                   b->mem + y * ((size_t)b->w * b->c + b->pad), (size_t)a->w * a->c))
+            return 0;
+    return 1;
+}
+
+static void test_basics(void) {
+    CHECK(gi_version() == GI_VERSION_NUMBER, "gi_version %u", gi_version());
+    CHECK(strcmp(gi_version_string(), "0.1.0") == 0, "version string %s", gi_version_string());
+    CHECK(strcmp(gi_status_string(GI_E_SHAPE), "shape mismatch") == 0, "status string");
+    CHECK(strcmp(gi_status_string(-999), "unknown status") == 0, "unknown status string");
+    gi_tensor *t = NULL;
+    CHECK_ERR(gi_tensor_create(7, 2, 2, 1, &t), GI_E_INVALID_ARG, "dtype");
+    CHECK_ERR(gi_tensor_create(GI_DTYPE_U8, 0, 2, 1, &t), GI_E_INVALID_ARG, "0x2x1");
+    CHECK_ERR(gi_tensor_create(GI_DTYPE_U8, 2, 2, 5000, &t), GI_E_INVALID_ARG, "5000");
+    CHECK_ERR(gi_tensor_create(GI_DTYPE_U8, 2, 2, 1, NULL), GI_E_INVALID_ARG, "out");
+    float buf[64];
+    CHECK_ERR(gi_tensor_wrap(GI_DTYPE_F32, 2, 4, 2, buf, 31, &t), GI_E_INVALID_ARG, "row_stride");
+    CHECK_ERR(gi_tensor_wrap(GI_DTYPE_F32, 2, 2, 2, buf, 18, &t), GI_E_INVALID_ARG, "multiple");
+    CHECK_ERR(gi_tensor_wrap(GI_DTYPE_F32, 2, 2, 2, (char *)buf + 1, 16, &t), GI_E_INVALID_ARG,
+              "aligned");
+    CHECK_ERR(gi_tensor_wrap(GI_DTYPE_U8, 2, 2, 2, NULL, 4, &t), GI_E_INVALID_ARG, "data");
+    CHECK(t == NULL, "failed calls leave *out NULL");
+    CHECK(gi_tensor_create(GI_DTYPE_F32, 3, 4, 5, &t) == GI_OK, "create");
+    int32_t h, w, c;
+    gi_tensor_shape(t, &h, &w, &c);
+    CHECK(h == 3 && w == 4 && c == 5 && gi_tensor_row_stride(t) == 80 &&
+              gi_tensor_dtype(t) == GI_DTYPE_F32 && gi_tensor_data(t) != NULL,
+          "tensor getters");
+    gi_tensor_destroy(t);
+    gi_tensor_destroy(NULL);
+    CHECK(gi_tensor_dtype(NULL) == 0 && gi_tensor_data(NULL) == NULL, "NULL getters");
+    CHECK_ERR(gi_tensor_shape(NULL, &h, &w, &c), GI_E_INVALID_ARG, "NULL");
+}
+
+static void test_session_options(gi_model *m) {
+    gi_session *s = NULL;
+    CHECK_ERR(gi_session_create(NULL, &s), GI_E_INVALID_ARG, "model");
+    CHECK_ERR(gi_session_create(m, NULL), GI_E_INVALID_ARG, "out");
+    CHECK(gi_session_create(m, &s) == GI_OK, "session: %s", gi_last_error());
+    CHECK_ERR(gi_session_set_int(s, GI_OPT_NUM_THREADS, -1), GI_E_INVALID_ARG, "-1");
+    CHECK_ERR(gi_session_set_int(s, 999, 1), GI_E_INVALID_ARG, "999");
+    CHECK_ERR(gi_session_set_int(s, GI_OPT_ISA, 0), GI_E_INVALID_ARG, "read-only");
+    CHECK_ERR(gi_session_set_int(NULL, GI_OPT_NUM_THREADS, 1), GI_E_INVALID_ARG, "NULL");
+    int64_t v = -1;
+    CHECK(gi_session_set_int(s, GI_OPT_NUM_THREADS, 3) == GI_OK, "threads 3");
+    CHECK(gi_session_get_int(s, GI_OPT_NUM_THREADS, &v) == GI_OK && v == 3, "threads read back");
+    CHECK(gi_session_set_int(s, GI_OPT_MAX_ISA, GI_ISA_SCALAR) == GI_OK, "cap isa");
+    CHECK(gi_session_get_int(s, GI_OPT_ISA, &v) == GI_OK && v == GI_ISA_SCALAR, "isa capped");
+    CHECK_ERR(gi_session_get_int(s, GI_OPT_ISA, NULL), GI_E_INVALID_ARG, "value");
+    gi_session_destroy(s);
+    gi_session_destroy(NULL);
+}
+
+static void test_inpaint_errors(gi_model *m) {
+    gi_session *s = NULL;
+    gi_session_create(m, &s);
+    img im = make_img(32, 40, 3, 0), out = make_img(32, 40, 3, 0);
+    img mask = make_mask(32, 40, 8, 8, 8, 8), small = make_mask(31, 40, 0, 0, 4, 4);
+    img im2 = make_img(32, 40, 2, 0), tiny = make_img(15, 40, 3, 0), tinym = make_mask(15, 40, 0, 0, 4, 4);
+    img mask3 = make_img(32, 40, 3, 0), out4 = make_img(32, 40, 4, 0);
+    CHECK_ERR(gi_inpaint(NULL, im.t, mask.t, NULL, out.t), GI_E_INVALID_ARG, "session");
+    CHECK_ERR(gi_inpaint(s, NULL, mask.t, NULL, out.t), GI_E_INVALID_ARG, "image");
+    CHECK_ERR(gi_inpaint(s, im.t, NULL, NULL, out.t), GI_E_INVALID_ARG, "mask");
+    CHECK_ERR(gi_inpaint(s, im.t, mask.t, NULL, NULL), GI_E_INVALID_ARG, "out");
+    CHECK_ERR(gi_inpaint(s, im.t, small.t, NULL, out.t), GI_E_SHAPE, "mask is 40x31, image is 40x32");
+    CHECK_ERR(gi_inpaint(s, im2.t, mask.t, NULL, out.t), GI_E_SHAPE, "2 channels");
+    CHECK_ERR(gi_inpaint(s, tiny.t, tinym.t, NULL, out.t), GI_E_SHAPE, "minimum is 16x16");
+    CHECK_ERR(gi_inpaint(s, im.t, mask3.t, NULL, out.t), GI_E_SHAPE, "mask has 3 channels");
+    CHECK_ERR(gi_inpaint(s, im.t, mask.t, NULL, out4.t), GI_E_SHAPE, "out has 4 channels");
+    CHECK_ERR(gi_inpaint(s, im.t, mask.t, mask.t, out.t), GI_E_INVALID_ARG, "no guide channel");
+    gi_tensor *f32 = NULL;
+    gi_tensor_create(GI_DTYPE_F32, 32, 40, 1, &f32);
+    CHECK_ERR(gi_inpaint(s, im.t, f32, NULL, out.t), GI_E_SHAPE, "mask must be GI_DTYPE_U8");
+    gi_tensor_destroy(f32);
+    free_img(&im), free_img(&out), free_img(&mask), free_img(&small), free_img(&im2);
+    free_img(&tiny), free_img(&tinym), free_img(&mask3), free_img(&out4);
+    gi_session_destroy(s);
+}
+
+typedef struct progress_log {
+    int calls, cancel_at;
+    float last;
+    int monotonic;
+} progress_log;
+
+static int32_t on_progress(void *user, float done, const char *stage) {
+    progress_log *p = user;
+    if (done < p->last || done > 1.0f || !stage || !*stage) p->monotonic = 0;
+    p->last = done;
+    return ++p->calls == p->cancel_at;
+}
+
+static void test_inpaint_behaviour(gi_model *m) {
+    gi_session *s = NULL;
+    gi_session_create(m, &s);
+    gi_session_set_int(s, GI_OPT_NUM_THREADS, 1);
+    /* Odd size, RGBA, strided rows with guard bytes. */
+    const int H = 37, W = 29;
+    img im = make_img(H, W, 4, 7), out = make_img(H, W, 4, 5), out2 = make_img(H, W, 4, 0);
+    img mask = make_mask(H, W, 10, 5, 12, 30); /* touches the right edge */
+    progress_log log = {0, 0, 0.0f, 1};
+    gi_session_set_progress(s, on_progress, &log);
+    CHECK(gi_inpaint(s, im.t, mask.t, NULL, out.t) == GI_OK, "inpaint: %s", gi_last_error());
+    CHECK(log.calls > 40 && log.monotonic && log.last == 1.0f,
+          "progress: %d calls, monotonic %d, last %g", log.calls, log.monotonic, log.last);
+    CHECK(pad_intact(&out) && pad_intact(&im), "bytes past the row were written");
+    int outside_same = 1, alpha_same = 1, inside_changed = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t *a = im.mem + y * (W * 4 + 7) + x * 4, *b = out.mem + y * (W * 4 + 5) + x * 4;
+            int hole = mask.mem[y * W + x] > 127;
+            if (!hole && memcmp(a, b, 4)) outside_same = 0;
+            if (a[3] != b[3]) alpha_same = 0;
+            if (hole && memcmp(a, b, 3)) inside_changed = 1;
+        }
+    CHECK(outside_same, "pixels outside the hole changed");
+    CHECK(alpha_same, "alpha changed");
+    CHECK(inside_changed, "nothing changed inside the hole");
+
+    /* 2 threads: bitwise the same. */
+    gi_session_set_int(s, GI_OPT_NUM_THREADS, 2);
+    CHECK(gi_inpaint(s, im.t, mask.t, NULL, out2.t) == GI_OK, "inpaint 2 threads");
+    CHECK(same_pixels(&out, &out2), "1 and 2 threads differ");
+
+    /* Cancellation leaves out untouched and the session usable. */
+    img out3 = make_img(H, W, 4, 0), before = make_img(H, W, 4, 0);
+    memcpy(before.mem, out3.mem, (size_t)H * W * 4);
+    progress_log cancel = {0, 7, 0.0f, 1};
+    gi_session_set_progress(s, on_progress, &cancel);
+    CHECK_ERR(gi_inpaint(s, im.t, mask.t, NULL, out3.t), GI_E_CANCELLED, "cancelled");
+    CHECK(same_pixels(&out3, &before), "cancelled call wrote the output");
+    gi_session_set_progress(s, NULL, NULL);
+    CHECK(gi_inpaint(s, im.t, mask.t, NULL, out3.t) == GI_OK, "after cancel: %s", gi_last_error());
+    CHECK(same_pixels(&out, &out3), "result after a cancelled call differs");
+
+    /* In place: out is the image. */
+    img inplace = make_img(H, W, 4, 7);
+    memcpy(inplace.mem, im.mem, (size_t)H * (W * 4 + 7));
+    CHECK(gi_inpaint(s, inplace.t, mask.t, NULL, inplace.t) == GI_OK, "in place");
+    CHECK(same_pixels(&inplace, &out), "in-place result differs");
+
+    /* Empty mask: a copy. */
+    img empty = make_mask(H, W, 0, 0, 0, 0);
+    CHECK(gi_inpaint(s, im.t, empty.t, NULL, out3.t) == GI_OK, "empty mask");
+    CHECK(same_pixels(&out3, &im), "empty mask did not copy the image");
+
+    free_img(&im), free_img(&out), free_img(&out2), free_img(&out3), free_img(&before);
+    free_img(&mask), free_img(&inplace), free_img(&empty);
+    gi_session_destroy(s);
+}
+
+static void test_guide(void) {
+    gi_model *m = load_test_model(8, 1);
+    int64_t g = -1;
+    gi_model_get_int(m, GI_MODEL_GUIDE_CHANNELS, &g);
+    CHECK(g == 1, "guide channels %lld", (long long)g);
+    gi_session *s = NULL;
+    gi_session_create(m, &s);
+    img im = make_img(24, 24, 3, 0), mask = make_mask(24, 24, 4, 4, 12, 12);
+    img guide = make_mask(24, 24, 10, 0, 2, 24); /* a horizontal line */
+    img a = make_img(24, 24, 3, 0), b = make_img(24, 24, 3, 0);
+    CHECK(gi_inpaint(s, im.t, mask.t, NULL, a.t) == GI_OK, "no guide: %s", gi_last_error());
+    CHECK(gi_inpaint(s, im.t, mask.t, guide.t, b.t) == GI_OK, "guide: %s", gi_last_error());
+    CHECK(!same_pixels(&a, &b), "the guide had no effect");
+    free_img(&im), free_img(&mask), free_img(&guide), free_img(&a), free_img(&b);
+    gi_session_destroy(s);
+    gi_model_release(m);
+}
+
+static void test_ops(gi_model *m) {
+    gi_session *s = NULL;
+    gi_session_create(m, &s);
+    /* 1x1 identity convolution plus bias, stride 2 (TF SAME: ceil(5/2) = 3). */
+    gi_tensor *in = NULL, *out = NULL, *bad = NULL;
+    gi_tensor_create(GI_DTYPE_F32, 5, 6, 2, &in);
+    gi_tensor_create(GI_DTYPE_F32, 3, 3, 2, &out);
+    gi_tensor_create(GI_DTYPE_F32, 3, 4, 2, &bad);
+    float *x = gi_tensor_data(in);
+    for (int i = 0; i < 5 * 6 * 2; i++) x[i] = (float)i;
+    const float w[4] = {1, 0, 0, 1}, b[2] = {0.5f, -0.5f};
+    CHECK(gi_op_gated_conv2d(s, in, w, b, 2, 1, 2, 1, GI_ACT_NONE, 0, out) == GI_OK, "op conv: %s",
+          gi_last_error());
+    const float *y = gi_tensor_data(out);
+    CHECK(y[0] == 0.5f && y[1] == 0.5f && y[2] == 4.5f && y[(1 * 3 + 0) * 2] == 24.5f,
+          "1x1 stride-2 conv values %g %g %g %g", y[0], y[1], y[2], y[6]);
+    CHECK_ERR(gi_op_gated_conv2d(s, in, w, b, 2, 1, 2, 1, GI_ACT_NONE, 0, bad), GI_E_SHAPE,
+              "expected 3x3x2");
+    CHECK_ERR(gi_op_gated_conv2d(s, in, w, b, 3, 1, 1, 1, GI_ACT_ELU_GATED, 0, out),
+              GI_E_INVALID_ARG, "even cconv");
+    CHECK_ERR(gi_op_gated_conv2d(s, in, w, b, 2, 1, 1, 1, 42, 0, out), GI_E_INVALID_ARG,
+              "activation 42");
+    CHECK_ERR(gi_op_gated_conv2d(s, in, NULL, b, 2, 1, 1, 1, GI_ACT_NONE, 0, out),
+              GI_E_INVALID_ARG, "weight");
+    /* Attention: shape checks, and a map with no hole stays finite. */
+    gi_tensor *f = NULL, *fy = NULL, *odd = NULL;
+    gi_tensor_create(GI_DTYPE_F32, 8, 6, 4, &f);
+    gi_tensor_create(GI_DTYPE_F32, 8, 6, 4, &fy);
+    gi_tensor_create(GI_DTYPE_F32, 7, 6, 4, &odd);
+    float *fv = gi_tensor_data(f);
+    for (int i = 0; i < 8 * 6 * 4; i++) fv[i] = (float)((i * 37) % 11) / 11.0f;
+    CHECK(gi_op_contextual_attention(s, f, NULL, 1, 10.0f, fy) == GI_OK, "op attention: %s",
+          gi_last_error());
+    const float *yv = gi_tensor_data(fy);
+    int finite = 1;
+    for (int i = 0; i < 8 * 6 * 4; i++) finite &= isfinite(yv[i]) != 0;
+    CHECK(finite, "attention output not finite");
+    CHECK_ERR(gi_op_contextual_attention(s, odd, NULL, 1, 10.0f, odd), GI_E_SHAPE, "even");
+    CHECK_ERR(gi_op_contextual_attention(s, f, NULL, 1, 10.0f, odd), GI_E_SHAPE, "output is 7x6x4");
+    CHECK_ERR(gi_op_contextual_attention(s, f, NULL, 1, -1.0f, fy), GI_E_INVALID_ARG, "softmax_scale");
+    gi_tensor_destroy(in), gi_tensor_destroy(out), gi_tensor_destroy(bad);
+    gi_tensor_destroy(f), gi_tensor_destroy(fy), gi_tensor_destroy(odd);
+    gi_session_destroy(s);
+}
+
+int main(void) {
+    test_basics();
+    gi_model *m = load_test_model(8, 0);
+    if (!m) return 1;
+    test_session_options(m);
+    test_inpaint_errors(m);
+    test_inpaint_behaviour(m);
+    test_guide();
+    test_ops(m);
+    gi_model_release(m);
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Build the model-reader fuzz target with clang's libFuzzer, ASan and UBSan,
+# seed it with files from the test builder and run it for a bounded time.
+#   run_fuzz.sh SOURCE_ROOT WORK_DIR TEST_MODEL_EXE
+# GI_FUZZ_SECONDS sets the run time (default 30; 0 only replays the seeds
+# and corpus); CLANG the compiler.
+# Exits 77 (skipped) when clang or libFuzzer is not available.
+set -eu
+src=$1
+work=$2
+test_model=$3
+seconds=${GI_FUZZ_SECONDS:-30}
+clang=${CLANG:-clang}
+
+if ! command -v "$clang" >/dev/null 2>&1; then
+    echo "skip: $clang not found"
+    exit 77
+fi
+mkdir -p "$work"
+probe="$work/fuzz_probe.c"
+printf '%s\n' '#include <stdint.h>' '#include <stddef.h>' \
+    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' \
+    >"$probe"
+if ! "$clang" -fsanitize=fuzzer "$probe" -o "$work/fuzz_probe" >/dev/null 2>&1; then
+    echo "skip: $clang cannot link -fsanitize=fuzzer (libFuzzer missing)"
+    exit 77
+fi
+
+exe="$work/fuzz_model"
+"$clang" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -I"$src/include" -I"$src/lib" \
+    "$src/tests/model/fuzz_model.c" "$src"/lib/model/*.c \
+    "$src/lib/graph/deepfill_arch.c" "$src/lib/api/error.c" \
+    -o "$exe" -lm -pthread
+
+seeds="$work/fuzz_seeds"
+corpus="$work/fuzz_corpus"
+rm -rf "$seeds"
+"$test_model" --write-seeds "$seeds"
+mkdir -p "$corpus"
+# libFuzzer reads -max_total_time=0 as "no limit"
+if [ "$seconds" -gt 0 ]; then limit="-max_total_time=$seconds"; else limit=-runs=0; fi
+cd "$work"
+# New inputs go to the first directory, which is kept between runs so
+# coverage accumulates; crash files land in WORK_DIR.
+exec "$exe" "$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$corpus" "$seeds"
