@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install what the build and tests need (Debian 12), then configure and build.
+#   tools/setup.sh [BUILD_DIR]          (default: build)
+# As root, missing Debian packages are installed with apt-get; otherwise the
+# exact apt-get line is printed and the script stops.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-"$root/build"}
+
+# Build: compilers, meson, image libraries. Tests: clang + libFuzzer runtime,
+# PyTorch/numpy (the reference network), pytest, valgrind.
+packages="gcc g++ clang libclang-rt-14-dev pkg-config meson ninja-build \
+libpng-dev libjpeg62-turbo-dev python3 python3-numpy python3-torch python3-pytest \
+python3-pil valgrind"
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "setup: installing:$missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        # shellcheck disable=SC2086
+        apt-get install -y -qq --no-install-recommends $missing
+    else
+        echo "setup: missing Debian packages; run as root:"
+        echo "  apt-get install -y$missing"
+        exit 1
+    fi
+fi
+
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" "$root" --buildtype=release
+fi
+ninja -C "$build"
