@@ -18,8 +18,14 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+static int omp_thread(void) { return omp_get_thread_num(); }
+#else
+static int omp_thread(void) { return 0; }
+#endif
 
-#define DEFAULT_BUDGET ((size_t)64 << 20)
+#define DEFAULT_BUDGET ((size_t)32 << 20)
 #define MIN_CHUNK 64
 
 typedef struct layout {
@@ -27,7 +33,7 @@ typedef struct layout {
     int32_t chunk, cap;        /* query positions per chunk, ring rows */
     int32_t wlo_n, whi_base;   /* far-end rows: [0, wlo_n) and [whi_base, P) */
     size_t o_ri, o_ci, o_cidx, o_valid, o_x, o_wnt, o_r, o_ring, o_wlo, o_whi,
-        o_a, o_cols, total;
+        o_a, o_cols, o_tmp, total;
 } layout;
 
 static size_t carve(size_t *off, size_t bytes) {
@@ -72,6 +78,7 @@ static void plan(const gi_attention_args *a, layout *L) {
     L->o_whi = carve(&off, (size_t)(P - L->whi_base) * P * f);
     L->o_a = carve(&off, (size_t)L->chunk * P * f);
     L->o_cols = carve(&off, (size_t)L->chunk * L->k16 * f);
+    L->o_tmp = carve(&off, (size_t)a->nthreads * 2 * P * f);
     L->total = off;
 }
 
@@ -133,39 +140,53 @@ static void fill_ring(state *s, int32_t from, int32_t to) {
     }
 }
 
-/* Fused, masked, scaled scores of query p over the valid patches, then the
- * softmax in place. Hole patches take logit 0 (reference 4.1 step 7). */
-static void softmax_row(const state *s, int32_t p, int32_t nvalid, float *arow) {
-    const gi_attention_args *a = s->a;
+/* Row x of the row-major fused scores: S1[x][y] = S[x-1][y-1] + S[x][y] +
+ * S[x+1][y+1], terms outside the matrix dropped (reference 4.1 step 6). */
+static void fuse_rows(const state *s, int32_t x, float *t) {
     const int32_t P = s->L->P;
-    const float *rows[3][3] = {{0}};
-    for (int e = 0; e < 3; e++) {
-        if (!a->fuse && e != 1) continue;
-        int32_t pe = s->cidx[(size_t)e * P + p];
-        if (pe < 0) continue;
-        for (int d = 0; d < 3; d++) {
-            if (!a->fuse && d != 1) continue;
-            int32_t r = pe + d - 1;
-            if (r >= 0 && r < P) rows[e][d] = score_row(s, r);
+    memset(t, 0, (size_t)P * sizeof *t);
+    for (int d = -1; d <= 1; d++) {
+        int32_t r = x + d;
+        if (r < 0 || r >= P) continue;
+        const float *row = score_row(s, r);
+        int32_t y0 = d < 0 ? 1 : 0, y1 = d > 0 ? P - 1 : P;
+        for (int32_t y = y0; y < y1; y++) t[y] += row[y + d];
+    }
+}
+
+/* Scores of query p, fused (if enabled), masked and scaled, then the softmax
+ * over the valid background patches: arow[v] for valid[v]. Hole patches take
+ * logit 0 (reference 4.1 step 7). `tmp` holds 2 * P floats. */
+static void softmax_row(const state *s, int32_t p, int32_t nvalid, float *arow, float *tmp) {
+    const gi_attention_args *a = s->a;
+    const int32_t P = s->L->P, ww = s->L->ww, hh = s->L->hh;
+    float *z = tmp, *t = tmp + P;
+    if (!a->fuse) {
+        memcpy(z, score_row(s, p), (size_t)P * sizeof *z);
+    } else {
+        /* Column-major pass: S2[p][q] = sum over e of S1[c_e(p)][c_e(q)], where
+         * c_e moves one row up (e = 0) / down (e = 2) in column-major order,
+         * wrapping to the previous / next column at the top / bottom. */
+        memset(z, 0, (size_t)P * sizeof *z);
+        int32_t pe0 = s->cidx[p], pe2 = s->cidx[2 * (size_t)P + p];
+        if (pe0 >= 0) {
+            fuse_rows(s, pe0, t);
+            for (int32_t q = ww; q < P; q++) z[q] += t[q - ww];
+            for (int32_t q = 1; q < ww && q < P; q++) z[q] += t[(hh - 1) * ww + q - 1];
+        }
+        fuse_rows(s, p, t);
+        for (int32_t q = 0; q < P; q++) z[q] += t[q];
+        if (pe2 >= 0) {
+            fuse_rows(s, pe2, t);
+            for (int32_t q = 0; q < P - ww; q++) z[q] += t[q + ww];
+            for (int32_t q = P - ww; q < P - 1; q++) z[q] += t[q - (hh - 1) * ww + 1];
         }
     }
     float mx = -INFINITY;
     for (int32_t v = 0; v < nvalid; v++) {
-        int32_t q = s->valid[v];
-        float sum = 0.0f;
-        for (int e = 0; e < 3; e++) {
-            int32_t qe = s->cidx[(size_t)e * P + q];
-            if (qe < 0) continue;
-            float s1 = 0.0f;
-            for (int d = 0; d < 3; d++) {
-                int32_t b = qe + d - 1;
-                if (rows[e][d] && b >= 0 && b < P) s1 += rows[e][d][b];
-            }
-            sum += s1;
-        }
-        float z = sum * a->softmax_scale;
-        arow[v] = z;
-        if (z > mx) mx = z;
+        float zv = z[s->valid[v]] * a->softmax_scale;
+        arow[v] = zv;
+        mx = zv > mx ? zv : mx;
     }
     int32_t ninvalid = P - nvalid;
     if (ninvalid > 0 && mx < 0.0f) mx = 0.0f;
@@ -301,9 +322,13 @@ void gi_attention_run(const gi_attention_args *a, void *ws) {
         fill_ring(&s, s.hi > lo ? s.hi : lo, hi);
         s.lo = lo;
         s.hi = hi;
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int32_t p = p0; p < p1; p++)
-            softmax_row(&s, p, nvalid, A + (size_t)(p - p0) * nvalid);
+#pragma omp parallel num_threads(nt)
+        {
+            float *tmp = (float *)(base + L.o_tmp) + (size_t)omp_thread() * 2 * P;
+#pragma omp for schedule(static)
+            for (int32_t p = p0; p < p1; p++)
+                softmax_row(&s, p, nvalid, A + (size_t)(p - p0) * nvalid, tmp);
+        }
         par_gemm(a->k, nt, p1 - p0, L.k16, nvalid, A, nvalid, r, L.k16, cols, L.k16);
         fold(a, &L, p0, p1, cols);
     }

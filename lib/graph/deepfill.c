@@ -94,15 +94,21 @@ static void make_plan(const gi_session *s, int32_t h, int32_t w, plan *p) {
                                  NULL, m->fuse, m->softmax_scale, NULL, 0};
     size_t off = 0, f = sizeof(float);
     size_t q = (size_t)p->h4 * p->w4;
-    p->o_a = carve(&off, p->pingpong * f);
-    p->o_b = carve(&off, p->pingpong * f);
+    /* The attention's workspace shares memory with the ping-pong buffers:
+     * when it runs, the chains before it have written their results
+     * elsewhere (merged, caf) and the chains after it have not started. */
+    size_t pp = (p->pingpong * f + 63) & ~(size_t)63;
+    size_t att = gi_attention_workspace(&p->att);
+    p->o_a = 0;
+    p->o_b = pp;
+    p->o_att = 0;
+    carve(&off, 2 * pp > att ? 2 * pp : att);
     p->o_xnow = carve(&off, (size_t)h * w * 3 * f);
     p->o_merged = carve(&off, q * p->c4 * f);
     p->o_caf = carve(&off, q * p->c2 * f);
     p->o_cay = carve(&off, q * p->c2 * f);
     p->o_masks = carve(&off, q * f);
     p->o_conv = carve(&off, p->conv_scratch * f * (size_t)s->num_threads);
-    p->o_att = carve(&off, gi_attention_workspace(&p->att));
     p->total = off;
 }
 
