@@ -52,7 +52,7 @@ typedef struct plan {
     size_t pingpong;            /* floats in each ping-pong buffer */
     size_t conv_scratch;        /* floats per thread */
     gi_attention_args att;
-    size_t o_a, o_b, o_xnow, o_merged, o_caf, o_cay, o_masks, o_conv, o_att, total;
+    size_t o_a, o_b, o_xnow, o_merged, o_caf, o_cay, o_masks, o_ri, o_ci, o_conv, o_att, total;
 } plan;
 
 static size_t carve(size_t *off, size_t bytes) {
@@ -108,6 +108,9 @@ static void make_plan(const gi_session *s, int32_t h, int32_t w, plan *p) {
     p->o_caf = carve(&off, q * p->c2 * f);
     p->o_cay = carve(&off, q * p->c2 * f);
     p->o_masks = carve(&off, q * f);
+    /* mask resize indices: in the arena, not on the stack (tall images) */
+    p->o_ri = carve(&off, (size_t)p->h4 * sizeof(int32_t));
+    p->o_ci = carve(&off, (size_t)p->w4 * sizeof(int32_t));
     p->o_conv = carve(&off, p->conv_scratch * f * (size_t)s->num_threads);
     p->total = off;
 }
@@ -191,18 +194,32 @@ static double attention_macs(const gi_model *m, int32_t h, int32_t w) {
     return P * P * 25.0 * 2 * m->width;
 }
 
-static double total_macs(const gi_model *m, int32_t h, int32_t w) {
-    double t = 0;
+int gi_deepfill_steps(const gi_model *m, int32_t h, int32_t w,
+                      double macs[GI_DF_NUM_STEPS], const char *names[GI_DF_NUM_STEPS]) {
     int32_t hs = h, ws = w;
+    int step = 0;
     for (int i = 0; i < GI_DF_NUM_LAYERS; i++) {
+        if (i == PM_AFTER_CA) {
+            macs[step] = attention_macs(m, h, w);
+            names[step++] = "contextual_attention";
+        }
         if (i == STAGE1_FIRST || i == XBRANCH_FIRST || i == PM_FIRST) hs = h, ws = w;
         gi_conv_shape sh;
         layer_shape(&m->layers[i], hs, ws, m->layers[i].cin, m->layers[i].cout, &sh);
-        t += (double)sh.out_h * sh.out_w * sh.cconv * sh.cin * sh.k * sh.k;
+        macs[step] = (double)sh.out_h * sh.out_w * sh.cconv * sh.cin * sh.k * sh.k;
+        names[step++] = m->layers[i].name;
         hs = sh.out_h;
         ws = sh.out_w;
     }
-    return t + attention_macs(m, h, w);
+    return step;
+}
+
+static double total_macs(const gi_model *m, int32_t h, int32_t w) {
+    double macs[GI_DF_NUM_STEPS], t = 0;
+    const char *names[GI_DF_NUM_STEPS];
+    int n = gi_deepfill_steps(m, h, w, macs, names);
+    for (int i = 0; i < n; i++) t += macs[i];
+    return t;
 }
 
 gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scratch) {
@@ -244,7 +261,7 @@ gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scr
      * align corners); the attention resizes it once more itself. */
     float *mask_s = (float *)(base + p.o_masks);
     {
-        int32_t ri[p.h4], ci[p.w4];
+        int32_t *ri = (int32_t *)(base + p.o_ri), *ci = (int32_t *)(base + p.o_ci);
         gi_tf_nn_index(H, p.h4, ri);
         gi_tf_nn_index(W, p.w4, ci);
         for (int32_t y = 0; y < p.h4; y++)

@@ -18,6 +18,16 @@ typedef struct gi_deepfill_io {
     float *x_stage2;     /* h*w*3 */
 } gi_deepfill_io;
 
+/* The steps of a forward pass in the order they run and report progress:
+ * the 42 convolutions with the contextual attention after pmconv6. */
+#define GI_DF_NUM_STEPS (GI_DF_NUM_LAYERS + 1)
+
+/* Multiply-adds and name of each step at network size h x w (multiples of
+ * 8); returns GI_DF_NUM_STEPS. The attention counts its two GEMMs over all
+ * patches (holes skipped in the paste are not subtracted). */
+int gi_deepfill_steps(const gi_model *m, int32_t h, int32_t w,
+                      double macs[GI_DF_NUM_STEPS], const char *names[GI_DF_NUM_STEPS]);
+
 /* Bytes of scratch gi_deepfill_forward() needs at this size. */
 size_t gi_deepfill_scratch(const gi_session *s, int32_t h, int32_t w);
 
