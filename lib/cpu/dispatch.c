@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gatedinpaint.h"
+#include "kernels/isa_config.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -51,8 +52,14 @@ static int32_t env_cap(void) {
     return GI_ISA_BEST; /* unknown names do not restrict */
 }
 
-/* Tables built into this library, best first. SIMD tiers are added here. */
+/* Tables built into this library, best first; scalar is the last resort. */
 static const gi_kernels *(*const tables[])(void) = {
+#ifdef GI_HAVE_AVX512
+    gi_kernels_avx512,
+#endif
+#ifdef GI_HAVE_AVX2
+    gi_kernels_avx2,
+#endif
     gi_kernels_scalar,
 };
 

@@ -16,6 +16,8 @@
  */
 #include "attention.h"
 
+#include "../cpu/fpu.h"
+
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -108,7 +110,9 @@ static void par_gemm(const gi_kernels *k, int nt, int32_t m, int32_t n, int32_t 
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int32_t j0 = 0; j0 < n; j0 += nb) {
         int32_t nj = n - j0 < nb ? n - j0 : nb;
+        gi_fpu fpu = gi_fpu_enter();
         k->gemm_ab(m, nj, kd, a, lda, b + j0, ldb, c + j0, ldc);
+        gi_fpu_leave(fpu);
     }
 }
 
@@ -325,9 +329,11 @@ void gi_attention_run(const gi_attention_args *a, void *ws) {
 #pragma omp parallel num_threads(nt)
         {
             float *tmp = (float *)(base + L.o_tmp) + (size_t)omp_thread() * 2 * P;
+            gi_fpu fpu = gi_fpu_enter(); /* tiny weights become 0, not denormals */
 #pragma omp for schedule(static)
             for (int32_t p = p0; p < p1; p++)
                 softmax_row(&s, p, nvalid, A + (size_t)(p - p0) * nvalid, tmp);
+            gi_fpu_leave(fpu);
         }
         par_gemm(a->k, nt, p1 - p0, L.k16, nvalid, A, nvalid, r, L.k16, cols, L.k16);
         fold(a, &L, p0, p1, cols);

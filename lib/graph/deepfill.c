@@ -10,6 +10,7 @@
 #endif
 
 #include "../api/error.h"
+#include "../cpu/fpu.h"
 #include "attention.h"
 #include "packed.h"
 
@@ -148,9 +149,11 @@ static void conv(run *r, int layer, const float *in, int32_t in_h, int32_t in_w,
 #endif
         int32_t y0 = (int32_t)((int64_t)sh.out_h * t / n);
         int32_t y1 = (int32_t)((int64_t)sh.out_h * (t + 1) / n);
+        gi_fpu fpu = gi_fpu_enter();
         if (y1 > y0)
             k->conv_rows(&sh, in, wts, out, y0, y1,
                          r->conv_scratch + (size_t)t * r->p->conv_scratch);
+        gi_fpu_leave(fpu);
     }
     (void)nt;
     *out_h = sh.out_h;

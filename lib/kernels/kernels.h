@@ -50,4 +50,9 @@ typedef struct gi_kernels {
 /* The plain C tier: the test oracle and the fallback of every ISA. */
 const gi_kernels *gi_kernels_scalar(void);
 
+/* x86-64 tiers, present when lib/kernels/meson.build built them
+ * (GI_HAVE_AVX2 / GI_HAVE_AVX512 in kernels/isa_config.h). */
+const gi_kernels *gi_kernels_avx2(void);
+const gi_kernels *gi_kernels_avx512(void);
+
 #endif

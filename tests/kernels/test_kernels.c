@@ -55,7 +55,7 @@ static void conv_naive(const gi_conv_shape *sh, const float *in, const float *w,
     int uh = sh->in_h * sh->up, uw = sh->in_w * sh->up;
     for (int oy = 0; oy < sh->out_h; oy++)
         for (int ox = 0; ox < sh->out_w; ox++) {
-            double acc[64];
+            double acc[256]; /* cconv <= 256 */
             for (int co = 0; co < sh->cconv; co++) {
                 double s = b[co];
                 for (int ky = 0; ky < sh->k; ky++)
@@ -154,13 +154,35 @@ static void test_conv(const gi_kernels *kt) {
     gi_conv_shape sh;
     shape_for(&sh, 9, 11, 12, 1, 3, 1, 1, 3, GI_ACT_TANH, 0);
     test_conv_case(kt, &sh);
+    /* SIMD blocking: several channel panels with a narrower last one and
+     * channel tails (cout 12, 24, 48, 40), several pixel tiles plus a tail,
+     * odd cconv over several vectors, taps as one dense run (dil 1, up 1,
+     * pixel stride = cin) next to taps in the padding */
+    static const int net[][9] = {
+        /* in_h in_w cin up k stride dil cconv act */
+        {5, 29, 6, 1, 5, 1, 1, 48, GI_ACT_ELU_GATED},
+        {6, 23, 24, 1, 3, 1, 1, 24, GI_ACT_RELU_GATED},
+        {9, 26, 21, 1, 3, 2, 1, 96, GI_ACT_ELU_GATED},
+        {4, 13, 16, 2, 3, 1, 1, 80, GI_ACT_ELU_GATED},
+        {7, 19, 35, 1, 3, 1, 2, 192, GI_ACT_ELU_GATED},
+        {5, 21, 9, 1, 3, 1, 1, 35, GI_ACT_NONE},
+        {6, 20, 12, 1, 3, 1, 1, 3, GI_ACT_TANH},
+        {3, 40, 3, 1, 5, 2, 1, 66, GI_ACT_TANH},
+    };
+    for (size_t i = 0; i < sizeof net / sizeof net[0]; i++)
+        for (int extra = 0; extra <= 3; extra += 3) {
+            const int *c = net[i];
+            shape_for(&sh, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], extra);
+            test_conv_case(kt, &sh);
+        }
 }
 
 /* ---- GEMM ---------------------------------------------------------------- */
 
 static void test_gemm(const gi_kernels *kt) {
     static const int sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {4, 16, 9}, {5, 600, 3},
-                                   {9, 33, 0}, {17, 513, 31}, {2, 1030, 864}};
+                                   {9, 33, 0}, {17, 513, 31}, {2, 1030, 864},
+                                   {13, 81, 1100}, {7, 200, 3}, {0, 5, 5}, {6, 0, 5}};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
         int m = sizes[t][0], n = sizes[t][1], k = sizes[t][2];
         size_t lda = k + 3, ldb = n + 2, ldc = n + 5;
