@@ -15,12 +15,10 @@
 #include <time.h>
 
 #include "cpu/dispatch.h"
+#include "fma_peak.h"
 #include "gatedinpaint.h"
 #include "kernels/kernels.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 #ifdef _OPENMP
 #include <omp.h>
 #define MAX_THREADS 2
@@ -31,63 +29,11 @@ static int omp_get_num_threads(void) { return 1; }
 #endif
 
 #define MIN_SECONDS 0.25 /* per measurement */
-#define PEAK_ITERS 4000000L
 
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-/* ---- FMA peak: 12 independent accumulator chains, no memory traffic ---- */
-
-#define PEAK_BODY(T, FMA, SET1, ADD, STORE, LANES)                                   \
-    T acc[12], x = SET1(0.999999f), y = SET1(1e-7f);                                \
-    for (int i = 0; i < 12; i++) acc[i] = SET1((float)i);                           \
-    for (long it = 0; it < iters; it++)                                             \
-        for (int i = 0; i < 12; i++) acc[i] = FMA(acc[i], x, y);                    \
-    for (int i = 1; i < 12; i++) acc[0] = ADD(acc[0], acc[i]);                      \
-    float out[LANES];                                                               \
-    STORE(out, acc[0]);                                                             \
-    return (double)iters * 12 * 2 * LANES + out[0] * 0.0;
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f"))) static double fma_loop_avx512(long iters) {
-    PEAK_BODY(__m512, _mm512_fmadd_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_storeu_ps, 16)
-}
-__attribute__((target("avx2,fma"))) static double fma_loop_avx2(long iters) {
-    PEAK_BODY(__m256, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_storeu_ps, 8)
-}
-#endif
-/* Without a SIMD tier: whatever the compiler makes of plain float code. */
-#define SCALAR_FMA(a, b, c) ((a) * (b) + (c))
-#define SCALAR_SET1(x) (x)
-#define SCALAR_ADD(a, b) ((a) + (b))
-#define SCALAR_STORE(p, v) (*(p) = (v))
-static double fma_loop_scalar(long iters) {
-    PEAK_BODY(float, SCALAR_FMA, SCALAR_SET1, SCALAR_ADD, SCALAR_STORE, 1)
-}
-
-static double fma_loop(int32_t isa) {
-#if defined(__x86_64__)
-    if (isa >= GI_ISA_AVX512) return fma_loop_avx512(PEAK_ITERS);
-    if (isa >= GI_ISA_AVX2) return fma_loop_avx2(PEAK_ITERS / 2);
-#endif
-    (void)isa;
-    return fma_loop_scalar(PEAK_ITERS / 4);
-}
-
-/* GFLOP/s of an ISA's FMA loop on nt threads together. */
-static double fma_peak(int32_t isa, int nt) {
-    double best = 0;
-    for (int rep = 0; rep < 2; rep++) {
-        double flops = 0, t0 = now();
-#pragma omp parallel num_threads(nt) reduction(+ : flops)
-        flops += fma_loop(isa);
-        double g = flops / (now() - t0) * 1e-9;
-        if (g > best) best = g;
-    }
-    return best;
 }
 
 /* ---- the measured operations ------------------------------------------ */
@@ -190,7 +136,7 @@ static int wanted(const char *name, int argc, char **argv) {
  * the reference; a busy neighbour lowers both), then the operation. */
 static void row(const char *table, int32_t top, int nt, const char *op, double flops,
                 double (*run)(const void *, int), const void *arg) {
-    double p0 = fma_peak(top, nt), secs = run(arg, nt), p1 = fma_peak(top, nt);
+    double p0 = gi_fma_peak_gflops(top, nt), secs = run(arg, nt), p1 = gi_fma_peak_gflops(top, nt);
     double peak = p0 > p1 ? p0 : p1, g = flops / secs * 1e-9;
     printf("| %-7s | %d | %-31s | %8.3f | %7.1f | %6.1f | %5.1f%% |\n", table, nt, op,
            secs * 1e3, g, peak, 100 * g / peak);
