@@ -11,7 +11,7 @@ build=${1:-"$root/build"}
 # PyTorch/numpy (the reference network), pytest, valgrind.
 packages="gcc g++ clang libclang-rt-14-dev pkg-config meson ninja-build \
 libpng-dev libjpeg62-turbo-dev python3 python3-numpy python3-torch python3-pytest \
-python3-pil valgrind"
+python3-pil valgrind gcc-aarch64-linux-gnu qemu-user"
 
 missing=""
 for p in $packages; do

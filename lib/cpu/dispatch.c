@@ -30,8 +30,18 @@ static int32_t detect(void) {
     if (avx512 && (xcr0 & 0xe6) == 0xe6) return GI_ISA_AVX512;
     return GI_ISA_AVX2;
 }
+#elif defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
+/* Advanced SIMD is architecturally mandatory, but ask the kernel anyway:
+ * a system may disable it. */
+static int32_t detect(void) {
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? GI_ISA_NEON : GI_ISA_SCALAR;
+}
 #elif defined(__aarch64__)
-static int32_t detect(void) { return GI_ISA_NEON; /* Advanced SIMD is mandatory */ }
+static int32_t detect(void) { return GI_ISA_NEON; }
 #else
 static int32_t detect(void) { return GI_ISA_SCALAR; }
 #endif
@@ -59,6 +69,9 @@ static const gi_kernels *(*const tables[])(void) = {
 #endif
 #ifdef GI_HAVE_AVX2
     gi_kernels_avx2,
+#endif
+#ifdef GI_HAVE_NEON
+    gi_kernels_neon,
 #endif
     gi_kernels_scalar,
 };

@@ -54,5 +54,7 @@ const gi_kernels *gi_kernels_scalar(void);
  * (GI_HAVE_AVX2 / GI_HAVE_AVX512 in kernels/isa_config.h). */
 const gi_kernels *gi_kernels_avx2(void);
 const gi_kernels *gi_kernels_avx512(void);
+/* AArch64 tier (GI_HAVE_NEON). */
+const gi_kernels *gi_kernels_neon(void);
 
 #endif
