@@ -35,7 +35,7 @@ typedef struct layout {
     int32_t chunk, cap;        /* query positions per chunk, ring rows */
     int32_t wlo_n, whi_base;   /* far-end rows: [0, wlo_n) and [whi_base, P) */
     size_t o_ri, o_ci, o_cidx, o_valid, o_x, o_wnt, o_r, o_ring, o_wlo, o_whi,
-        o_a, o_cols, o_tmp, total;
+        o_a, o_cols, o_tmp, o_need, o_slot, total;
 } layout;
 
 static size_t carve(size_t *off, size_t bytes) {
@@ -81,6 +81,8 @@ static void plan(const gi_attention_args *a, layout *L) {
     L->o_a = carve(&off, (size_t)L->chunk * P * f);
     L->o_cols = carve(&off, (size_t)L->chunk * L->k16 * f);
     L->o_tmp = carve(&off, (size_t)a->nthreads * 2 * P * f);
+    L->o_need = carve(&off, (size_t)P);
+    L->o_slot = carve(&off, (size_t)L->chunk * i);
     L->total = off;
 }
 
@@ -122,7 +124,8 @@ typedef struct state {
     const int32_t *cidx, *valid;
     const float *x, *wnt;
     float *ring, *wlo, *whi;
-    int32_t lo, hi; /* positions currently held by the ring */
+    const uint8_t *need; /* score rows some wanted query reads */
+    int32_t lo, hi;      /* positions currently held by the ring */
 } state;
 
 static const float *score_row(const state *s, int32_t pos) {
@@ -132,15 +135,24 @@ static const float *score_row(const state *s, int32_t pos) {
     return s->whi + (size_t)(pos - s->L->whi_base) * P;
 }
 
-/* S rows for positions [from, to) into the ring (which wraps at cap). */
-static void fill_ring(state *s, int32_t from, int32_t to) {
+/* Score rows of the needed positions in [from, to): rows of X times Wn^T,
+ * position pos going to dst(pos) = base + (pos - first) * P, or into the
+ * ring (which wraps at cap) when ring is set. */
+static void fill_rows(state *s, int32_t from, int32_t to, float *base, int32_t first,
+                      int ring) {
     const layout *L = s->L;
     while (from < to) {
-        int32_t slot = from % L->cap;
-        int32_t n = to - from < L->cap - slot ? to - from : L->cap - slot;
-        par_gemm(s->a->k, s->a->nthreads, n, L->P, L->k9, s->x + (size_t)from * L->k9,
-                 L->k9, s->wnt, L->P, s->ring + (size_t)slot * L->P, L->P);
-        from += n;
+        while (from < to && !s->need[from]) from++;
+        int32_t end = from;
+        while (end < to && s->need[end]) end++;
+        if (ring && end - from > L->cap - from % L->cap) end = from + L->cap - from % L->cap;
+        if (end > from) {
+            float *dst = ring ? s->ring + (size_t)(from % L->cap) * L->P
+                              : base + (size_t)(from - first) * L->P;
+            par_gemm(s->a->k, s->a->nthreads, end - from, L->P, L->k9,
+                     s->x + (size_t)from * L->k9, L->k9, s->wnt, L->P, dst, L->P);
+        }
+        from = end;
     }
 }
 
@@ -207,7 +219,7 @@ static void softmax_row(const state *s, int32_t p, int32_t nvalid, float *arow, 
 /* Add the pasted 4x4 patches of queries [p0, p1) into y (transposed conv,
  * stride 2, crop 1). Threads own output rows, so sums keep their order. */
 static void fold(const gi_attention_args *a, const layout *L, int32_t p0, int32_t p1,
-                 const float *cols) {
+                 const float *cols, const int32_t *slot) {
     const int32_t c = a->c, ww = L->ww;
     int32_t fy_a = p0 / ww, fy_b = (p1 - 1) / ww;
     int32_t oy0 = 2 * fy_a - 1 < 0 ? 0 : 2 * fy_a - 1;
@@ -223,7 +235,9 @@ static void fold(const gi_attention_args *a, const layout *L, int32_t p0, int32_
             int32_t fx0 = p0 - fy * ww > 0 ? p0 - fy * ww : 0;
             int32_t fx1 = p1 - fy * ww < ww ? p1 - fy * ww : ww;
             for (int32_t fx = fx0; fx < fx1; fx++) {
-                const float *col = cols + (size_t)(fy * ww + fx - p0) * L->k16;
+                int32_t at = slot[fy * ww + fx - p0];
+                if (at < 0) continue; /* a query nobody reads */
+                const float *col = cols + (size_t)at * L->k16;
                 for (int32_t kx = 0; kx < 4; kx++) {
                     int32_t ox = 2 * fx - 1 + kx;
                     if (ox < 0 || ox >= a->w) continue;
@@ -310,20 +324,45 @@ void gi_attention_run(const gi_attention_args *a, void *ws) {
             }
     }
 
+    /* Score rows the wanted queries read: their own and, with fusion, those
+     * of their row-major and column-major neighbours. */
+    uint8_t *need = base + L.o_need;
+    if (!a->queries) {
+        memset(need, 1, (size_t)P);
+    } else {
+        memset(need, 0, (size_t)P);
+        for (int32_t p = 0; p < P; p++) {
+            if (!a->queries[p]) continue;
+            for (int e = 0; e < 3; e++) {
+                int32_t pe = cidx[(size_t)e * P + p];
+                if (pe < 0 || (!a->fuse && e != 1)) continue;
+                for (int32_t r0 = pe - a->fuse; r0 <= pe + a->fuse; r0++)
+                    if (r0 >= 0 && r0 < P) need[r0] = 1;
+            }
+        }
+    }
     state s = {a, &L, cidx, valid, x, wnt, (float *)(base + L.o_ring),
-               (float *)(base + L.o_wlo), (float *)(base + L.o_whi), 0, 0};
+               (float *)(base + L.o_wlo), (float *)(base + L.o_whi), need, 0, 0};
     /* Far-end rows for the wrap-around of the column-major fusion. */
-    par_gemm(a->k, nt, L.wlo_n, P, L.k9, x, L.k9, wnt, P, s.wlo, P);
-    par_gemm(a->k, nt, P - L.whi_base, P, L.k9, x + (size_t)L.whi_base * L.k9, L.k9, wnt,
-             P, s.whi, P);
+    fill_rows(&s, 0, L.wlo_n, s.wlo, 0, 0);
+    fill_rows(&s, L.whi_base, P, s.whi, L.whi_base, 0);
 
     memset(a->y, 0, (size_t)a->h * a->w * c * sizeof *a->y);
     int32_t halo = a->fuse ? ww + 1 : 0;
+    int32_t *slot = (int32_t *)(base + L.o_slot);
     for (int32_t p0 = 0; p0 < P; p0 += L.chunk) {
         int32_t p1 = p0 + L.chunk < P ? p0 + L.chunk : P;
+        /* the chunk's wanted queries, packed: slot[p - p0] = row in A / cols */
+        int32_t nq = 0;
+        for (int32_t p = p0; p < p1; p++) {
+            int want = !a->queries || a->queries[p];
+            slot[p - p0] = want ? nq : -1;
+            if (want) nq++;
+        }
+        if (nq == 0) continue;
         int32_t lo = p0 - halo > 0 ? p0 - halo : 0;
         int32_t hi = p1 + halo < P ? p1 + halo : P;
-        fill_ring(&s, s.hi > lo ? s.hi : lo, hi);
+        fill_rows(&s, s.hi > lo ? s.hi : lo, hi, NULL, 0, 1);
         s.lo = lo;
         s.hi = hi;
 #pragma omp parallel num_threads(nt)
@@ -332,11 +371,12 @@ void gi_attention_run(const gi_attention_args *a, void *ws) {
             gi_fpu fpu = gi_fpu_enter(); /* tiny weights become 0, not denormals */
 #pragma omp for schedule(static)
             for (int32_t p = p0; p < p1; p++)
-                softmax_row(&s, p, nvalid, A + (size_t)(p - p0) * nvalid, tmp);
+                if (slot[p - p0] >= 0)
+                    softmax_row(&s, p, nvalid, A + (size_t)slot[p - p0] * nvalid, tmp);
             gi_fpu_leave(fpu);
         }
-        par_gemm(a->k, nt, p1 - p0, L.k16, nvalid, A, nvalid, r, L.k16, cols, L.k16);
-        fold(a, &L, p0, p1, cols);
+        par_gemm(a->k, nt, nq, L.k16, nvalid, A, nvalid, r, L.k16, cols, L.k16);
+        fold(a, &L, p0, p1, cols, slot);
     }
     size_t n = (size_t)a->h * a->w * c;
     for (size_t i = 0; i < n; i++) a->y[i] *= 0.25f;

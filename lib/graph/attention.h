@@ -18,6 +18,9 @@ typedef struct gi_attention_args {
     float softmax_scale;
     float *y;             /* h*w*c output */
     size_t budget_bytes;  /* cap on the score buffers (0 = default) */
+    const uint8_t *queries; /* (h/2)*(w/2): 1 = compute this query position;
+                               NULL = all. Output pixels pasted only by
+                               skipped queries are left incomplete. */
 } gi_attention_args;
 
 /* TF 1.x resize_nearest_neighbor index rule with align_corners=True

@@ -53,7 +53,8 @@ typedef struct plan {
     size_t pingpong;            /* floats in each ping-pong buffer */
     size_t conv_scratch;        /* floats per thread */
     gi_attention_args att;
-    size_t o_a, o_b, o_xnow, o_merged, o_caf, o_cay, o_masks, o_ri, o_ci, o_conv, o_att, total;
+    size_t o_a, o_b, o_xnow, o_merged, o_caf, o_cay, o_masks, o_ri, o_ci, o_conv, o_att,
+        o_reach, o_queries, total;
 } plan;
 
 static size_t carve(size_t *off, size_t bytes) {
@@ -92,7 +93,7 @@ static void make_plan(const gi_session *s, int32_t h, int32_t w, plan *p) {
         if (cs > p->conv_scratch) p->conv_scratch = cs;
     }
     p->att = (gi_attention_args){s->kernels, s->num_threads, p->h4, p->w4, p->c2, NULL,
-                                 NULL, m->fuse, m->softmax_scale, NULL, 0};
+                                 NULL, m->fuse, m->softmax_scale, NULL, 0, NULL};
     size_t off = 0, f = sizeof(float);
     size_t q = (size_t)p->h4 * p->w4;
     /* The attention's workspace shares memory with the ping-pong buffers:
@@ -113,7 +114,58 @@ static void make_plan(const gi_session *s, int32_t h, int32_t w, plan *p) {
     p->o_ri = carve(&off, (size_t)p->h4 * sizeof(int32_t));
     p->o_ci = carve(&off, (size_t)p->w4 * sizeof(int32_t));
     p->o_conv = carve(&off, p->conv_scratch * f * (size_t)s->num_threads);
+    p->o_reach = carve(&off, 2 * q);
+    p->o_queries = carve(&off, q / 4);
     p->total = off;
+}
+
+/* How far (in pixels at 1/4 resolution, square) an attention output can
+ * reach into x_stage2: pmconv9, pmconv10, allconv11, allconv12 (3x3 each,
+ * 1/4 res: 4), allconv13_upsample and allconv14 (3x3 at 1/2 res: at most 1
+ * each at 1/4 res), allconv15_upsample, allconv16, allconv17 (3x3 at full
+ * res: at most 1 each). Generous by design: it only has to cover. */
+#define ATTENTION_REACH 9
+
+/* The attention queries whose result can reach a hole pixel of the output
+ * (only those pixels are composited into the result): the hole at 1/4
+ * resolution, grown by ATTENTION_REACH, then every query whose 4x4 paste
+ * footprint (rows 2fy-1 .. 2fy+2) touches it. `reach` holds 2*h4*w4 bytes. */
+static void wanted_queries(const float *mask, int32_t H, int32_t W, int32_t h4, int32_t w4,
+                           uint8_t *reach, uint8_t *queries) {
+    uint8_t *rows = reach + (size_t)h4 * w4;
+    for (int32_t y = 0; y < h4; y++)
+        for (int32_t x = 0; x < w4; x++) {
+            uint8_t hole = 0;
+            for (int32_t dy = 0; dy < 4 && !hole; dy++)
+                for (int32_t dx = 0; dx < 4; dx++)
+                    hole |= mask[(size_t)(4 * y + dy) * W + 4 * x + dx] != 0.0f;
+            reach[(size_t)y * w4 + x] = hole;
+        }
+    (void)H;
+    /* square dilation, separable: along x into rows, then along y back */
+    for (int32_t y = 0; y < h4; y++)
+        for (int32_t x = 0; x < w4; x++) {
+            uint8_t v = 0;
+            for (int32_t d = -ATTENTION_REACH; d <= ATTENTION_REACH && !v; d++)
+                if (x + d >= 0 && x + d < w4) v = reach[(size_t)y * w4 + x + d];
+            rows[(size_t)y * w4 + x] = v;
+        }
+    for (int32_t y = 0; y < h4; y++)
+        for (int32_t x = 0; x < w4; x++) {
+            uint8_t v = 0;
+            for (int32_t d = -ATTENTION_REACH; d <= ATTENTION_REACH && !v; d++)
+                if (y + d >= 0 && y + d < h4) v = rows[(size_t)(y + d) * w4 + x];
+            reach[(size_t)y * w4 + x] = v;
+        }
+    int32_t hh = h4 / 2, ww = w4 / 2;
+    for (int32_t fy = 0; fy < hh; fy++)
+        for (int32_t fx = 0; fx < ww; fx++) {
+            uint8_t v = 0;
+            for (int32_t y = 2 * fy - 1; y <= 2 * fy + 2 && !v; y++)
+                for (int32_t x = 2 * fx - 1; x <= 2 * fx + 2; x++)
+                    if (y >= 0 && y < h4 && x >= 0 && x < w4 && reach[(size_t)y * w4 + x]) v = 1;
+            queries[(size_t)fy * ww + fx] = v;
+        }
 }
 
 size_t gi_deepfill_scratch(const gi_session *s, int32_t h, int32_t w) {
@@ -275,6 +327,13 @@ gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scr
     att.f = caf;
     att.mask = mask_s;
     att.y = cay;
+    /* Only the queries that can reach the composited hole, unless the whole
+     * x_stage2 is wanted (test taps). */
+    if (!s->taps) {
+        uint8_t *queries = base + p.o_queries;
+        wanted_queries(io->mask, H, W, p.h4, p.w4, base + p.o_reach, queries);
+        att.queries = queries;
+    }
     gi_attention_run(&att, base + p.o_att);
     r.macs_done += attention_macs(m, H, W);
     st = report(&r, "attention");

@@ -304,7 +304,7 @@ static void test_attention_case(const gi_kernels *kt, int h, int w, int c, int f
     }
     float *y = malloc((size_t)h * w * c * sizeof *y);
     double *ref = malloc((size_t)h * w * c * sizeof *ref);
-    gi_attention_args a = {kt, nthreads, h, w, c, f, mask, fuse, 10.0f, y, budget};
+    gi_attention_args a = {kt, nthreads, h, w, c, f, mask, fuse, 10.0f, y, budget, NULL};
     void *ws = aligned_alloc(64, (gi_attention_workspace(&a) + 63) & ~(size_t)63);
     gi_attention_run(&a, ws);
     attention_naive(h, w, c, f, mask, fuse, 10.0f, ref);
@@ -312,6 +312,34 @@ static void test_attention_case(const gi_kernels *kt, int h, int w, int c, int f
     for (size_t i = 0; i < (size_t)h * w * c; i++) maxerr = fmax(maxerr, fabs(y[i] - ref[i]));
     CHECK(maxerr < 2e-5, "%s attention %dx%dx%d fuse %d mask %d budget %zu: max err %.3g",
           kt->name, h, w, c, fuse, with_mask, budget, maxerr);
+
+    /* Only some queries wanted: every output pixel whose pasting queries are
+     * all wanted must come out bit-identical. */
+    int hh = h / 2, ww = w / 2;
+    uint8_t *q = malloc((size_t)hh * ww);
+    for (int i = 0; i < hh * ww; i++) q[i] = irand(2);
+    float *yq = malloc((size_t)h * w * c * sizeof *yq);
+    a.queries = q;
+    a.y = yq;
+    void *wsq = aligned_alloc(64, (gi_attention_workspace(&a) + 63) & ~(size_t)63);
+    gi_attention_run(&a, wsq);
+    int same = 1, compared = 0;
+    for (int oy = 0; oy < h; oy++)
+        for (int ox = 0; ox < w; ox++) {
+            int complete = 1; /* query (fy, fx) pastes rows 2fy-1..2fy+2 */
+            for (int fy = 0; fy < hh; fy++)
+                for (int fx = 0; fx < ww; fx++)
+                    if (oy >= 2 * fy - 1 && oy <= 2 * fy + 2 && ox >= 2 * fx - 1 &&
+                        ox <= 2 * fx + 2 && !q[fy * ww + fx])
+                        complete = 0;
+            if (!complete) continue;
+            compared++;
+            same &= !memcmp(y + ((size_t)oy * w + ox) * c, yq + ((size_t)oy * w + ox) * c,
+                            (size_t)c * sizeof *y);
+        }
+    CHECK(same, "%s attention %dx%dx%d fuse %d: pixels of wanted queries differ (%d compared)",
+          kt->name, h, w, c, fuse, compared);
+    free(q), free(yq), free(wsq);
     free(f), free(mask), free(y), free(ref), free(ws);
 }
 
