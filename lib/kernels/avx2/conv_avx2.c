@@ -7,17 +7,4 @@
 #define CONV_PANEL_VECS 2
 #include "../conv_direct_simd.h"
 
-void gi_gemm_ab_avx2(int32_t m, int32_t n, int32_t k, const float *a, size_t lda,
-                     const float *b, size_t ldb, float *c, size_t ldc);
-
-static const gi_kernels avx2_kernels = {
-    .name = "avx2",
-    .isa = GI_ISA_AVX2,
-    .conv_packed_size = conv_packed_size,
-    .conv_pack = conv_pack,
-    .conv_scratch_size = conv_scratch_size,
-    .conv_rows = conv_rows,
-    .gemm_ab = gi_gemm_ab_avx2,
-};
-
-const gi_kernels *gi_kernels_avx2(void) { return &avx2_kernels; }
+GI_SIMD_KERNEL_TABLE(avx2, GI_ISA_AVX2, gi_gemm_ab_avx2, gi_kernels_avx2)

@@ -8,17 +8,4 @@
 #define CONV_PANEL_VECS 4
 #include "../conv_direct_simd.h"
 
-void gi_gemm_ab_avx512(int32_t m, int32_t n, int32_t k, const float *a, size_t lda,
-                       const float *b, size_t ldb, float *c, size_t ldc);
-
-static const gi_kernels avx512_kernels = {
-    .name = "avx512",
-    .isa = GI_ISA_AVX512,
-    .conv_packed_size = conv_packed_size,
-    .conv_pack = conv_pack,
-    .conv_scratch_size = conv_scratch_size,
-    .conv_rows = conv_rows,
-    .gemm_ab = gi_gemm_ab_avx512,
-};
-
-const gi_kernels *gi_kernels_avx512(void) { return &avx512_kernels; }
+GI_SIMD_KERNEL_TABLE(avx512, GI_ISA_AVX512, gi_gemm_ab_avx512, gi_kernels_avx512)

@@ -7,16 +7,10 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "../vec_common.h"
+
 typedef __m512 gi_vf;
 #define GI_VF_LANES 16
-#define GI_VF_INLINE static inline __attribute__((always_inline))
-/* Unroll the next loop completely (its trip count is a constant after
- * inlining), so arrays of vectors indexed by it can live in registers. */
-#ifdef __clang__
-#define GI_UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define GI_UNROLL _Pragma("GCC unroll 16")
-#endif
 
 GI_VF_INLINE gi_vf vf_zero(void) { return _mm512_setzero_ps(); }
 GI_VF_INLINE gi_vf vf_set1(float x) { return _mm512_set1_ps(x); }

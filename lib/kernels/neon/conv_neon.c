@@ -7,17 +7,4 @@
 #define CONV_PANEL_VECS 4
 #include "../conv_direct_simd.h"
 
-void gi_gemm_ab_neon(int32_t m, int32_t n, int32_t k, const float *a, size_t lda,
-                     const float *b, size_t ldb, float *c, size_t ldc);
-
-static const gi_kernels neon_kernels = {
-    .name = "neon",
-    .isa = GI_ISA_NEON,
-    .conv_packed_size = conv_packed_size,
-    .conv_pack = conv_pack,
-    .conv_scratch_size = conv_scratch_size,
-    .conv_rows = conv_rows,
-    .gemm_ab = gi_gemm_ab_neon,
-};
-
-const gi_kernels *gi_kernels_neon(void) { return &neon_kernels; }
+GI_SIMD_KERNEL_TABLE(neon, GI_ISA_NEON, gi_gemm_ab_neon, gi_kernels_neon)

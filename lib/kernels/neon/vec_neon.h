@@ -8,16 +8,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../vec_common.h"
+
 typedef float32x4_t gi_vf;
 #define GI_VF_LANES 4
-#define GI_VF_INLINE static inline __attribute__((always_inline))
-/* Unroll the next loop completely (its trip count is a constant after
- * inlining), so arrays of vectors indexed by it can live in registers. */
-#ifdef __clang__
-#define GI_UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define GI_UNROLL _Pragma("GCC unroll 16")
-#endif
 
 GI_VF_INLINE gi_vf vf_zero(void) { return vdupq_n_f32(0.0f); }
 GI_VF_INLINE gi_vf vf_set1(float x) { return vdupq_n_f32(x); }
