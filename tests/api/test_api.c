@@ -9,30 +9,8 @@
 
 #include "../model/gguf_builder.h"
 #include "api/session.h"
+#include "../common/check.h"
 #include "gatedinpaint.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        checks++;                                                \
-        if (!(cond)) {                                           \
-            failures++;                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fputc('\n', stderr);                                 \
-        }                                                        \
-    } while (0)
-
-/* The call must fail with `want` and a message containing `needle`. */
-#define CHECK_ERR(call, want, needle)                                                    \
-    do {                                                                                 \
-        gi_status st_ = (call);                                                          \
-        CHECK(st_ == (want), "%s returned %d, expected %d (%s)", #call, (int)st_,        \
-              (int)(want), gi_last_error());                                             \
-        CHECK(strstr(gi_last_error(), (needle)) != NULL,                                 \
-              "%s: message '%s' does not mention '%s'", #call, gi_last_error(), (needle)); \
-    } while (0)
 
 static gi_model *load_test_model(int width, int guide) {
     tb_file *f = tb_model(width, guide, 0);
@@ -343,6 +321,5 @@ int main(void) {
     test_attention_pruning(m);
     test_ops(m);
     gi_model_release(m);
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }

@@ -13,21 +13,11 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "../common/check.h"
 #include "gatedinpaint.h"
 #include "io/exif.h"
 
-static int checks, failures;
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond)) {                                                       \
-            failures++;                                                      \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fprintf(stderr, " [last error: %s]\n", gi_last_error());         \
-        }                                                                    \
-    } while (0)
 
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
@@ -859,6 +849,5 @@ int main(void) {
     test_mask();
     test_args();
     if (nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0) perror(tmpdir);
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }

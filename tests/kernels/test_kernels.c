@@ -8,19 +8,9 @@
 #include "cpu/dispatch.h"
 #include "graph/attention.h"
 #include "kernels/kernels.h"
+#include "../common/check.h"
 
-static int failures, checks;
 
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        checks++;                                          \
-        if (!(cond)) {                                     \
-            failures++;                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                  \
-            fputc('\n', stderr);                           \
-        }                                                  \
-    } while (0)
 
 static uint64_t rng = 88172645463325252ull;
 static float frand(void) { /* uniform in [-1, 1) */
@@ -373,6 +363,5 @@ int main(void) {
         test_gemm(kt);
         test_attention(kt);
     }
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }
