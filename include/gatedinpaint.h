@@ -240,6 +240,23 @@ GI_API void gi_session_destroy(gi_session *s);
 #define GI_OPT_NUM_THREADS 1 /* int >= 0; 0 = all cores (default)          */
 #define GI_OPT_MAX_ISA 2     /* GI_ISA_* cap; default GI_ISA_BEST            */
 #define GI_OPT_ISA 3         /* read-only: the instruction set in use        */
+/* Resource limits, checked before anything is allocated:
+ * GI_OPT_MAX_PIXELS: the largest image gi_inpaint() accepts, as height x
+ *   width pixels; larger images fail with GI_E_UNSUPPORTED and a message
+ *   naming the size and the limit. The gi_op_* functions apply it to their
+ *   feature maps. Default 67108864 (2^26, e.g. 8192 x 8192); 0 = the
+ *   library's own ceiling, 2^32. Values above the ceiling are refused.
+ * GI_OPT_MEM_LIMIT: the most working memory, in bytes, one call on this
+ *   session may need (the session's scratch arena, or the temporaries of a
+ *   gi_op_* call; not the caller's tensors, not the model's weights). A call
+ *   that would need more fails with GI_E_NOMEM and a message giving both
+ *   figures, before allocating. Default: the machine's physical memory;
+ *   0 = no limit. Lowering it below what the session holds frees the
+ *   session's arena. Working memory grows about linearly with the pixel
+ *   count: about 450 bytes per pixel at the official width 48 (1920 x 1080
+ *   needs 850 MiB); the error message says how much a call needs. */
+#define GI_OPT_MAX_PIXELS 4  /* int >= 0, pixels; default 2^26              */
+#define GI_OPT_MEM_LIMIT 5   /* int >= 0, bytes; default physical memory    */
 
 /* Instruction-set tiers, ordered: a cap allows every tier <= it. */
 #define GI_ISA_SCALAR 0

@@ -1,10 +1,12 @@
 /* gi_inpaint: argument checks, the network input (padding, channel order,
  * normalisation), and compositing the result back into the caller's image. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../graph/deepfill.h"
+#include "alloc.h"
 #include "error.h"
 #include "session.h"
 #include "tensor.h"
@@ -44,7 +46,10 @@ static gi_status check_args(gi_session *s, const gi_tensor *image, const gi_tens
     if (image->h < MIN_SIDE || image->w < MIN_SIDE)
         return gi_fail(GI_E_SHAPE, "gi_inpaint: image is %dx%d, the minimum is %dx%d",
                        (int)image->w, (int)image->h, MIN_SIDE, MIN_SIDE);
-    gi_status st = check_u8("mask", mask, image->h, image->w, 1, image);
+    /* Before any size arithmetic: the limit keeps every product in range. */
+    gi_status st = gi_session_check_pixels(s, "gi_inpaint", "image", image->h, image->w);
+    if (st) return st;
+    st = check_u8("mask", mask, image->h, image->w, 1, image);
     if (!st) st = check_u8("out", out, image->h, image->w, image->c, image);
     if (st) return st;
     if (guide) {
@@ -130,8 +135,8 @@ static gi_status copy_taps(gi_debug_taps *taps, const gi_deepfill_io *io) {
     size_t n = (size_t)io->h * io->w * 3;
     taps->net_h = io->h;
     taps->net_w = io->w;
-    taps->x_stage1 = malloc(n * sizeof(float));
-    taps->x_stage2 = malloc(n * sizeof(float));
+    taps->x_stage1 = gi_malloc(n * sizeof(float));
+    taps->x_stage2 = gi_malloc(n * sizeof(float));
     if (!taps->x_stage1 || !taps->x_stage2) {
         free(taps->x_stage1);
         free(taps->x_stage2);
@@ -161,6 +166,10 @@ gi_status gi_inpaint(gi_session *s, const gi_tensor *image, const gi_tensor *mas
     size_t o_1 = o_m + ((npix * f + 63) & ~(size_t)63);
     size_t o_2 = o_1 + ((npix * 3 * f + 63) & ~(size_t)63);
     size_t total = o_2 + npix * 3 * f;
+    char fn[64];
+    snprintf(fn, sizeof fn, "gi_inpaint (%dx%d image)", (int)image->w, (int)image->h);
+    st = gi_session_check_mem(s, fn, total);
+    if (st) return st;
     st = gi_session_reserve(s, total);
     if (st) {
         gi_error_prefix("gi_inpaint");

@@ -1,4 +1,5 @@
 /* Kernel-level operations on tensors (public gi_op_* functions). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -6,6 +7,7 @@
 #endif
 
 #include "../graph/attention.h"
+#include "alloc.h"
 #include "error.h"
 #include "session.h"
 #include "tensor.h"
@@ -42,9 +44,15 @@ gi_status gi_op_gated_conv2d(gi_session *s, const gi_tensor *input, const float 
     if (gated && cconv % 2)
         return gi_fail(GI_E_INVALID_ARG, "%s: gated activation needs an even cconv, got %d", fn,
                        (int)cconv);
+    st = gi_session_check_pixels(s, fn, "input", input->h, input->w);
+    if (!st) st = gi_session_check_pixels(s, fn, "output", output->h, output->w);
+    if (st) return st;
     gi_conv_shape sh;
     int32_t up = upsample2x ? 2 : 1;
     int64_t eh = (int64_t)input->h * up, ew = (int64_t)input->w * up;
+    if (eh > INT32_MAX || ew > INT32_MAX)
+        return gi_fail(GI_E_UNSUPPORTED, "%s: the upsampled input (%lldx%lld) is too large", fn,
+                       (long long)ew, (long long)eh);
     int32_t keff = (kernel - 1) * dilation + 1;
     sh.in_h = input->h;
     sh.in_w = input->w;
@@ -73,8 +81,10 @@ gi_status gi_op_gated_conv2d(gi_session *s, const gi_tensor *input, const float 
     int nt = s->num_threads;
     size_t npack = k->conv_packed_size(cconv, sh.cin, kernel);
     size_t nscr = k->conv_scratch_size(&sh);
-    float *packed = malloc(npack * sizeof(float));
-    float *scratch = malloc(nscr * sizeof(float) * (size_t)nt);
+    st = gi_session_check_mem(s, fn, (npack + nscr * (size_t)nt) * sizeof(float));
+    if (st) return st;
+    float *packed = gi_malloc(npack * sizeof(float));
+    float *scratch = gi_malloc(nscr * sizeof(float) * (size_t)nt);
     if (!packed || !scratch) {
         free(packed);
         free(scratch);
@@ -123,12 +133,16 @@ gi_status gi_op_contextual_attention(gi_session *s, const gi_tensor *features,
         return gi_fail(GI_E_INVALID_ARG, "%s: softmax_scale must be positive and finite", fn);
     if (output->data == features->data)
         return gi_fail(GI_E_INVALID_ARG, "%s: output must not be the features tensor", fn);
+    st = gi_session_check_pixels(s, fn, "features", features->h, features->w);
+    if (st) return st;
     gi_attention_args a = {s->kernels, s->num_threads, features->h, features->w, features->c,
                            (const float *)features->data,
                            mask ? (const float *)mask->data : NULL, fuse ? 1 : 0,
-                           softmax_scale, (float *)output->data, 0};
+                           softmax_scale, (float *)output->data, 0, NULL};
     size_t need = gi_attention_workspace(&a);
-    void *ws = aligned_alloc(64, (need + 63) & ~(size_t)63);
+    st = gi_session_check_mem(s, fn, need);
+    if (st) return st;
+    void *ws = gi_aligned_alloc(64, (need + 63) & ~(size_t)63);
     if (!ws) return gi_fail(GI_E_NOMEM, "%s: cannot allocate %zu MB", fn, need >> 20);
     gi_attention_run(&a, ws);
     free(ws);

@@ -1,11 +1,14 @@
 #include "session.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "../cpu/dispatch.h"
+#include "alloc.h"
 #include "error.h"
 
 static int32_t default_threads(void) {
@@ -17,23 +20,39 @@ static int32_t default_threads(void) {
 #endif
 }
 
+/* Default GI_OPT_MEM_LIMIT: the physical memory (0 = unknown = no limit). */
+static uint64_t default_mem_limit(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return 0;
+    if ((uint64_t)pages > UINT64_MAX / (uint64_t)page) return 0;
+    return (uint64_t)pages * (uint64_t)page;
+}
+
+static void release_scratch(gi_session *s) {
+    free(s->scratch);
+    s->scratch = NULL;
+    s->scratch_size = 0;
+}
+
 gi_status gi_session_create(gi_model *model, gi_session **out) {
     if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_session_create: out is NULL");
     *out = NULL;
     if (!model) return gi_fail(GI_E_INVALID_ARG, "gi_session_create: model is NULL");
-    gi_session *s = calloc(1, sizeof *s);
+    gi_session *s = gi_calloc(1, sizeof *s);
     if (!s) return gi_fail(GI_E_NOMEM, "gi_session_create: out of memory");
     s->model = gi_model_retain(model);
     s->num_threads = default_threads();
     s->max_isa = GI_ISA_BEST;
     s->kernels = gi_kernels_select(s->max_isa);
+    s->max_pixels = GI_MAX_PIXELS_DEFAULT;
+    s->mem_limit = default_mem_limit();
     *out = s;
     return GI_OK;
 }
 
 void gi_session_destroy(gi_session *s) {
     if (!s) return;
-    free(s->scratch);
+    release_scratch(s);
     gi_model_release(s->model);
     free(s);
 }
@@ -58,6 +77,21 @@ gi_status gi_session_set_int(gi_session *s, int32_t option, int64_t value) {
         return GI_OK;
     case GI_OPT_ISA:
         return gi_fail(GI_E_INVALID_ARG, "gi_session_set_int: GI_OPT_ISA is read-only");
+    case GI_OPT_MAX_PIXELS:
+        if (value < 0 || value > GI_MAX_PIXELS_CEILING)
+            return gi_fail(GI_E_INVALID_ARG,
+                           "gi_session_set_int: GI_OPT_MAX_PIXELS = %lld is not in 0..%lld",
+                           (long long)value, (long long)GI_MAX_PIXELS_CEILING);
+        s->max_pixels = value ? value : GI_MAX_PIXELS_CEILING;
+        return GI_OK;
+    case GI_OPT_MEM_LIMIT:
+        if (value < 0)
+            return gi_fail(GI_E_INVALID_ARG,
+                           "gi_session_set_int: GI_OPT_MEM_LIMIT = %lld is negative",
+                           (long long)value);
+        s->mem_limit = (uint64_t)value;
+        if (s->mem_limit && s->scratch_size > s->mem_limit) release_scratch(s);
+        return GI_OK;
     default:
         return gi_fail(GI_E_INVALID_ARG, "gi_session_set_int: unknown option %d", (int)option);
     }
@@ -70,6 +104,10 @@ gi_status gi_session_get_int(const gi_session *s, int32_t option, int64_t *value
     case GI_OPT_NUM_THREADS: *value = s->num_threads; return GI_OK;
     case GI_OPT_MAX_ISA: *value = s->max_isa; return GI_OK;
     case GI_OPT_ISA: *value = s->kernels->isa; return GI_OK;
+    case GI_OPT_MAX_PIXELS: *value = s->max_pixels; return GI_OK;
+    case GI_OPT_MEM_LIMIT:
+        *value = s->mem_limit > INT64_MAX ? INT64_MAX : (int64_t)s->mem_limit;
+        return GI_OK;
     default:
         return gi_fail(GI_E_INVALID_ARG, "gi_session_get_int: unknown option %d", (int)option);
     }
@@ -84,13 +122,34 @@ gi_status gi_session_set_progress(gi_session *s, gi_progress_fn fn, void *user) 
 
 void gi_session_set_debug_taps(gi_session *s, gi_debug_taps *taps) { s->taps = taps; }
 
+gi_status gi_session_check_pixels(const gi_session *s, const char *fn, const char *what,
+                                  int64_t h, int64_t w) {
+    if (h * w <= s->max_pixels) return GI_OK; /* h, w < 2^31: no overflow */
+    return gi_fail(GI_E_UNSUPPORTED,
+                   "%s: %s is %" PRId64 "x%" PRId64 " = %" PRId64
+                   " pixels, more than GI_OPT_MAX_PIXELS = %" PRId64
+                   " (raise it with gi_session_set_int)",
+                   fn, what, w, h, h * w, s->max_pixels);
+}
+
+gi_status gi_session_check_mem(const gi_session *s, const char *fn, size_t bytes) {
+    if (!s->mem_limit || bytes <= s->mem_limit) return GI_OK;
+    return gi_fail(GI_E_NOMEM,
+                   "%s: needs %zu bytes (%.1f MiB) of working memory, more than "
+                   "GI_OPT_MEM_LIMIT = %" PRIu64 " bytes (%.1f MiB)",
+                   fn, bytes, (double)bytes / 1048576.0, s->mem_limit,
+                   (double)s->mem_limit / 1048576.0);
+}
+
 gi_status gi_session_reserve(gi_session *s, size_t size) {
     if (size <= s->scratch_size) return GI_OK;
-    free(s->scratch);
-    s->scratch = NULL;
-    s->scratch_size = 0;
+    if (size > SIZE_MAX - 63)
+        return gi_fail(GI_E_NOMEM, "cannot allocate %zu bytes of working memory", size);
     size = (size + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, size);
+    gi_status st = gi_session_check_mem(s, "gi_session_reserve", size);
+    if (st) return st;
+    release_scratch(s); /* the old contents are not needed: no realloc */
+    void *p = gi_aligned_alloc(64, size);
     if (!p)
         return gi_fail(GI_E_NOMEM, "cannot allocate %zu MB of working memory", size >> 20);
     s->scratch = p;

@@ -1,7 +1,9 @@
 #include "tensor.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "error.h"
 
 #define GI_MAX_CHANNELS 4096
@@ -35,11 +37,11 @@ gi_status gi_tensor_create(int32_t dtype, int32_t height, int32_t width,
     gi_status st = check_dims("gi_tensor_create", dtype, height, width, channels);
     if (st) return st;
     size_t row = (size_t)width * (size_t)channels * gi_dtype_size(dtype);
-    if ((size_t)height > SIZE_MAX / row)
+    if ((size_t)height > PTRDIFF_MAX / row)
         return gi_fail(GI_E_NOMEM, "gi_tensor_create: %dx%dx%d is too large", (int)height,
                        (int)width, (int)channels);
-    gi_tensor *t = calloc(1, sizeof *t);
-    uint8_t *data = calloc((size_t)height, row);
+    gi_tensor *t = gi_calloc(1, sizeof *t);
+    uint8_t *data = gi_calloc((size_t)height, row);
     if (!t || !data) {
         free(t);
         free(data);
@@ -69,10 +71,16 @@ gi_status gi_tensor_wrap(int32_t dtype, int32_t height, int32_t width,
         return gi_fail(GI_E_INVALID_ARG,
                        "gi_tensor_wrap: row_stride %zu is not a multiple of the element size %zu",
                        row_stride, es);
+    /* The last row's end must be addressable: no pointer arithmetic on the
+     * tensor may wrap around (row_stride comes from the caller). */
+    if ((size_t)(height - 1) > (PTRDIFF_MAX - row) / row_stride)
+        return gi_fail(GI_E_INVALID_ARG,
+                       "gi_tensor_wrap: %d rows of row_stride %zu bytes exceed the address space",
+                       (int)height, row_stride);
     if ((uintptr_t)data % es)
         return gi_fail(GI_E_INVALID_ARG, "gi_tensor_wrap: data is not aligned to %zu bytes",
                        es);
-    gi_tensor *t = calloc(1, sizeof *t);
+    gi_tensor *t = gi_calloc(1, sizeof *t);
     if (!t) return gi_fail(GI_E_NOMEM, "gi_tensor_wrap: out of memory");
     *t = (gi_tensor){dtype, height, width, channels, row_stride, data, 0};
     *out = t;

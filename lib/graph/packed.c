@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "../api/alloc.h"
 #include "../api/error.h"
 #include "../cpu/dispatch.h"
 
@@ -13,8 +14,8 @@ static gi_packed_model *build(const gi_model *m, const gi_kernels *k) {
         /* keep each layer 64-byte aligned */
         total += (k->conv_packed_size(l->cconv, l->cin, l->k) + 15) & ~(size_t)15;
     }
-    gi_packed_model *p = calloc(1, sizeof *p);
-    float *data = aligned_alloc(64, (total * sizeof(float) + 63) & ~(size_t)63);
+    gi_packed_model *p = gi_calloc(1, sizeof *p);
+    float *data = gi_aligned_alloc(64, (total * sizeof(float) + 63) & ~(size_t)63);
     if (!p || !data) {
         free(p);
         free(data);

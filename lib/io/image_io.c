@@ -17,14 +17,32 @@
 #include <jerror.h>
 #include <png.h>
 
+#include "api/alloc.h"
 #include "api/error.h"
 #include "api/tensor.h"
 #include "exif.h"
+#include "image_io.h"
 
 /* Beyond these an allocation would be absurd (or the decoder's own arithmetic
  * fragile); refusing before allocating also stops decompression bombs. */
 #define MAX_SIDE 65535u
 #define MAX_PIXELS ((uint64_t)1 << 28)
+/* Progressive JPEGs use about ten scans; thousands of tiny scans only make
+ * the decoder loop over the whole image again and again. */
+#define MAX_JPEG_SCANS 256
+/* Ancillary PNG chunks (text, ICC, EXIF) we are willing to buffer. */
+#define MAX_PNG_CHUNK_BYTES ((png_alloc_size_t)8 << 20)
+/* No single libpng allocation needs more: rows are at most 65535 x 8 bytes.
+ * libpng 1.6 allocates an ancillary chunk's declared length (up to 2 GiB)
+ * before reading it, even past the chunk limit above (it only warns), so a
+ * 100-byte file could make it ask for gigabytes. Larger requests are
+ * refused; libpng then skips the chunk or fails on the missing data. */
+#define MAX_PNG_ALLOC ((png_alloc_size_t)32 << 20)
+
+/* Lowered by the fuzz targets (gi_image_set_max_pixels). */
+static _Atomic uint64_t max_pixels = MAX_PIXELS;
+
+void gi_image_set_max_pixels(uint64_t n) { max_pixels = n && n < MAX_PIXELS ? n : MAX_PIXELS; }
 
 #define DEFAULT_JPEG_QUALITY 95
 
@@ -32,13 +50,27 @@
 typedef struct {
     struct jpeg_error_mgr pub; /* first: libjpeg sees only this part */
     jmp_buf jb;
-    char msg[JMSG_LENGTH_MAX];
+    char msg[JMSG_LENGTH_MAX + 64];
+    gi_status status; /* what the longjmp means: GI_E_IO unless set */
 } jpeg_err;
 
 static void jpeg_on_error(j_common_ptr cinfo) {
     jpeg_err *e = (jpeg_err *)cinfo->err;
     cinfo->err->format_message(cinfo, e->msg);
+    e->status = cinfo->err->msg_code == JERR_OUT_OF_MEMORY ? GI_E_NOMEM : GI_E_IO;
     longjmp(e->jb, 1);
+}
+
+/* Called by libjpeg while it absorbs the input: stops scan floods. */
+static void jpeg_on_progress(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    j_decompress_ptr jd = (j_decompress_ptr)cinfo;
+    if (jd->input_scan_number > MAX_JPEG_SCANS) {
+        jpeg_err *e = (jpeg_err *)cinfo->err;
+        snprintf(e->msg, sizeof e->msg, "more than %d progressive scans", MAX_JPEG_SCANS);
+        e->status = GI_E_UNSUPPORTED;
+        longjmp(e->jb, 1);
+    }
 }
 
 static void jpeg_on_message(j_common_ptr cinfo, int level) {
@@ -54,6 +86,7 @@ static void jpeg_on_message(j_common_ptr cinfo, int level) {
 static void jpeg_on_output(j_common_ptr cinfo) { (void)cinfo; }
 
 static void jpeg_err_init(jpeg_err *e) {
+    e->status = GI_E_IO;
     jpeg_std_error(&e->pub);
     e->pub.error_exit = jpeg_on_error;
     e->pub.emit_message = jpeg_on_message;
@@ -65,7 +98,25 @@ static void jpeg_err_init(jpeg_err *e) {
 typedef struct {
     FILE *fp;
     char msg[256];
+    int oom; /* an allocation failed: the error is GI_E_NOMEM */
 } png_io;
+
+/* libpng's allocations go through gi_malloc, so the failing-allocator
+ * tests reach them too. */
+static png_voidp png_alloc_cb(png_structp png, png_alloc_size_t size) {
+    if (size > MAX_PNG_ALLOC) return NULL; /* a hostile length, not memory pressure */
+    void *p = gi_malloc(size);
+    if (!p) {
+        png_io *io = png_get_mem_ptr(png);
+        if (io) io->oom = 1;
+    }
+    return p;
+}
+
+static void png_free_cb(png_structp png, png_voidp p) {
+    (void)png;
+    free(p);
+}
 
 static void png_on_error(png_structp png, png_const_charp msg) {
     png_io *io = png_get_error_ptr(png);
@@ -99,27 +150,33 @@ static void png_flush_cb(png_structp png) {
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *path;
+    const char *path; /* for messages: the file name or "<memory>" */
     png_io io;
     gi_tensor *img; /* pixels as stored; freed by the caller on failure */
     int orientation;
     struct jpeg_decompress_struct jd;
     jpeg_err jerr;
+    struct jpeg_progress_mgr jprogress;
     uint8_t *cmyk_row;
 } decoder;
 
 static gi_status check_size(const char *path, uint32_t w, uint32_t h) {
-    if (w > MAX_SIDE || h > MAX_SIDE || (uint64_t)w * h > MAX_PIXELS)
+    const uint64_t limit = max_pixels;
+    if (w == 0 || h == 0)
+        return gi_fail(GI_E_IO, "gi_image_load: '%s' is %" PRIu32 "x%" PRIu32 " pixels",
+                       path, w, h);
+    if (w > MAX_SIDE || h > MAX_SIDE || (uint64_t)w * h > limit)
         return gi_fail(GI_E_UNSUPPORTED,
                        "gi_image_load: '%s' is %" PRIu32 "x%" PRIu32
                        " pixels; the limit is %u on a side and %" PRIu64 " in all",
-                       path, w, h, MAX_SIDE, MAX_PIXELS);
+                       path, w, h, MAX_SIDE, limit);
     return GI_OK;
 }
 
 static gi_status load_png(decoder *d) {
     png_structp png =
-        png_create_read_struct(PNG_LIBPNG_VER_STRING, &d->io, png_on_error, png_on_warning);
+        png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &d->io, png_on_error, png_on_warning,
+                                 &d->io, png_alloc_cb, png_free_cb);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_read_struct(&png, NULL, NULL);
@@ -127,11 +184,15 @@ static gi_status load_png(decoder *d) {
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
+        if (d->io.oom)
+            return gi_fail(GI_E_NOMEM, "gi_image_load: out of memory decoding PNG '%s'",
+                           d->path);
         return gi_fail(GI_E_IO, "gi_image_load: cannot decode PNG '%s': %s", d->path,
                        d->io.msg);
     }
     png_set_read_fn(png, &d->io, png_read_cb);
     png_set_sig_bytes(png, 8); /* the caller read the signature */
+    png_set_chunk_malloc_max(png, MAX_PNG_CHUNK_BYTES);
     png_read_info(png, info);
 
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
@@ -197,10 +258,12 @@ static gi_status load_jpeg(decoder *d) {
     jd->err = &d->jerr.pub;
     if (setjmp(d->jerr.jb)) {
         jpeg_destroy_decompress(jd);
-        return gi_fail(GI_E_IO, "gi_image_load: cannot decode JPEG '%s': %s", d->path,
+        return gi_fail(d->jerr.status, "gi_image_load: cannot decode JPEG '%s': %s", d->path,
                        d->jerr.msg);
     }
     jpeg_create_decompress(jd);
+    d->jprogress.progress_monitor = jpeg_on_progress;
+    jd->progress = &d->jprogress;
     jpeg_stdio_src(jd, d->io.fp);
     jpeg_save_markers(jd, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(jd, TRUE);
@@ -228,7 +291,7 @@ static gi_status load_jpeg(decoder *d) {
 
     const uint32_t w = jd->output_width;
     st = gi_tensor_create(GI_DTYPE_U8, (int32_t)jd->output_height, (int32_t)w, c, &d->img);
-    if (!st && cmyk && !(d->cmyk_row = malloc((size_t)w * 4)))
+    if (!st && cmyk && !(d->cmyk_row = gi_malloc((size_t)w * 4)))
         st = gi_fail(GI_E_NOMEM, "cannot allocate a %" PRIu32 "-pixel row", w);
     if (st) {
         jpeg_destroy_decompress(jd);
@@ -279,37 +342,34 @@ static gi_status convert_channels(gi_tensor **img, int32_t want) {
     return GI_OK;
 }
 
-gi_status gi_image_load(const char *path, int32_t channels, gi_tensor **out) {
-    if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_image_load: out is NULL");
-    *out = NULL;
-    if (!path) return gi_fail(GI_E_INVALID_ARG, "gi_image_load: path is NULL");
+static gi_status check_channels(const char *fn, int32_t channels) {
     if (channels != 0 && channels != 1 && channels != 3 && channels != 4)
         return gi_fail(GI_E_INVALID_ARG,
-                       "gi_image_load: channels is %d; expected 0 (as stored), 1, 3 or 4",
+                       "%s: channels is %d; expected 0 (as stored), 1, 3 or 4", fn,
                        (int)channels);
+    return GI_OK;
+}
 
-    decoder d = {.path = path, .orientation = 1};
-    d.io.fp = fopen(path, "rb");
-    if (!d.io.fp)
-        return gi_fail(GI_E_IO, "gi_image_load: cannot open '%s': %s", path, strerror(errno));
-
+/* Decode from an open stream (closed by the caller); `name` for messages. */
+static gi_status decode(FILE *fp, const char *name, int32_t channels, gi_tensor **out) {
+    decoder d = {.path = name, .orientation = 1};
+    d.io.fp = fp;
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     uint8_t magic[8];
-    size_t n = fread(magic, 1, sizeof magic, d.io.fp);
+    size_t n = fread(magic, 1, sizeof magic, fp);
     gi_status st;
     if (n == sizeof magic && memcmp(magic, png_sig, sizeof png_sig) == 0) {
         st = load_png(&d);
     } else if (n >= 3 && magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff) {
-        rewind(d.io.fp);
+        rewind(fp);
         st = load_jpeg(&d);
-    } else if (ferror(d.io.fp)) {
-        st = gi_fail(GI_E_IO, "gi_image_load: cannot read '%s': %s", path, strerror(errno));
+    } else if (ferror(fp)) {
+        st = gi_fail(GI_E_IO, "gi_image_load: cannot read '%s': %s", name, strerror(errno));
     } else if (n == 0) {
-        st = gi_fail(GI_E_IO, "gi_image_load: '%s' is empty", path);
+        st = gi_fail(GI_E_IO, "gi_image_load: '%s' is empty", name);
     } else {
-        st = gi_fail(GI_E_IO, "gi_image_load: '%s' is neither a PNG nor a JPEG file", path);
+        st = gi_fail(GI_E_IO, "gi_image_load: '%s' is neither a PNG nor a JPEG file", name);
     }
-    fclose(d.io.fp);
     free(d.cmyk_row);
 
     if (!st) {
@@ -323,6 +383,40 @@ gi_status gi_image_load(const char *path, int32_t channels, gi_tensor **out) {
     }
     *out = d.img;
     return GI_OK;
+}
+
+gi_status gi_image_load(const char *path, int32_t channels, gi_tensor **out) {
+    if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_image_load: out is NULL");
+    *out = NULL;
+    if (!path) return gi_fail(GI_E_INVALID_ARG, "gi_image_load: path is NULL");
+    gi_status st = check_channels("gi_image_load", channels);
+    if (st) return st;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return gi_fail(GI_E_IO, "gi_image_load: cannot open '%s': %s", path, strerror(errno));
+    st = decode(fp, path, channels, out);
+    fclose(fp);
+    return st;
+}
+
+gi_status gi_image_load_memory(const void *data, size_t size, int32_t channels,
+                               gi_tensor **out) {
+    static const char name[] = "<memory>";
+    if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_image_load_memory: out is NULL");
+    *out = NULL;
+    if (!data) return gi_fail(GI_E_INVALID_ARG, "gi_image_load_memory: data is NULL");
+    gi_status st = check_channels("gi_image_load_memory", channels);
+    if (st) return st;
+    if (size == 0) return gi_fail(GI_E_IO, "gi_image_load: '%s' is empty", name);
+    /* The decoders read through stdio; fmemopen only reads `data`. */
+    FILE *fp = fmemopen((void *)data, size, "rb");
+    if (!fp)
+        return gi_fail(errno == ENOMEM ? GI_E_NOMEM : GI_E_IO,
+                       "gi_image_load_memory: cannot open a memory stream: %s",
+                       strerror(errno));
+    st = decode(fp, name, channels, out);
+    fclose(fp);
+    return st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -344,7 +438,8 @@ static const int png_color_types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GR
 static gi_status save_png(encoder *e) {
     const gi_tensor *t = e->img;
     png_structp png =
-        png_create_write_struct(PNG_LIBPNG_VER_STRING, &e->io, png_on_error, png_on_warning);
+        png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &e->io, png_on_error, png_on_warning,
+                                  &e->io, png_alloc_cb, png_free_cb);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_write_struct(&png, NULL);
@@ -352,6 +447,9 @@ static gi_status save_png(encoder *e) {
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
+        if (e->io.oom)
+            return gi_fail(GI_E_NOMEM, "gi_image_save: out of memory writing PNG '%s'",
+                           e->path);
         return gi_fail(GI_E_IO, "gi_image_save: cannot write PNG '%s': %s", e->path,
                        e->io.msg);
     }
@@ -370,13 +468,13 @@ static gi_status save_jpeg(encoder *e, int quality) {
     struct jpeg_compress_struct *jc = &e->jc;
     /* JPEG has no alpha: 2 channels are saved as gray, 4 as RGB. */
     const int comps = t->c >= 3 ? 3 : 1;
-    if (t->c != comps && !(e->row = malloc((size_t)t->w * (size_t)comps)))
+    if (t->c != comps && !(e->row = gi_malloc((size_t)t->w * (size_t)comps)))
         return gi_fail(GI_E_NOMEM, "gi_image_save: cannot allocate a %d-pixel row", (int)t->w);
     jpeg_err_init(&e->jerr);
     jc->err = &e->jerr.pub;
     if (setjmp(e->jerr.jb)) {
         jpeg_destroy_compress(jc);
-        return gi_fail(GI_E_IO, "gi_image_save: cannot write JPEG '%s': %s", e->path,
+        return gi_fail(e->jerr.status, "gi_image_save: cannot write JPEG '%s': %s", e->path,
                        e->jerr.msg);
     }
     jpeg_create_compress(jc);

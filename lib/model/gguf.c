@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../api/alloc.h"
 #include "../api/error.h"
 
 /* A read position in the file image. Every read goes through need(), which
@@ -313,7 +314,7 @@ static gi_status place_tensors(const cursor *c, gi_gguf *g) {
                            name, t->n_bytes, t->offset, avail);
         t->data = c->data + g->data_offset + t->offset;
     }
-    gi_gguf_tensor **by_off = malloc(g->n_tensors * sizeof *by_off);
+    gi_gguf_tensor **by_off = gi_malloc(g->n_tensors * sizeof *by_off);
     if (!by_off) return gi_fail(GI_E_NOMEM, "out of memory sorting tensors");
     for (uint64_t i = 0; i < g->n_tensors; i++) by_off[i] = &g->tensors[i];
     qsort(by_off, g->n_tensors, sizeof *by_off, cmp_tensor_offset);
@@ -339,7 +340,7 @@ static gi_status check_duplicates(gi_gguf *g) {
     char name[80];
     uint64_t n = g->n_kv > g->n_tensors ? g->n_kv : g->n_tensors;
     if (n < 2) return GI_OK;
-    void **p = malloc(n * sizeof *p);
+    void **p = gi_malloc(n * sizeof *p);
     if (!p) return gi_fail(GI_E_NOMEM, "out of memory checking duplicates");
     gi_status st = GI_OK;
     for (uint64_t i = 0; i < g->n_kv; i++) p[i] = &g->kv[i];
@@ -413,8 +414,8 @@ gi_status gi_gguf_parse(const uint8_t *data, size_t size, gi_gguf *out) {
                        PRIu64 " tensors cannot fit in %zu bytes",
                        g.n_kv, g.n_tensors, size);
 
-    g.kv = calloc(g.n_kv ? g.n_kv : 1, sizeof *g.kv);
-    g.tensors = calloc(g.n_tensors ? g.n_tensors : 1, sizeof *g.tensors);
+    g.kv = gi_calloc(g.n_kv ? g.n_kv : 1, sizeof *g.kv);
+    g.tensors = gi_calloc(g.n_tensors ? g.n_tensors : 1, sizeof *g.tensors);
     if (!g.kv || !g.tensors) {
         gi_gguf_free(&g);
         return gi_fail(GI_E_NOMEM, "out of memory for the GGUF index");

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../api/alloc.h"
 #include "../api/error.h"
+#include "default_model.h"
 #include "gguf.h"
 
 /* Widths the loader accepts. The architecture works for any multiple of 4;
@@ -60,7 +62,7 @@ static gi_status dup_string(const gi_gguf *g, const char *key, int required,
     gi_gguf_str s = kv ? kv->str : (gi_gguf_str){"", 0};
     if (memchr(s.ptr, '\0', (size_t)s.len))
         return gi_fail(GI_E_BAD_MODEL, "key '%s' contains a NUL byte", key);
-    char *p = malloc((size_t)s.len + 1);
+    char *p = gi_malloc((size_t)s.len + 1);
     if (!p) return gi_fail(GI_E_NOMEM, "out of memory copying key '%s'", key);
     memcpy(p, s.ptr, (size_t)s.len);
     p[s.len] = '\0';
@@ -226,7 +228,7 @@ static gi_status load_weights(gi_model *m, const gi_gguf_tensor **found) {
         total += round_up_floats(found[slot]->n_elems);
         m->param_count += (int64_t)found[slot]->n_elems;
     }
-    m->storage = aligned_alloc(GI_STORAGE_ALIGN_FLOATS * sizeof(float),
+    m->storage = gi_aligned_alloc(GI_STORAGE_ALIGN_FLOATS * sizeof(float),
                                total * sizeof(float));
     if (!m->storage)
         return gi_fail(GI_E_NOMEM, "out of memory for %zu weights", total);
@@ -252,7 +254,7 @@ gi_status gi_model_from_gguf(const uint8_t *data, size_t size, gi_model **out) {
     gi_gguf g;
     gi_status st = gi_gguf_parse(data, size, &g);
     if (st != GI_OK) return st;
-    gi_model *m = calloc(1, sizeof *m);
+    gi_model *m = gi_calloc(1, sizeof *m);
     if (!m) {
         gi_gguf_free(&g);
         return gi_fail(GI_E_NOMEM, "out of memory for the model");
@@ -304,7 +306,7 @@ static gi_status read_file(const char *path, uint8_t **data, size_t *size) {
         st = gi_fail(GI_E_BAD_MODEL, "'%s' is %" PRIu64 " bytes, larger than any "
                      "model (limit %" PRIu64 ")", path, (uint64_t)sb.st_size,
                      GI_MODEL_MAX_FILE_BYTES);
-    else if (!(buf = malloc(sb.st_size ? (size_t)sb.st_size : 1)))
+    else if (!(buf = gi_malloc(sb.st_size ? (size_t)sb.st_size : 1)))
         st = gi_fail(GI_E_NOMEM, "out of memory reading '%s' (%" PRIu64 " bytes)",
                      path, (uint64_t)sb.st_size);
     size_t len = (size_t)sb.st_size, got = 0;
@@ -352,8 +354,12 @@ gi_status gi_model_load_file(const char *path, gi_model **out) {
 gi_status gi_model_load_default(gi_model **out) {
     if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_model_load_default: out is NULL");
     *out = NULL;
-    return gi_fail(GI_E_UNSUPPORTED,
-                   "gi_model_load_default: this build has no embedded default model");
+    if (gi_default_model_size == 0)
+        return gi_fail(GI_E_UNSUPPORTED,
+                       "gi_model_load_default: this build has no embedded default model");
+    gi_status st = gi_model_from_gguf(gi_default_model_data, gi_default_model_size, out);
+    if (st != GI_OK) gi_error_prefix("gi_model_load_default");
+    return st;
 }
 
 gi_model *gi_model_retain(gi_model *m) {

@@ -27,12 +27,20 @@ if ! "$clang" -fsanitize=fuzzer "$probe" -o "$work/fuzz_probe" >/dev/null 2>&1; 
 fi
 
 exe="$work/fuzz_model"
+# model.c refers to the embedded default model, which meson generates;
+# the fuzz target gets an empty one (the loader is what is fuzzed).
+extra=""
+if [ -f "$src/lib/model/default_model.py" ]; then
+    /usr/bin/python3 "$src/lib/model/default_model.py" "$work/default_model.c"
+    extra="$work/default_model.c"
+fi
+# shellcheck disable=SC2086
 "$clang" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$src/include" -I"$src/lib" \
     "$src/tests/model/fuzz_model.c" "$src"/lib/model/*.c \
-    "$src/lib/graph/deepfill_arch.c" "$src/lib/api/error.c" \
-    -o "$exe" -lm -pthread
+    "$src/lib/graph/deepfill_arch.c" "$src/lib/api/error.c" "$src/lib/api/alloc.c" \
+    $extra -o "$exe" -lm -pthread
 
 seeds="$work/fuzz_seeds"
 corpus="$work/fuzz_corpus"
@@ -44,5 +52,8 @@ if [ "$seconds" -gt 0 ]; then limit="-max_total_time=$seconds"; else limit=-runs
 cd "$work"
 # New inputs go to the first directory, which is kept between runs so
 # coverage accumulates; crash files land in WORK_DIR.
-exec "$exe" "$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+# -error_exitcode: libFuzzer's default, 77, is what meson reads as "skipped",
+# so a crash would have passed unnoticed.
+exec "$exe" "$limit" -error_exitcode=1 -timeout_exitcode=1 -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 \
     "$corpus" "$seeds"
