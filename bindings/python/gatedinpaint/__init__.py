@@ -1,0 +1,459 @@
+"""Free-form image inpainting with gated convolutions (DeepFill v2) on the CPU.
+
+Python bindings (ctypes) of libgatedinpaint; see docs/python.md.
+
+    import gatedinpaint as gi
+    with gi.Model.from_file("model.gguf") as model, gi.Session(model) as session:
+        filled = session.inpaint("photo.jpg", "mask.png")   # numpy array
+
+Images are numpy uint8 arrays (H x W x 3 or 4), PIL images or file paths;
+masks are white (> 127) where the image should be filled.
+"""
+import ctypes
+import os
+import threading
+
+import numpy as np
+
+from . import _capi
+from ._capi import lib as _lib
+
+__version__ = "0.1.0"
+__all__ = [
+    "Model", "Session", "inpaint", "load_image", "load_mask", "save_image",
+    "library_version", "library_path",
+    "GatedInpaintError", "InvalidArgumentError", "OutOfMemoryError", "FileError",
+    "BadModelError", "UnsupportedError", "ShapeError", "CancelledError", "InternalError",
+]
+
+library_path = _capi.path
+"""The shared library file (or loader name) that was loaded."""
+
+
+def library_version():
+    """Version of the loaded library, "MAJOR.MINOR.PATCH"."""
+    return _lib.gi_version_string().decode()
+
+
+# --------------------------------------------------------------------------
+# Errors
+
+
+class GatedInpaintError(Exception):
+    """A library call failed. `status` is the GI_E_* code (negative),
+    `message` the library's explanation (gi_last_error)."""
+
+    def __init__(self, status, message):
+        self.status = status
+        self.message = message
+        super().__init__("%s (%s)" % (message, _lib.gi_status_string(status).decode()))
+
+
+class InvalidArgumentError(GatedInpaintError, ValueError):
+    """GI_E_INVALID_ARG: a bad, missing or inconsistent argument."""
+
+
+class OutOfMemoryError(GatedInpaintError, MemoryError):
+    """GI_E_NOMEM: allocation failed or a memory limit was hit."""
+
+
+class FileError(GatedInpaintError, OSError):
+    """GI_E_IO: a file could not be read, written or decoded."""
+
+    __str__ = Exception.__str__  # not OSError's "[Errno ...]" form
+
+
+class BadModelError(GatedInpaintError):
+    """GI_E_BAD_MODEL: the model file is malformed or inconsistent."""
+
+
+class UnsupportedError(GatedInpaintError):
+    """GI_E_UNSUPPORTED: valid, but this build or model cannot do it."""
+
+
+class ShapeError(GatedInpaintError, ValueError):
+    """GI_E_SHAPE: image, mask, guide or output sizes do not fit together."""
+
+
+class CancelledError(GatedInpaintError):
+    """GI_E_CANCELLED: the progress callback asked to stop."""
+
+
+class InternalError(GatedInpaintError):
+    """GI_E_INTERNAL: a bug in the library; please report it."""
+
+
+_ERRORS = {-1: InvalidArgumentError, -2: OutOfMemoryError, -3: FileError, -4: BadModelError,
+           -5: UnsupportedError, -6: ShapeError, -7: CancelledError, -8: InternalError}
+
+
+def _check(status):
+    if status != _capi.OK:
+        # Read right away: the message is per thread and the next call replaces it.
+        message = _lib.gi_last_error().decode(errors="replace")
+        raise _ERRORS.get(status, GatedInpaintError)(status, message)
+
+
+def _path_bytes(path):
+    return os.fsencode(os.fspath(path))
+
+
+# --------------------------------------------------------------------------
+# Tensors: numpy arrays lent to the library for the length of one call
+
+
+class _Borrowed:
+    """gi_tensor over a numpy uint8 array (H x W x C); destroyed on exit. The
+    array must outlive the block, which holding it in a local guarantees."""
+
+    def __init__(self, array):
+        self.array = array
+        self.handle = ctypes.c_void_p()
+
+    def __enter__(self):
+        h, w, c = self.array.shape
+        _check(_lib.gi_tensor_wrap(_capi.DTYPE_U8, h, w, c, self.array.ctypes.data,
+                                   self.array.strides[0], ctypes.byref(self.handle)))
+        return self.handle
+
+    def __exit__(self, *exc):
+        _lib.gi_tensor_destroy(self.handle)
+
+
+def _as_hwc(array, what):
+    """A uint8 H x W x C array the library can read in place: channels and
+    pixels packed, any row stride (so crops of a larger array are not copied)."""
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255
+    if array.dtype != np.uint8:
+        raise TypeError("%s: dtype is %s, expected uint8" % (what, array.dtype))
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3:
+        raise ValueError("%s: shape is %s, expected (height, width) or "
+                         "(height, width, channels)" % (what, array.shape))
+    h, w, c = array.shape
+    if not (array.strides[2] == 1 and array.strides[1] == c and array.strides[0] >= w * c):
+        array = np.ascontiguousarray(array)
+    return array
+
+
+def _tensor_to_array(handle):
+    """Copy a library-owned U8 tensor into a new numpy array."""
+    h, w, c = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
+    _check(_lib.gi_tensor_shape(handle, ctypes.byref(h), ctypes.byref(w), ctypes.byref(c)))
+    h, w, c = h.value, w.value, c.value
+    stride = _lib.gi_tensor_row_stride(handle)
+    # Exactly the bytes the tensor covers: the last row may end before a stride.
+    size = (h - 1) * stride + w * c
+    flat = np.frombuffer((ctypes.c_uint8 * size).from_address(_lib.gi_tensor_data(handle)),
+                         dtype=np.uint8)
+    return np.lib.stride_tricks.as_strided(flat, (h, w, c), (stride, c, 1)).copy()
+
+
+def _owned(status_call):
+    """Run a C call that creates a tensor through its last argument and return
+    the tensor as a numpy array, freeing the C tensor."""
+    handle = ctypes.c_void_p()
+    _check(status_call(ctypes.byref(handle)))
+    try:
+        return _tensor_to_array(handle)
+    finally:
+        _lib.gi_tensor_destroy(handle)
+
+
+def load_image(path, channels=0):
+    """Decode a PNG or JPEG file (EXIF orientation applied) into a uint8
+    H x W x C array. channels: 0 = as stored, or 1, 3, 4 to convert."""
+    return _owned(lambda out: _lib.gi_image_load(_path_bytes(path), channels, out))
+
+
+def save_image(path, image, quality=0):
+    """Encode a uint8 array (H x W, or H x W x 1..4) as PNG or JPEG, chosen by
+    the file extension. quality: JPEG quality 1..100, 0 = default."""
+    with _Borrowed(_as_hwc(np.asarray(image), "image")) as t:
+        _check(_lib.gi_image_save(_path_bytes(path), t, quality))
+
+
+def _to_mask(array):
+    """The library's mask rule for a decoded mask image: a non-uniform alpha
+    channel is the mask, else the brightest colour channel. Returns H x W."""
+    with _Borrowed(array) as t:
+        return _owned(lambda out: _lib.gi_image_to_mask(t, out))[:, :, 0]
+
+
+def load_mask(path):
+    """Load a mask image file as a uint8 H x W array (> 127 = fill)."""
+    return _to_mask(_as_hwc(load_image(path), "mask"))
+
+
+# --------------------------------------------------------------------------
+# Accepted inputs: numpy arrays, PIL images, paths
+
+
+def _is_pil(obj):
+    try:
+        from PIL import Image
+    except ImportError:
+        return False
+    return isinstance(obj, Image.Image)
+
+
+def _image_input(image):
+    """(H x W x 3|4 uint8 array, kind) where kind is how to return the result."""
+    if isinstance(image, np.ndarray):
+        return _as_hwc(image, "image"), "array"
+    if _is_pil(image):
+        has_alpha = "A" in image.getbands() or "transparency" in image.info
+        mode = "RGBA" if has_alpha else "RGB"
+        return _as_hwc(np.asarray(image.convert(mode)), "image"), "pil"
+    if isinstance(image, (str, bytes, os.PathLike)):
+        array = load_image(image)
+        if array.shape[2] <= 2:  # gray (+ alpha): the network wants colour
+            gray = np.repeat(array[:, :, :1], 3, axis=2)
+            array = np.concatenate([gray, array[:, :, 1:]], axis=2)
+        return array, "path"
+    raise TypeError("image: expected a numpy array, a PIL image or a path, got %s"
+                    % type(image).__name__)
+
+
+def _mask_input(mask, what):
+    """H x W x 1 uint8 array from a mask or guide in any accepted form."""
+    if isinstance(mask, (str, bytes, os.PathLike)):
+        return load_mask(mask)[:, :, None]
+    if _is_pil(mask):
+        mask = np.asarray(mask if mask.mode in ("L", "LA", "RGB", "RGBA")
+                          else mask.convert("RGBA" if "transparency" in mask.info else "L"))
+    if not isinstance(mask, np.ndarray):
+        raise TypeError("%s: expected a numpy array, a PIL image or a path, got %s"
+                        % (what, type(mask).__name__))
+    array = _as_hwc(mask, what)
+    if array.shape[2] != 1:
+        array = _to_mask(array)[:, :, None]
+    return array
+
+
+# --------------------------------------------------------------------------
+# Models and sessions
+
+
+class Model:
+    """A loaded model: immutable, may be shared by any number of sessions and
+    threads. Create with from_file(), from_bytes() or default(); release with
+    close() or a `with` block (garbage collection also releases it)."""
+
+    def __init__(self, _handle):
+        self._handle = _handle
+
+    @classmethod
+    def from_file(cls, path):
+        """Load a GGUF model file (docs/MODEL_FORMAT.md)."""
+        handle = ctypes.c_void_p()
+        _check(_lib.gi_model_load_file(_path_bytes(path), ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def from_bytes(cls, data):
+        """Load a model from the bytes of a GGUF file."""
+        data = bytes(data)
+        handle = ctypes.c_void_p()
+        _check(_lib.gi_model_load_memory(data, len(data), ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def default(cls):
+        """The model embedded in the library. Raises UnsupportedError when the
+        library was built without one."""
+        handle = ctypes.c_void_p()
+        _check(_lib.gi_model_load_default(ctypes.byref(handle)))
+        return cls(handle)
+
+    @property
+    def _ptr(self):
+        if self._handle is None:
+            raise ValueError("the Model is closed")
+        return self._handle
+
+    def _string(self, prop):
+        out = ctypes.c_char_p()
+        _check(_lib.gi_model_get_string(self._ptr, prop, ctypes.byref(out)))
+        return out.value.decode(errors="replace")
+
+    def _int(self, prop):
+        out = ctypes.c_int64()
+        _check(_lib.gi_model_get_int(self._ptr, prop, ctypes.byref(out)))
+        return out.value
+
+    family = property(lambda self: self._string(_capi.MODEL_FAMILY),
+                      doc='Network family, e.g. "deepfill_v2".')
+    name = property(lambda self: self._string(_capi.MODEL_NAME))
+    license = property(lambda self: self._string(_capi.MODEL_LICENSE))
+    source_url = property(lambda self: self._string(_capi.MODEL_SOURCE_URL))
+    channel_order = property(lambda self: self._string(_capi.MODEL_CHANNEL_ORDER),
+                             doc='"rgb" or "bgr" on the network side (the API is RGB).')
+    width = property(lambda self: self._int(_capi.MODEL_WIDTH),
+                     doc="Base channel count (48 for the official weights).")
+    guide_channels = property(lambda self: self._int(_capi.MODEL_GUIDE_CHANNELS))
+    arch_version = property(lambda self: self._int(_capi.MODEL_ARCH_VERSION))
+    param_count = property(lambda self: self._int(_capi.MODEL_PARAM_COUNT))
+
+    def close(self):
+        """Drop this object's reference (sessions keep their own)."""
+        if self._handle is not None:
+            _lib.gi_model_release(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def __repr__(self):
+        if self._handle is None:
+            return "<gatedinpaint.Model closed>"
+        return "<gatedinpaint.Model %s width %d: %s>" % (self.family, self.width, self.name)
+
+
+class Session:
+    """Runs a model; owns scratch memory that is reused between calls. Use a
+    session from one thread at a time (one session per thread)."""
+
+    def __init__(self, model, threads=None, max_isa=None):
+        """threads: worker threads (None or 0 = all cores). max_isa: cap on the
+        instruction set (GI_ISA_* value of gatedinpaint.h), None = best."""
+        self._handle = None  # for close() from __del__ if creation fails
+        if not isinstance(model, Model):
+            raise TypeError("model: expected a gatedinpaint.Model, got %s"
+                            % type(model).__name__)
+        handle = ctypes.c_void_p()
+        _check(_lib.gi_session_create(model._ptr, ctypes.byref(handle)))
+        self._handle = handle
+        self._lock = threading.Lock()
+        if threads is not None:
+            self.threads = threads
+        if max_isa is not None:
+            _check(_lib.gi_session_set_int(self._ptr, _capi.OPT_MAX_ISA, max_isa))
+
+    @property
+    def _ptr(self):
+        if self._handle is None:
+            raise ValueError("the Session is closed")
+        return self._handle
+
+    def _get(self, option):
+        out = ctypes.c_int64()
+        _check(_lib.gi_session_get_int(self._ptr, option, ctypes.byref(out)))
+        return out.value
+
+    @property
+    def threads(self):
+        """Worker threads the session uses."""
+        return self._get(_capi.OPT_NUM_THREADS)
+
+    @threads.setter
+    def threads(self, n):
+        _check(_lib.gi_session_set_int(self._ptr, _capi.OPT_NUM_THREADS, n))
+
+    @property
+    def isa(self):
+        """Instruction set in use (GI_ISA_* value: 0 scalar, 20 AVX2, 30 AVX-512...)."""
+        return self._get(_capi.OPT_ISA)
+
+    def inpaint(self, image, mask, guide=None, *, progress=None, output=None):
+        """Fill `image` where `mask` is > 127.
+
+        image: numpy uint8 H x W x 3|4 array, PIL image or path.
+        mask, guide: numpy array (H x W, H x W x 1, bool, or an image that
+            load_mask would read), PIL image or path. `guide` is a sketch
+            of wanted edges, for models with guide_channels == 1.
+        progress: called as progress(done, stage) with done in [0, 1]; a
+            truthy return cancels (CancelledError); an exception it raises
+            cancels and is re-raised here.
+        output: a path to save the result to (PNG or JPEG by extension).
+
+        Returns the result as the same kind as `image`: a numpy array, or a
+        PIL image. For a path, `output` is returned when given, else an array.
+        Pixels outside the hole are returned unchanged, alpha passes through.
+        """
+        image_array, kind = _image_input(image)
+        mask_array = _mask_input(mask, "mask")
+        guide_array = None if guide is None else _mask_input(guide, "guide")
+        out = np.empty(image_array.shape, dtype=np.uint8)
+
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("this Session is running on another thread; "
+                               "use one Session per thread")
+        try:
+            self._run(image_array, mask_array, guide_array, out, progress)
+        finally:
+            self._lock.release()
+
+        if output is not None:
+            save_image(output, out)
+            if kind == "path":
+                return output
+        if kind == "pil":
+            from PIL import Image
+            return Image.fromarray(out, "RGBA" if out.shape[2] == 4 else "RGB")
+        return out
+
+    def _run(self, image, mask, guide, out, progress):
+        raised = []
+        callback = _capi.progress_fn()  # NULL: no callback
+        if progress is not None:
+            def call(_user, done, stage):
+                try:
+                    return 1 if progress(done, stage.decode() if stage else "") else 0
+                except BaseException as e:  # must not unwind through C: cancel instead
+                    raised.append(e)
+                    return 1
+            callback = _capi.progress_fn(call)
+        _check(_lib.gi_session_set_progress(self._ptr, callback, None))
+        try:
+            with _Borrowed(image) as ti, _Borrowed(mask) as tm, _Borrowed(out) as to:
+                if guide is None:
+                    status = _lib.gi_inpaint(self._ptr, ti, tm, None, to)
+                else:
+                    with _Borrowed(guide) as tg:
+                        status = _lib.gi_inpaint(self._ptr, ti, tm, tg, to)
+            if raised:
+                raise raised[0]
+            _check(status)
+        finally:
+            if progress is not None:
+                _lib.gi_session_set_progress(self._ptr, _capi.progress_fn(), None)
+
+    def close(self):
+        """Free the session and its scratch memory now."""
+        if self._handle is not None:
+            _lib.gi_session_destroy(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+_default = {}
+_default_lock = threading.Lock()
+
+
+def inpaint(image, mask, guide=None, threads=None, *, model=None, progress=None, output=None):
+    """One-call inpainting: Session(model, threads).inpaint(...). Without
+    `model`, the library's embedded default model (loaded once)."""
+    if model is None:
+        with _default_lock:
+            if "model" not in _default:
+                _default["model"] = Model.default()
+            model = _default["model"]
+    with Session(model, threads=threads) as session:
+        return session.inpaint(image, mask, guide, progress=progress, output=output)

@@ -1,0 +1,115 @@
+"""Finding libgatedinpaint and declaring its C functions (include/gatedinpaint.h)."""
+import ctypes
+import ctypes.util
+import os
+import sys
+
+# This package calls functions that exist since 0.1.0; a library with another
+# major version has another ABI (docs/ABI.md).
+MIN_VERSION = (0, 1, 0)
+
+if sys.platform == "darwin":
+    _NAMES = ("libgatedinpaint.%d.dylib" % MIN_VERSION[0], "libgatedinpaint.dylib")
+else:
+    _NAMES = ("libgatedinpaint.so.%d" % MIN_VERSION[0],)
+
+
+def _candidates():
+    """Where to look, in order: $GATEDINPAINT_LIBRARY alone when it is set (an
+    explicit choice must not silently fall back), else a copy bundled in this
+    package, else the system's dynamic loader path."""
+    explicit = os.environ.get("GATEDINPAINT_LIBRARY")
+    if explicit:
+        return [explicit]
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = [os.path.join(here, n) for n in _NAMES if os.path.exists(os.path.join(here, n))]
+    found += list(_NAMES)
+    system = ctypes.util.find_library("gatedinpaint")
+    if system and system not in found:
+        found.append(system)
+    return found
+
+
+def _load():
+    tried = []
+    for candidate in _candidates():
+        try:
+            return ctypes.CDLL(candidate), candidate
+        except OSError as e:
+            tried.append("  %s: %s" % (candidate, e))
+    raise ImportError(
+        "gatedinpaint: cannot load the libgatedinpaint shared library. Tried:\n"
+        + "\n".join(tried)
+        + "\nInstall libgatedinpaint, or set GATEDINPAINT_LIBRARY to the path of "
+        "libgatedinpaint.so.%d." % MIN_VERSION[0])
+
+
+def decode_version(number):
+    return (number // 10000, number // 100 % 100, number % 100)
+
+
+def check_version(found, path):
+    """Raise ImportError unless library version `found` can serve this package."""
+    if found[0] != MIN_VERSION[0] or found < MIN_VERSION:
+        raise ImportError(
+            "gatedinpaint: %s is libgatedinpaint %d.%d.%d; this package needs %d.x, "
+            "at least %d.%d.%d" % ((path,) + tuple(found) + (MIN_VERSION[0],) + MIN_VERSION))
+
+
+lib, path = _load()
+
+c_int32_p = ctypes.POINTER(ctypes.c_int32)
+c_int64_p = ctypes.POINTER(ctypes.c_int64)
+tensor_p = ctypes.c_void_p
+model_p = ctypes.c_void_p
+session_p = ctypes.c_void_p
+progress_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_float,
+                               ctypes.c_char_p)
+
+
+def _declare(name, restype, *argtypes):
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = argtypes
+
+
+_status = ctypes.c_int32
+_out = ctypes.POINTER(ctypes.c_void_p)
+_declare("gi_version", ctypes.c_uint32)
+_declare("gi_version_string", ctypes.c_char_p)
+_declare("gi_status_string", ctypes.c_char_p, _status)
+_declare("gi_last_error", ctypes.c_char_p)
+_declare("gi_tensor_create", _status, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32,
+         ctypes.c_int32, _out)
+_declare("gi_tensor_wrap", _status, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32,
+         ctypes.c_int32, ctypes.c_void_p, ctypes.c_size_t, _out)
+_declare("gi_tensor_destroy", None, tensor_p)
+_declare("gi_tensor_shape", _status, tensor_p, c_int32_p, c_int32_p, c_int32_p)
+_declare("gi_tensor_data", ctypes.c_void_p, tensor_p)
+_declare("gi_tensor_row_stride", ctypes.c_size_t, tensor_p)
+_declare("gi_image_load", _status, ctypes.c_char_p, ctypes.c_int32, _out)
+_declare("gi_image_save", _status, ctypes.c_char_p, tensor_p, ctypes.c_int32)
+_declare("gi_image_to_mask", _status, tensor_p, _out)
+_declare("gi_model_load_file", _status, ctypes.c_char_p, _out)
+_declare("gi_model_load_memory", _status, ctypes.c_char_p, ctypes.c_size_t, _out)
+_declare("gi_model_load_default", _status, _out)
+_declare("gi_model_release", None, model_p)
+_declare("gi_model_get_string", _status, model_p, ctypes.c_int32,
+         ctypes.POINTER(ctypes.c_char_p))
+_declare("gi_model_get_int", _status, model_p, ctypes.c_int32, c_int64_p)
+_declare("gi_session_create", _status, model_p, _out)
+_declare("gi_session_destroy", None, session_p)
+_declare("gi_session_set_int", _status, session_p, ctypes.c_int32, ctypes.c_int64)
+_declare("gi_session_get_int", _status, session_p, ctypes.c_int32, c_int64_p)
+_declare("gi_session_set_progress", _status, session_p, progress_fn, ctypes.c_void_p)
+_declare("gi_inpaint", _status, session_p, tensor_p, tensor_p, tensor_p, tensor_p)
+
+version = decode_version(lib.gi_version())
+check_version(version, path)
+
+# Constants of gatedinpaint.h used by the package.
+OK = 0
+DTYPE_U8 = 1
+MODEL_FAMILY, MODEL_NAME, MODEL_LICENSE, MODEL_SOURCE_URL, MODEL_CHANNEL_ORDER = 1, 2, 3, 4, 5
+MODEL_WIDTH, MODEL_GUIDE_CHANNELS, MODEL_ARCH_VERSION, MODEL_PARAM_COUNT = 16, 17, 18, 19
+OPT_NUM_THREADS, OPT_MAX_ISA, OPT_ISA = 1, 2, 3

@@ -1,0 +1,304 @@
+//! Tests of the safe wrapper against the real library. The model file comes
+//! from GATEDINPAINT_TEST_MODEL, or is made once with
+//! tests/reference/make_model.py (needs /usr/bin/python3 with PyTorch).
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use gatedinpaint::{Image, ImageBuf, ImageMut, Model, Session, Status};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gatedinpaint-rs-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn model_path() -> PathBuf {
+    // Made once per test binary (Mutex::new is const since Rust 1.63, OnceLock is newer).
+    static PATH: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut path = PATH.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = path.as_ref() {
+        return p.clone();
+    }
+    let p = match std::env::var_os("GATEDINPAINT_TEST_MODEL") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let p = scratch_dir().join("w8.gguf");
+            let status = Command::new("/usr/bin/python3")
+                .arg(repo().join("tests/reference/make_model.py"))
+                .args(["--width", "8", "-o"])
+                .arg(&p)
+                .status()
+                .expect("run make_model.py (or set GATEDINPAINT_TEST_MODEL)");
+            assert!(status.success(), "make_model.py failed");
+            p
+        }
+    };
+    *path = Some(p.clone());
+    p
+}
+
+fn model() -> Model {
+    Model::from_file(model_path()).expect("load test model")
+}
+
+/// A 72x56 crop of the example photo (RGB) and a mask with a rectangular hole.
+fn crop() -> (ImageBuf, ImageBuf) {
+    let photo = ImageBuf::load_with_channels(repo().join("examples/dune.jpg"), 3).unwrap();
+    let (w, h, x0, y0) = (72, 56, 200, 100);
+    let mut data = Vec::new();
+    for y in y0..y0 + h {
+        let start = (y * photo.width() + x0) * 3;
+        data.extend_from_slice(&photo.data()[start..start + w * 3]);
+    }
+    let image = ImageBuf::from_vec(data, w, h, 3).unwrap();
+    let mut mask = ImageBuf::new(w, h, 1).unwrap();
+    for y in 20..36 {
+        for x in 24..50 {
+            mask.data_mut()[y * w + x] = 255;
+        }
+    }
+    (image, mask)
+}
+
+fn assert_filled(image: &ImageBuf, mask: &ImageBuf, out: &ImageBuf) {
+    assert_eq!(
+        (out.width(), out.height(), out.channels()),
+        (image.width(), image.height(), image.channels())
+    );
+    let c = image.channels();
+    let mut changed = false;
+    for (i, &m) in mask.data().iter().enumerate() {
+        let (a, b) = (
+            &image.data()[i * c..i * c + c],
+            &out.data()[i * c..i * c + c],
+        );
+        if m > 127 {
+            changed |= a != b;
+        } else {
+            assert_eq!(a, b, "pixel {i} outside the hole changed");
+        }
+    }
+    assert!(changed, "nothing changed inside the hole");
+}
+
+#[test]
+fn model_properties() {
+    let m = model();
+    assert_eq!(m.family(), "deepfill_v2");
+    assert_eq!(m.width(), 8);
+    assert_eq!(m.guide_channels(), 0);
+    assert!(m.int(gatedinpaint::sys::GI_MODEL_PARAM_COUNT).unwrap() > 0);
+    assert_eq!(
+        m.string(gatedinpaint::sys::GI_MODEL_CHANNEL_ORDER).unwrap(),
+        "rgb"
+    );
+    let e = m.int(999).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    let copy = m.clone();
+    drop(m);
+    assert_eq!(copy.family(), "deepfill_v2");
+}
+
+#[test]
+fn model_errors() {
+    let e = Model::from_file("/nonexistent/model.gguf").unwrap_err();
+    assert_eq!(e.status(), Status::Io);
+    assert!(e.message().contains("/nonexistent/model.gguf"), "{e}");
+    assert!(e.to_string().contains("input/output"), "{e}");
+
+    let bytes = std::fs::read(model_path()).unwrap();
+    assert!(Model::from_bytes(&bytes).is_ok());
+    let e = Model::from_bytes(&bytes[..1000]).unwrap_err();
+    assert_eq!(e.status(), Status::BadModel);
+    assert_eq!(e.status().code(), gatedinpaint::sys::GI_E_BAD_MODEL);
+
+    match Model::load_default() {
+        Ok(m) => assert_eq!(m.family(), "deepfill_v2"),
+        Err(e) => assert_eq!(e.status(), Status::Unsupported, "{e}"),
+    }
+}
+
+#[test]
+fn inpaint_fills_only_the_hole_deterministically() {
+    let (image, mask) = crop();
+    let m = model();
+    let mut s = Session::new(&m).unwrap();
+    s.set_threads(1).unwrap();
+    assert_eq!(s.threads().unwrap(), 1);
+    let out = s
+        .inpaint_new(&image.as_image(), &mask.as_image(), None)
+        .unwrap();
+    assert_filled(&image, &mask, &out);
+
+    // Same result through strided views of a wider buffer, in another session.
+    let stride = image.width() * 3 + 5;
+    let mut wide = vec![0xA5u8; stride * image.height()];
+    for y in 0..image.height() {
+        wide[y * stride..y * stride + image.width() * 3]
+            .copy_from_slice(&image.data()[y * image.width() * 3..(y + 1) * image.width() * 3]);
+    }
+    let view = Image::with_stride(&wide, image.width(), image.height(), 3, stride).unwrap();
+    let mut out_wide = vec![0x5Au8; stride * image.height()];
+    let mut s2 = Session::new(&m).unwrap();
+    s2.set_threads(2).unwrap();
+    let mut out_view =
+        ImageMut::with_stride(&mut out_wide, image.width(), image.height(), 3, stride).unwrap();
+    s2.inpaint(&view, &mask.as_image(), None, &mut out_view)
+        .unwrap();
+    for y in 0..image.height() {
+        let row = &out_wide[y * stride..(y + 1) * stride];
+        assert_eq!(
+            &row[..image.width() * 3],
+            &out.data()[y * image.width() * 3..(y + 1) * image.width() * 3]
+        );
+        assert!(
+            row[image.width() * 3..].iter().all(|&b| b == 0x5A),
+            "padding written"
+        );
+    }
+}
+
+#[test]
+fn errors_name_the_argument() {
+    let (image, mask) = crop();
+    let mut s = Session::new(&model()).unwrap();
+    let short = Image::new(&mask.data()[..mask.width() * 10], mask.width(), 10, 1).unwrap();
+    let e = s.inpaint_new(&image.as_image(), &short, None).unwrap_err();
+    assert_eq!(e.status(), Status::Shape);
+    assert!(e.message().contains("mask"), "{e}");
+    let e = s
+        .inpaint_new(&image.as_image(), &mask.as_image(), Some(&mask.as_image()))
+        .unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("guide"), "{e}");
+    // Layouts are checked before the library sees the buffer.
+    let e = Image::new(&[0u8; 10], 4, 4, 3).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("needs 48 bytes"), "{e}");
+    assert!(Image::with_stride(&[0u8; 100], 4, 4, 3, 11).is_err());
+    assert!(ImageBuf::from_vec(vec![0; 5], 2, 2, 1).is_err());
+}
+
+#[test]
+fn progress_and_cancellation() {
+    let (image, mask) = crop();
+    let mut s = Session::new(&model()).unwrap();
+    s.set_threads(1).unwrap();
+    let mut out = ImageBuf::new(image.width(), image.height(), 3).unwrap();
+    let mut seen: Vec<(f32, String)> = Vec::new();
+    s.inpaint_with_progress(
+        &image.as_image(),
+        &mask.as_image(),
+        None,
+        &mut out.as_image_mut(),
+        |done, stage| {
+            seen.push((done, stage.to_string()));
+            ControlFlow::Continue(())
+        },
+    )
+    .unwrap();
+    assert!(
+        seen.windows(2).all(|w| w[0].0 <= w[1].0),
+        "progress went backwards"
+    );
+    assert_eq!(seen.last().unwrap().0, 1.0);
+    assert!(seen.iter().any(|(_, s)| s == "coarse") && seen.iter().any(|(_, s)| s == "refine"));
+
+    let mut untouched = ImageBuf::new(image.width(), image.height(), 3).unwrap();
+    let mut calls = 0;
+    let e = s
+        .inpaint_with_progress(
+            &image.as_image(),
+            &mask.as_image(),
+            None,
+            &mut untouched.as_image_mut(),
+            |done, _| {
+                calls += 1;
+                if done > 0.5 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.status(), Status::Cancelled);
+    assert!(calls < seen.len());
+    assert!(
+        untouched.data().iter().all(|&b| b == 0),
+        "cancelled call wrote its output"
+    );
+
+    // A panic in the callback cancels the call and comes out here.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = s.inpaint_with_progress(
+            &image.as_image(),
+            &mask.as_image(),
+            None,
+            &mut untouched.as_image_mut(),
+            |_, _| -> ControlFlow<()> { panic!("stop here") },
+        );
+    }));
+    let payload = caught.unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"stop here"));
+
+    // The session still works and the callback is gone.
+    assert_eq!(
+        s.inpaint_new(&image.as_image(), &mask.as_image(), None)
+            .unwrap(),
+        out
+    );
+}
+
+#[test]
+fn one_model_many_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>() {}
+    assert_send_sync::<Model>();
+    assert_send::<Session>();
+
+    let (image, mask) = crop();
+    let m = model();
+    let results: Vec<ImageBuf> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (m, image, mask) = (&m, &image, &mask);
+                scope.spawn(move || {
+                    let mut s = Session::new(m).unwrap();
+                    s.set_threads(1).unwrap();
+                    s.inpaint_new(&image.as_image(), &mask.as_image(), None)
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results[0], results[1]);
+    assert_filled(&image, &mask, &results[0]);
+}
+
+#[test]
+fn load_save_roundtrip() {
+    let (image, mask) = crop();
+    let path = scratch_dir().join("roundtrip.png");
+    image.save(&path).unwrap();
+    assert_eq!(ImageBuf::load(&path).unwrap(), image);
+    assert_eq!(
+        ImageBuf::load_with_channels(&path, 4).unwrap().channels(),
+        4
+    );
+    assert_eq!(mask.to_mask().unwrap(), mask);
+    let e = image.save(scratch_dir().join("x.bmp")).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+    assert_eq!(
+        ImageBuf::load("/nonexistent.png").unwrap_err().status(),
+        Status::Io
+    );
+    assert!(gatedinpaint::version_string().starts_with(&format!("{}.", gatedinpaint::version().0)));
+}
