@@ -1,0 +1,252 @@
+"""Tests of the training recipe (tools/train/gitrain) and the embedded default model.
+
+Fast (CPU, one thread, tiny nets). The C-library checks need GI_PARITY_DRIVER and
+GI_LIBRARY, which `meson test train` sets; without them those tests are skipped.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+cv2 = pytest.importorskip("cv2", reason="python3-opencv is needed by the training recipe")
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.join(_HERE, "..", "..")
+sys.path.insert(0, os.path.join(_ROOT, "tools", "train"))
+sys.path.insert(0, os.path.join(_ROOT, "tools", "eval"))
+sys.path.insert(0, os.path.join(_ROOT, "tests", "reference"))
+sys.path.insert(0, os.path.join(_ROOT, "tools"))
+
+import deepfill_ref as ref  # noqa: E402
+from gitrain import data, masks, nets, recipe  # noqa: E402
+
+torch.set_num_threads(1)
+DRIVER = os.environ.get("GI_PARITY_DRIVER")
+LIBRARY = os.environ.get("GI_LIBRARY")
+DEFAULT_MODEL = os.path.join(_ROOT, "models", "default.gguf")
+
+
+def _batch(n=2, size=64, seed=0):
+    rng = np.random.default_rng(seed)
+    imgs = torch.stack([data.to_tensor(ref.random_image(size, size, seed=seed + i))
+                        for i in range(n)])
+    ms = torch.stack([torch.from_numpy(masks.training_mask(size, size, rng, box_prob=0.5,
+                                                           min_width=6, max_width=14))[None]
+                      for _ in range(n)])
+    edges = torch.stack([torch.from_numpy(
+        (data.edge_map(ref.random_image(size, size, seed=seed + i)) > 0)
+        .astype(np.float32))[None] for i in range(n)])
+    keep = torch.tensor([1.0, 0.0] * (n // 2) + [1.0] * (n % 2)).view(n, 1, 1, 1)
+    return imgs, ms, edges, keep
+
+
+# ---------------------------------------------------------------------------------------
+# the generator is the engine's graph
+
+def test_generator_matches_reference_graph():
+    torch.manual_seed(0)
+    g = nets.Generator(8, 1)
+    r = ref.Generator(g.export_weights(), 8, 1)
+    img, m, e, keep = _batch(2, 48)
+    x_in = nets.make_input(img, m, e)
+    with torch.no_grad():
+        a1, a2 = g(x_in, m)
+    for i in range(2):
+        b1, b2 = r.forward(x_in[i:i + 1], m[i:i + 1])
+        assert (a1[i] - b1[0]).abs().max() < 1e-5
+        assert (a2[i] - b2[0]).abs().max() < 1e-5
+    assert sorted(k.split(".")[0] for k in g.export_weights())[::2] == sorted(ref.LAYER_NAMES)
+
+
+def test_batched_attention_matches_reference_and_has_finite_gradients():
+    torch.manual_seed(1)
+    f = torch.relu(torch.randn(3, 8, 16, 20))
+    f[0, :, :6, :6] = 0  # all-zero patches: the norm's gradient must stay finite
+    m = torch.zeros(3, 1, 16, 20)
+    m[:, :, 4:12, 6:14] = 1
+    m[2] = 0
+    f.requires_grad_(True)
+    out = nets.contextual_attention(f, m)
+    for i in range(3):
+        want = ref.contextual_attention(f[i:i + 1].detach(), m[i:i + 1])
+        assert (out[i] - want[0]).abs().max() < 1e-5
+    out.square().sum().backward()
+    assert torch.isfinite(f.grad).all()
+
+
+# ---------------------------------------------------------------------------------------
+# training
+
+def test_one_training_step_lowers_the_loss():
+    torch.manual_seed(0)
+    g, d = recipe.make_nets(8, 1, d_width=16)
+    opt_g, opt_d = recipe.make_optimizers(g, d, lr=1e-3)
+    batch = _batch(2, 64)
+
+    def loss():
+        with torch.no_grad():
+            x1, x2, _, _ = recipe.forward_g(g, *batch)
+            return ((batch[0] - x1).abs().mean() + (batch[0] - x2).abs().mean()).item()
+    before = loss()
+    out = recipe.train_step(g, d, opt_g, opt_d, batch, recipe.LossConfig(), step=0)
+    assert set(out) == {"d", "g_gan", "l1", "g"}
+    assert all(np.isfinite(v) for v in out.values())
+    assert abs(out["l1"] - before) < 1e-5  # the step reports the loss before its update
+    after = loss()
+    assert after < before, (before, after)
+
+
+def test_l1_warmup_skips_the_discriminator():
+    torch.manual_seed(0)
+    g, d = recipe.make_nets(8, 0, d_width=8)
+    opt_g, opt_d = recipe.make_optimizers(g, d)
+    d0 = {k: v.clone() for k, v in d.state_dict().items()}
+    out = recipe.train_step(g, d, opt_g, opt_d, _batch(2, 64), recipe.LossConfig(gan_start=5))
+    assert set(out) == {"l1", "g"}
+    assert all(torch.equal(d0[k], v) for k, v in d.state_dict().items())
+
+
+def test_spectral_norm_estimate_matches_largest_singular_value():
+    torch.manual_seed(0)
+    conv = nets.SNConv2d(32, 64, k=5, stride=2)
+    conv.train()
+    x = torch.randn(1, 32, 16, 16)
+    for _ in range(30):  # one power iteration per training forward, u persists
+        conv(x)
+    w = conv.weight.detach().reshape(64, -1)
+    true = torch.linalg.svdvals(w)[0].item()
+    est = conv.sigma(update=False).item()
+    assert abs(est - true) / true < 0.01, (est, true)
+    # the normalised weight has spectral norm ~1
+    assert abs(torch.linalg.svdvals(w / est)[0].item() - 1) < 0.01
+
+
+def test_discriminator_output_is_a_patch_map():
+    d = nets.Discriminator(5, cnum=8)
+    y = d(torch.randn(2, 5, 128, 192))
+    assert y.shape == (2, 32 * 2 * 3)
+
+
+# ---------------------------------------------------------------------------------------
+# masks and data
+
+@pytest.mark.parametrize("h,w", [(512, 768), (256, 256), (480, 640)])
+def test_eval_masks_cover_5_to_20_percent_and_are_deterministic(h, w):
+    ratios = []
+    for seed in range(25):
+        m = masks.eval_mask(h, w, seed)
+        assert m.dtype == np.uint8 and set(np.unique(m)) <= {0, 255}
+        ratios.append((m > 127).mean())
+    assert min(ratios) >= 0.05 and max(ratios) <= 0.20
+    assert np.array_equal(masks.eval_mask(h, w, 3), masks.eval_mask(h, w, 3))
+    assert not np.array_equal(masks.eval_mask(h, w, 3), masks.eval_mask(h, w, 4))
+
+
+def test_training_masks_ratio_in_range():
+    rng = np.random.default_rng(0)
+    strokes = [masks.training_mask(256, 256, rng, box_prob=0).mean() for _ in range(100)]
+    both = [masks.training_mask(256, 256, rng, box_prob=1).mean() for _ in range(100)]
+    assert min(strokes) > 0.005 and max(strokes) < 0.75
+    assert 0.05 < np.mean(strokes) < 0.45
+    assert min(both) >= 0.14 and max(both) < 0.85  # the box alone covers >= 14%
+    assert np.mean(both) > np.mean(strokes)
+
+
+def test_photo_crops(tmp_path):
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"p{i}.jpg"), ref.random_image(300, 400, seed=i))
+    ds = data.PhotoCrops(str(tmp_path), crop=96, guide_keep=0.5, seed=1)
+    img, m, e, keep = next(data.batches(ds, 6))
+    assert img.shape == (6, 3, 96, 96) and m.shape == e.shape == (6, 1, 96, 96)
+    assert keep.shape == (6, 1, 1, 1)
+    assert img.min() >= -1 and img.max() <= 1
+    assert set(torch.unique(m).tolist()) <= {0.0, 1.0}
+    assert set(torch.unique(e).tolist()) <= {0.0, 1.0}
+
+
+# ---------------------------------------------------------------------------------------
+# export -> C library
+
+def _trained_generator(width=8, guide=1):
+    torch.manual_seed(0)
+    g, d = recipe.make_nets(width, guide, d_width=8)
+    opt_g, opt_d = recipe.make_optimizers(g, d, lr=1e-3)
+    recipe.train_step(g, d, opt_g, opt_d, _batch(2, 64))
+    return g
+
+
+@pytest.mark.skipif(not DRIVER, reason="GI_PARITY_DRIVER is not set (meson test train)")
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
+def test_export_runs_identically_in_the_c_library(tmp_path, dtype):
+    g = _trained_generator()
+    path = str(tmp_path / "m.gguf")
+    recipe.export_gguf(g, path, dtype=dtype, name="test", license="Apache-2.0")
+    h, w = 61, 75
+    img = ref.random_image(h, w, seed=5)
+    mask = ref.stroke_mask(h, w, seed=6)
+    guide = data.edge_map(img)
+    for name, arr in (("image", img), ("mask", mask), ("guide", guide)):
+        arr.tofile(tmp_path / f"{name}.u8")
+    p = subprocess.run([DRIVER, path, "1", str(h), str(w), "3", str(tmp_path / "image.u8"),
+                        str(tmp_path / "mask.u8"), str(tmp_path / "guide.u8"), str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    hn, wn = (int(v) for v in p.stdout.split())
+    c2 = np.fromfile(tmp_path / "x_stage2.f32", np.float32).reshape(hn, wn, 3)
+    weights = g.export_weights()
+    if dtype == "f16":
+        weights = {k: v.astype(np.float16).astype(np.float32) for k, v in weights.items()}
+    x_in, hole = ref.prepare(img, mask, guide, guide_channels=1)
+    gen = nets.Generator(8, 1)
+    gen.load_state_dict({"layers." + k: torch.from_numpy(v) for k, v in weights.items()})
+    with torch.no_grad():
+        _, t2 = gen(x_in, hole)
+    assert np.abs(ref.to_hwc(t2) - c2).max() <= 1e-4
+    out = np.fromfile(tmp_path / "out.u8", np.uint8).reshape(h, w, 3)
+    want = ref.compose_output(img, mask, ref.to_hwc(t2))
+    assert np.abs(out.astype(int) - want).max() <= 1
+
+
+@pytest.mark.skipif(not LIBRARY, reason="GI_LIBRARY is not set (meson test train)")
+@pytest.mark.skipif(not os.path.exists(DEFAULT_MODEL), reason="no models/default.gguf")
+def test_default_model_is_embedded():
+    import gilib
+    img = ref.random_image(40, 56, seed=9)
+    mask = ref.stroke_mask(40, 56, seed=10)
+    embedded = gilib.Inpainter(None, lib=LIBRARY)
+    from_file = gilib.Inpainter(DEFAULT_MODEL, lib=LIBRARY)
+    a, b = embedded(img, mask), from_file(img, mask)
+    assert np.array_equal(a, b)
+    assert np.array_equal(a[mask <= 127], img[mask <= 127])
+    embedded.close()
+    from_file.close()
+
+
+def test_train_cli_runs_resumes_and_exports(tmp_path):
+    import train as train_cli
+    import export as export_cli
+    from gimodel.gguf import read_gguf
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        for i in range(2):
+            cv2.imwrite(str(tmp_path / split / f"p{i}.jpg"),
+                        ref.random_image(460, 640, seed=i + (split == "val") * 10))
+    run = tmp_path / "run"
+    common = ["--data", str(tmp_path), "--out", str(run), "--width", "8", "--crop", "64",
+              "--batch", "2", "--d-width", "8", "--threads", "1", "--no-progress",
+              "--val-every", "1", "--sample-every", "2", "--device", "cpu",
+              "--val-n", "2", "--val-crop", "64"]
+    assert train_cli.main(common + ["--steps", "2"]) == 0
+    assert train_cli.main(common + ["--steps", "3", "--export", str(tmp_path / "a.gguf")]) == 0
+    log = (run / "log.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in log[1:]] == ["1", "2", "3"]  # resumed at 2
+    assert (run / "samples" / "step0000002.jpg").exists()
+    assert export_cli.main([str(run / "last.pt"), "-o", str(tmp_path / "b.gguf")]) == 0
+    (_, ta), (kv, tb) = read_gguf(str(tmp_path / "a.gguf")), read_gguf(str(tmp_path / "b.gguf"))
+    assert kv["gatedinpaint.train.steps"] == 3
+    assert kv["general.license"] == "Apache-2.0"
+    assert kv["gatedinpaint.channel_order"] == "rgb"
+    assert ta == tb

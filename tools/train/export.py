@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""Export a training checkpoint's generator as a libgatedinpaint model file (GGUF).
+
+    tools/train/export.py RUN_DIR/last.pt -o model.gguf [--dtype f16|f32] [--name TEXT]
+
+Channel order rgb, licence Apache-2.0 (our trained weights), training provenance in the
+metadata (steps, minutes, device, recipe settings). Writer: tools/gimodel/gguf.py.
+"""
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from gitrain import nets, recipe  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--dtype", choices=("f16", "f32"), default="f16")
+    p.add_argument("--name", default=None)
+    p.add_argument("--license", default="Apache-2.0")
+    a = p.parse_args(argv)
+    st = torch.load(a.checkpoint, map_location="cpu")
+    args = st["args"]
+    g = nets.Generator(args["width"], args["guide"])
+    g.load_state_dict(st["g"])
+    name = a.name or (f"libgatedinpaint default deepfill_v2 width {args['width']}, "
+                      f"{st['step']} steps")
+    extra = {"gatedinpaint.train.steps": int(st["step"]),
+             "gatedinpaint.train.minutes": float(st["elapsed"] / 60),
+             "gatedinpaint.train.device": str(st.get("device", "?")),
+             "gatedinpaint.train.crop": int(args["crop"]),
+             "gatedinpaint.train.batch": int(args["batch"]),
+             "gatedinpaint.train.data": "Debian wallpaper photos, tools/data/photos.tsv",
+             "gatedinpaint.train.recipe": "tools/train (SN-PatchGAN hinge + L1, Adam 1e-4)"}
+    recipe.export_gguf(g, a.output, dtype=a.dtype, name=name, license=a.license, extra=extra)
+    print(f"export: {a.output} ({os.path.getsize(a.output)} bytes, step {st['step']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""libgatedinpaint's DeepFill v2 training recipe (gated convolutions, SN-PatchGAN)."""

@@ -1,0 +1,114 @@
+"""Photos -> training batches: random scale, crop and flip, free-form + box masks, and the
+edge guide (Canny of the ground truth, kept for a random share of the samples)."""
+import os
+
+import cv2
+import numpy as np
+import torch
+
+from . import masks
+
+EXTS = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def list_images(folder):
+    files = sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                   if f.lower().endswith(EXTS))
+    if not files:
+        raise FileNotFoundError(f"no images in {folder}")
+    return files
+
+
+def load_rgb(path):
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise OSError(f"cannot read {path}")
+    return np.ascontiguousarray(img[:, :, ::-1])
+
+
+def edge_map(rgb):
+    """The guide a user's sketch stands in for: Canny edges of the (lightly blurred) image,
+    uint8 0/255. The engine reads guide pixels > 153 as edges."""
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    gray = cv2.GaussianBlur(gray, (5, 5), 1.2)
+    return cv2.Canny(gray, 60, 140)
+
+
+def to_tensor(rgb):
+    """uint8 HxWx3 -> float32 (3, H, W) in [-1, 1] (gi_inpaint's v / 127.5 - 1)."""
+    return torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32) / np.float32(127.5)
+                            - np.float32(1.0))
+
+
+class PhotoCrops(torch.utils.data.IterableDataset):
+    """Endless random training samples from a folder of photos (held in memory).
+
+    Each sample: image (3, c, c) in [-1, 1], mask (1, c, c) 1 = hole, edge (1, c, c) 0/1,
+    keep (1, 1, 1): 1 when the guide is given for this sample, 0 when it is dropped."""
+
+    def __init__(self, folder, *, crop=128, scale=(0.35, 0.9), guide_keep=0.5, box_prob=1.0,
+                 min_width=12, max_width=40, seed=0):
+        super().__init__()
+        self.images = [load_rgb(p) for p in list_images(folder)]
+        self.crop, self.scale, self.guide_keep = crop, scale, guide_keep
+        self.box_prob = box_prob
+        self.stroke = dict(min_width=min_width, max_width=max_width)
+        self.seed = seed
+
+    def sample(self, rng):
+        img = self.images[int(rng.integers(len(self.images)))]
+        h, w = img.shape[:2]
+        c = self.crop
+        s = rng.uniform(*self.scale)
+        s = max(s, (c + 1) / min(h, w))
+        sh, sw = max(c, round(h * s)), max(c, round(w * s))
+        # crop a window of the source that maps to c x c after scaling: cheaper than
+        # resizing the whole photo
+        ch, cw = min(h, round(c / s) + 2), min(w, round(c / s) + 2)
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        patch = cv2.resize(img[y:y + ch, x:x + cw], (round(cw * sw / w), round(ch * sh / h)),
+                           interpolation=cv2.INTER_AREA)
+        py = int(rng.integers(0, patch.shape[0] - c + 1))
+        px = int(rng.integers(0, patch.shape[1] - c + 1))
+        patch = patch[py:py + c, px:px + c]
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        patch = np.ascontiguousarray(patch)
+        edge = (edge_map(patch) > 0).astype(np.float32)
+        mask = masks.training_mask(c, c, rng, box_prob=self.box_prob, **self.stroke)
+        keep = np.float32(rng.random() < self.guide_keep)
+        return (to_tensor(patch), torch.from_numpy(mask)[None], torch.from_numpy(edge)[None],
+                torch.full((1, 1, 1), float(keep)))
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info else 0
+        rng = np.random.default_rng([self.seed, wid])
+        while True:
+            yield self.sample(rng)
+
+
+def batches(dataset, batch, workers=0):
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch, num_workers=workers,
+                                         persistent_workers=workers > 0)
+    return iter(loader)
+
+
+def fixed_val_set(folder, *, n=8, crop=256, scale=0.6, seed=1234):
+    """A fixed validation batch: centre-ish crops of the held-out photos at the evaluation
+    scale, with seeded free-form masks (no boxes)."""
+    rng = np.random.default_rng(seed)
+    files = list_images(folder)
+    imgs, ms, es = [], [], []
+    for i in range(n):
+        img = load_rgb(files[i % len(files)])
+        h, w = img.shape[:2]
+        img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        h, w = img.shape[:2]
+        y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+        patch = np.ascontiguousarray(img[y:y + crop, x:x + crop])
+        imgs.append(to_tensor(patch))
+        ms.append(torch.from_numpy(masks.eval_mask(crop, crop, seed + i).astype(np.float32)
+                                   / 255)[None])
+        es.append(torch.from_numpy((edge_map(patch) > 0).astype(np.float32))[None])
+    return torch.stack(imgs), torch.stack(ms), torch.stack(es)

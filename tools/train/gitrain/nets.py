@@ -1,0 +1,199 @@
+"""Trainable DeepFill v2 generator and SN-PatchGAN discriminator.
+
+The generator is the engine's graph (tests/reference/deepfill_ref.py, which reproduces the
+official TensorFlow graph; docs/deepfill_v2_reference.md): the same 42 layer names, TF SAME
+padding, gated convolutions, nearest x2 upsampling, contextual attention with score fusion
+and the two-step mask resize, tanh outputs. The layer arithmetic is taken from deepfill_ref
+(gated_conv, resize_nn, upsample2x), so a trained state exported to GGUF runs identically in
+the C library. What is new here is batching and differentiability: `contextual_attention`
+below is deepfill_ref.contextual_attention for a batch of images, each with its own mask,
+written without in-place updates and with a norm whose gradient stays finite.
+"""
+import math
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+_REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests",
+                    "reference")
+if _REF not in sys.path:
+    sys.path.insert(0, _REF)
+
+import deepfill_ref  # noqa: E402  (the parity oracle; shared layer table and semantics)
+from deepfill_ref import LAYER_NAMES, gated_conv, layer_specs, resize_nn  # noqa: E402,F401
+
+
+def _diag3(s):
+    """Batched deepfill_ref._diag3: t[p][q] = s[p-1][q-1] + s[p][q] + s[p+1][q+1]."""
+    return s + F.pad(s[:, :-1, :-1], (1, 0, 1, 0)) + F.pad(s[:, 1:, 1:], (0, 1, 0, 1))
+
+
+def contextual_attention(f, mask_s, *, fuse=True, softmax_scale=10.0):
+    """Contextual attention of the official graph (rate 2, f = b) for a batch.
+
+    f: (B, C, h, w) with h, w even; mask_s: (B, 1, h, w) (or anything resize_nn maps to
+    h/2 x w/2), 1 = hole. Equals deepfill_ref.contextual_attention image by image.
+    """
+    b, c, h, w = f.shape
+    hh, ww = h // 2, w // 2
+    n = hh * ww
+    raw = F.unfold(f, 4, padding=1, stride=2)                      # (B, C*16, L)
+    fd = resize_nn(f, hh, ww)
+    patches = F.unfold(fd, 3, padding=1)                           # (B, C*9, L)
+    # clamp_min(sqrt(x), 1e-4) == sqrt(clamp_min(x, 1e-8)), but the latter has a finite
+    # gradient at all-zero patches (pmconv6 ends in a ReLU, so they occur).
+    norm = patches.pow(2).sum(1, keepdim=True).clamp_min(1e-8).sqrt()
+    kernels = patches / norm
+    m8 = resize_nn(mask_s, hh, ww)
+    mm = (F.unfold(m8, 3, padding=1).sum(1) == 0).to(f.dtype)[:, None, :]   # (B, 1, L)
+    s = patches.transpose(1, 2) @ kernels                          # (B, L, L): S[p][q]
+    if fuse:
+        s = _diag3(s)
+        s = s.view(b, hh, ww, hh, ww).permute(0, 2, 1, 4, 3).reshape(b, n, n)
+        s = _diag3(s)
+        s = s.view(b, ww, hh, ww, hh).permute(0, 2, 1, 4, 3).reshape(b, n, n)
+    a = torch.softmax(s * mm * softmax_scale, dim=2) * mm
+    cols = raw @ a.transpose(1, 2)
+    return F.fold(cols, (h, w), 4, padding=1, stride=2) / 4
+
+
+class Generator(nn.Module):
+    """DeepFill v2 generator; state_dict keys are "layers.<official name>.weight|bias"."""
+
+    def __init__(self, width=48, guide_channels=0, *, fuse=True, softmax_scale=10.0,
+                 init_gain=1.3):
+        super().__init__()
+        self.width = width
+        self.guide_channels = guide_channels
+        self.fuse = fuse
+        self.softmax_scale = softmax_scale
+        self.specs = {sp.name: sp for sp in layer_specs(width, guide_channels)}
+        self.layers = nn.ModuleDict()
+        for sp in self.specs.values():
+            conv = nn.Conv2d(sp.cin, sp.cconv, sp.k)
+            # He normal times init_gain, zero bias. Each gated layer roughly halves the
+            # signal (sigmoid gate ~ 0.5), so the official code's Glorot init leaves the
+            # output of 42 layers at ~1e-7 and the first thousands of steps barely move.
+            # Gain 1.3 gives an output std of ~0.04 and keeps the scale-10 attention tame
+            # (tests/reference/deepfill_ref.random_weights measured the same regime).
+            std = init_gain * math.sqrt(2.0 / (sp.cin * sp.k * sp.k))
+            nn.init.normal_(conv.weight, 0.0, std)
+            nn.init.zeros_(conv.bias)
+            self.layers[sp.name] = conv
+
+    def _run(self, x, names):
+        for name in names:
+            conv = self.layers[name]
+            x = gated_conv(x, conv.weight, conv.bias, self.specs[name])
+        return x
+
+    def forward(self, x_in, mask):
+        """x_in: (B, 3 [+1] + 2, H, W) = [rgb with holes 0, (edge*mask), ones, mask];
+        mask: (B, 1, H, W), 1 = hole; H, W multiples of 8. Returns (x_stage1, x_stage2)."""
+        x = self._run(x_in, LAYER_NAMES[0:6])
+        mask_s = resize_nn(mask, x.shape[2], x.shape[3])
+        x_stage1 = self._run(x, LAYER_NAMES[6:17])
+        xnow = x_stage1 * mask + x_in[:, 0:3] * (1 - mask)
+        x_hallu = self._run(xnow, LAYER_NAMES[17:27])
+        pm = self._run(xnow, LAYER_NAMES[27:33])
+        pm = contextual_attention(pm, mask_s, fuse=self.fuse, softmax_scale=self.softmax_scale)
+        pm = self._run(pm, LAYER_NAMES[33:35])
+        x_stage2 = self._run(torch.cat([x_hallu, pm], dim=1), LAYER_NAMES[35:42])
+        return x_stage1, x_stage2
+
+    def export_weights(self):
+        """{"<layer>.weight": float32 numpy OIHW, "<layer>.bias": ...} for gguf.write_model."""
+        out = {}
+        for name, conv in self.layers.items():
+            out[name + ".weight"] = conv.weight.detach().float().cpu().numpy()
+            out[name + ".bias"] = conv.bias.detach().float().cpu().numpy()
+        return out
+
+
+def make_input(image, mask, edge=None):
+    """Stage-1 input as gi_inpaint builds it (deepfill_ref.prepare), batched.
+
+    image: (B, 3, H, W) in [-1, 1]; mask: (B, 1, H, W) in {0, 1}; edge: (B, 1, H, W) in
+    {0, 1} or None (no guide channel). Returns [rgb*(1-mask), edge*mask, ones, mask]."""
+    planes = [image * (1 - mask)]
+    if edge is not None:
+        planes.append(edge * mask)
+    planes += [torch.ones_like(mask), mask]
+    return torch.cat(planes, dim=1)
+
+
+# ----------------------------------------------------------------------------------------
+# SN-PatchGAN
+
+def tf_same_pad(x, k, stride):
+    """TF 'SAME' zero padding for a k x k convolution with the given stride."""
+    top, bottom = deepfill_ref.tf_same_pads(x.shape[2], k, stride, 1)
+    left, right = deepfill_ref.tf_same_pads(x.shape[3], k, stride, 1)
+    return F.pad(x, (left, right, top, bottom))
+
+
+class SNConv2d(nn.Module):
+    """Convolution whose weight is divided by its spectral norm, estimated by power
+    iteration (Miyato et al. 2018): one iteration per training forward, u persistent.
+
+    The weight is viewed as a matrix W of shape (out, in*k*k). u (out,) is a buffer;
+    v = normalize(W^T u), u = normalize(W v), sigma = u^T W v, with u, v held constant for
+    the gradient (as in the paper and the official code)."""
+
+    def __init__(self, cin, cout, k=5, stride=2, n_power_iterations=1, eps=1e-12):
+        super().__init__()
+        self.k, self.stride = k, stride
+        self.n_power_iterations = n_power_iterations
+        self.eps = eps
+        self.weight = nn.Parameter(torch.empty(cout, cin, k, k))
+        self.bias = nn.Parameter(torch.zeros(cout))
+        nn.init.xavier_uniform_(self.weight)
+        u = torch.randn(cout)
+        self.register_buffer("u", u / u.norm().clamp_min(eps))
+
+    def power_iteration(self, n=None):
+        """Update u (and return (u, v)) with n power iterations; no gradient."""
+        with torch.no_grad():
+            w = self.weight.reshape(self.weight.shape[0], -1)
+            u = self.u
+            v = None
+            for _ in range(self.n_power_iterations if n is None else n):
+                v = F.normalize(w.t() @ u, dim=0, eps=self.eps)
+                u = F.normalize(w @ v, dim=0, eps=self.eps)
+            if v is None:
+                v = F.normalize(w.t() @ u, dim=0, eps=self.eps)
+            self.u.copy_(u)
+        return u.clone(), v.clone()
+
+    def sigma(self, update=None):
+        """Spectral norm estimate; runs the power iteration first when training (or when
+        update is True)."""
+        if update is None:
+            update = self.training
+        u, v = self.power_iteration(None if update else 0)
+        w = self.weight.reshape(self.weight.shape[0], -1)
+        return u @ (w @ v)
+
+    def forward(self, x):
+        w = self.weight / self.sigma()
+        return F.conv2d(tf_same_pad(x, self.k, self.stride), w, self.bias, stride=self.stride)
+
+
+class Discriminator(nn.Module):
+    """SN-PatchGAN: six 5x5 stride-2 SN convolutions (cnum x 1, 2, 4, 4, 4, 4), TF SAME
+    padding, each followed by leaky ReLU 0.2 (as the official discriminator); the output is
+    the (B, 4*cnum, H/64, W/64) patch map, flattened. Input: image (3) + mask (1)
+    [+ guide (1)]."""
+
+    def __init__(self, in_channels=4, cnum=64):
+        super().__init__()
+        chans = [in_channels, cnum, 2 * cnum, 4 * cnum, 4 * cnum, 4 * cnum, 4 * cnum]
+        self.convs = nn.ModuleList(SNConv2d(chans[i], chans[i + 1]) for i in range(6))
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), 0.2)
+        return x.flatten(1)

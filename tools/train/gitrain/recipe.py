@@ -1,0 +1,107 @@
+"""One training step of DeepFill v2 with SN-PatchGAN, and the GGUF export.
+
+As the official code (JiahuiYu/generative_inpainting, inpaint_model.py, DeepFill v2):
+  x_in      = [image * (1 - mask), (guide * mask), ones, mask]
+  x1, x2    = G(x_in, mask)
+  complete  = x2 * mask + image * (1 - mask)
+  D input   = [image or complete, mask (, guide)]
+  D loss    = mean(relu(1 - D(real))) + mean(relu(1 + D(complete)))      (hinge)
+  G loss    = gan_weight * -mean(D(complete))
+              + l1_weight * (mean|image - x1| + mean|image - x2|)         (whole image)
+  one D step, then one G step, per batch; Adam(lr 1e-4, betas 0.5, 0.999) for both.
+gan_start > 0 trains the first steps with L1 only (a warm-up the official v2 recipe does
+not use; off by default).
+"""
+import os
+import sys
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .nets import Discriminator, Generator, make_input
+
+_TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+if _TOOLS not in sys.path:
+    sys.path.insert(0, _TOOLS)
+
+
+@dataclass
+class LossConfig:
+    gan_weight: float = 1.0
+    l1_weight: float = 1.0
+    gan_start: int = 0
+
+
+def make_nets(width, guide_channels, d_width=64, device="cpu"):
+    g = Generator(width, guide_channels).to(device)
+    d = Discriminator(3 + 1 + guide_channels, d_width).to(device)
+    return g, d
+
+
+def make_optimizers(g, d, lr=1e-4, betas=(0.5, 0.999)):
+    return (torch.optim.Adam(g.parameters(), lr=lr, betas=betas),
+            torch.optim.Adam(d.parameters(), lr=lr, betas=betas))
+
+
+def _d_input(x, mask, guide):
+    return torch.cat([x, mask] + ([guide] if guide is not None else []), dim=1)
+
+
+def forward_g(g, image, mask, edge, keep):
+    """Returns (x1, x2, complete, guide fed to the network or None)."""
+    guide = edge * keep * mask if g.guide_channels else None
+    x_in = make_input(image, mask, guide)
+    x1, x2 = g(x_in, mask)
+    complete = x2 * mask + image * (1 - mask)
+    return x1, x2, complete, guide
+
+
+def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0):
+    """One D update and one G update on `batch` = (image, mask, edge, keep) on the nets'
+    device. Returns a dict of float losses (before the updates)."""
+    image, mask, edge, keep = batch
+    use_gan = cfg.gan_weight > 0 and step >= cfg.gan_start
+    x1, x2, complete, guide = forward_g(g, image, mask, edge, keep)
+    out = {}
+    if use_gan:
+        pos_neg = d(_d_input(torch.cat([image, complete.detach()]), mask.repeat(2, 1, 1, 1),
+                             guide.repeat(2, 1, 1, 1) if guide is not None else None))
+        pos, neg = pos_neg.chunk(2)
+        d_loss = F.relu(1 - pos).mean() + F.relu(1 + neg).mean()
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        out["d"] = d_loss.item()
+    l1 = (image - x1).abs().mean() + (image - x2).abs().mean()
+    g_loss = cfg.l1_weight * l1
+    if use_gan:
+        g_gan = -d(_d_input(complete, mask, guide)).mean()
+        g_loss = g_loss + cfg.gan_weight * g_gan
+        out["g_gan"] = g_gan.item()
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    out["l1"] = l1.item()
+    out["g"] = g_loss.item()
+    return out
+
+
+@torch.no_grad()
+def hole_l1(g, image, mask, edge, use_guide):
+    """Mean absolute error (in [-1, 1] units) over hole pixels of the stage-2 composite."""
+    was = g.training
+    g.eval()
+    keep = torch.full_like(mask[:, :, :1, :1], 1.0 if use_guide else 0.0)
+    _, _, complete, _ = forward_g(g, image, mask, edge, keep)
+    g.train(was)
+    err = ((complete - image).abs() * mask).sum() / (mask.sum() * 3).clamp_min(1)
+    return err.item()
+
+
+def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=None):
+    """Write the generator as a libgatedinpaint model file (channel order rgb)."""
+    from gimodel.gguf import write_model
+    write_model(path, g.export_weights(), width=g.width, guide_channels=g.guide_channels,
+                channel_order="rgb", name=name, license=license, source_url=source_url,
+                fuse=g.fuse, softmax_scale=g.softmax_scale, dtype=dtype, extra_kv=extra)

@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""Train a DeepFill v2 model (gated convolutions, SN-PatchGAN) for libgatedinpaint.
+
+    tools/train/train.py --data DATA_DIR --out RUN_DIR [options]
+
+DATA_DIR holds train/ and val/ folders of photos (tools/data/collect_photos.py writes them).
+RUN_DIR receives last.pt (checkpoint, resumed automatically), log.tsv (losses), samples/
+(picture grids) and, with --export, the GGUF model. The device is chosen automatically
+(CUDA when present). Defaults are the official DeepFill v2 settings (256x256, batch 16,
+Adam 1e-4 / 0.5 / 0.999, hinge loss, GAN and L1 weights 1, stroke + box masks).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from gitrain import data, recipe  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="folder with train/ and val/")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, log, samples)")
+    p.add_argument("--width", type=int, default=48, help="generator cnum (default 48)")
+    p.add_argument("--guide", type=int, choices=(0, 1), default=1, help="guide channels")
+    p.add_argument("--guide-keep", type=float, default=0.5,
+                   help="share of samples that get the edge guide (default 0.5)")
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--scale-min", type=float, default=0.35,
+                   help="random scale of the (1280 px) photos before cropping")
+    p.add_argument("--scale-max", type=float, default=0.9)
+    p.add_argument("--box-prob", type=float, default=1.0, help="share of masks with a box")
+    p.add_argument("--min-width", type=int, default=12, help="brush width range (px)")
+    p.add_argument("--max-width", type=int, default=40)
+    p.add_argument("--d-width", type=int, default=64, help="discriminator cnum (default 64)")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--beta1", type=float, default=0.5)
+    p.add_argument("--beta2", type=float, default=0.999)
+    p.add_argument("--gan-weight", type=float, default=1.0)
+    p.add_argument("--l1-weight", type=float, default=1.0)
+    p.add_argument("--gan-start", type=int, default=0, help="L1-only warm-up steps")
+    p.add_argument("--steps", type=int, default=0, help="stop at this step (0: no limit)")
+    p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes")
+    p.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
+    p.add_argument("--val-every", type=int, default=200)
+    p.add_argument("--val-n", type=int, default=8, help="validation crops (fixed)")
+    p.add_argument("--val-crop", type=int, default=256)
+    p.add_argument("--sample-every", type=int, default=500)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--workers", type=int, default=-1, help="data workers (-1: auto)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--export", default="", help="write the generator as GGUF here at the end")
+    p.add_argument("--export-dtype", choices=("f16", "f32"), default="f16")
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def save_grid(path, image, mask, x1, x2, edge=None):
+    """Rows: input | (guide) | stage 1 | stage 2 composite | ground truth."""
+    import cv2
+    def u8(t):
+        return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    incomplete = image * (1 - mask) + mask
+    cols = [u8(incomplete)]
+    if edge is not None:
+        cols.append(u8(edge.repeat(1, 3, 1, 1) * 2 - 1))
+    cols += [u8(x1), u8(x2 * mask + image * (1 - mask)), u8(image)]
+    rows = [np.concatenate([c[i] for c in cols], axis=1) for i in range(image.shape[0])]
+    cv2.imwrite(path, np.concatenate(rows, axis=0)[:, :, ::-1])
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    dev = a.device
+    if dev == "auto":
+        dev = "cuda" if torch.cuda.is_available() else "cpu"
+    if dev == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    workers = a.workers if a.workers >= 0 else (6 if dev == "cuda" else 0)
+    torch.manual_seed(a.seed)
+    os.makedirs(os.path.join(a.out, "samples"), exist_ok=True)
+
+    g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev)
+    opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2))
+    cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start)
+    step, elapsed = 0, 0.0
+    ckpt = os.path.join(a.out, "last.pt")
+    if os.path.exists(ckpt):
+        st = torch.load(ckpt, map_location=dev)
+        old = st["args"]
+        if (old["width"], old["guide"], old["d_width"]) != (a.width, a.guide, a.d_width):
+            raise SystemExit(f"train: {ckpt} has width/guide/d_width "
+                             f"{old['width']}/{old['guide']}/{old['d_width']}")
+        g.load_state_dict(st["g"])
+        d.load_state_dict(st["d"])
+        opt_g.load_state_dict(st["opt_g"])
+        opt_d.load_state_dict(st["opt_d"])
+        step, elapsed = st["step"], st["elapsed"]
+        print(f"train: resumed {ckpt} at step {step} ({elapsed / 60:.1f} min)", flush=True)
+
+    ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop,
+                         scale=(a.scale_min, a.scale_max), guide_keep=a.guide_keep,
+                         box_prob=a.box_prob, min_width=a.min_width, max_width=a.max_width,
+                         seed=a.seed * 1000003 + step)
+    it = data.batches(ds, a.batch, workers)
+    val = [t.to(dev) for t in data.fixed_val_set(os.path.join(a.data, "val"),
+                                                        n=a.val_n, crop=a.val_crop)]
+
+    def save():
+        tmp = ckpt + ".tmp"
+        torch.save({"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
+                    "opt_d": opt_d.state_dict(), "step": step, "elapsed": elapsed,
+                    "args": vars(a), "device": dev}, tmp)
+        os.replace(tmp, ckpt)
+
+    log_path = os.path.join(a.out, "log.tsv")
+    if not os.path.exists(log_path):
+        with open(log_path, "w") as f:
+            f.write("step\tminutes\td\tg_gan\tl1\tval_hole_l1\tval_hole_l1_guide\n")
+    try:
+        from tqdm import tqdm
+        bar = tqdm(total=a.steps or None, initial=step, disable=a.no_progress,
+                   dynamic_ncols=True, mininterval=5)
+    except ImportError:
+        bar = None
+    t0, last_ckpt = time.time() - elapsed, time.time()
+    avg = {}
+    while True:
+        if a.steps and step >= a.steps:
+            break
+        if a.minutes and (time.time() - t0) / 60 >= a.minutes:
+            break
+        batch = [t.to(dev, non_blocking=True) for t in next(it)]
+        losses = recipe.train_step(g, d, opt_g, opt_d, batch, cfg, step)
+        step += 1
+        elapsed = time.time() - t0
+        for k, v in losses.items():
+            avg[k] = 0.98 * avg.get(k, v) + 0.02 * v
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in avg.items()}, refresh=False)
+        if step % a.val_every == 0 or step == 1:
+            v0 = recipe.hole_l1(g, *val, use_guide=False)
+            v1 = recipe.hole_l1(g, *val, use_guide=True) if a.guide else float("nan")
+            with open(log_path, "a") as f:
+                f.write(f"{step}\t{elapsed / 60:.2f}\t{avg.get('d', float('nan')):.5f}\t"
+                        f"{avg.get('g_gan', float('nan')):.5f}\t{avg['l1']:.5f}\t"
+                        f"{v0:.5f}\t{v1:.5f}\n")
+            if a.no_progress:
+                print(f"step {step} {elapsed / 60:.1f} min "
+                      + " ".join(f"{k} {v:.4f}" for k, v in avg.items())
+                      + f" val_hole_l1 {v0:.4f} guided {v1:.4f}", flush=True)
+        if step % a.sample_every == 0:
+            with torch.no_grad():
+                g.eval()
+                n = min(4, val[0].shape[0])
+                im, m, e = val[0][:n], val[1][:n], val[2][:n]
+                keep = torch.zeros_like(m[:, :, :1, :1])
+                x1, x2, _, _ = recipe.forward_g(g, im, m, e, keep)
+                save_grid(os.path.join(a.out, "samples", f"step{step:07d}.jpg"), im, m, x1, x2)
+                g.train()
+        if time.time() - last_ckpt >= a.ckpt_minutes * 60:
+            save()
+            last_ckpt = time.time()
+    save()
+    if bar is not None:
+        bar.close()
+    with open(os.path.join(a.out, "summary.json"), "w") as f:
+        json.dump({"step": step, "minutes": elapsed / 60, "device": dev,
+                   "losses_ema": avg, "args": vars(a)}, f, indent=1)
+    print(f"train: stopped at step {step} after {elapsed / 60:.1f} min", flush=True)
+    if a.export:
+        recipe.export_gguf(g, a.export, dtype=a.export_dtype,
+                           name=f"libgatedinpaint deepfill_v2 width {a.width}, step {step}",
+                           license="Apache-2.0",
+                           extra={"gatedinpaint.train.steps": step})
+        print(f"train: wrote {a.export}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
