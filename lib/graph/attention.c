@@ -28,7 +28,11 @@ static int omp_thread(void) { return 0; }
 #endif
 
 #define DEFAULT_BUDGET ((size_t)32 << 20)
-#define MIN_CHUNK 64
+/* Each chunk streams Wn^T (9c x P) through the matching GEMM and R (valid
+ * patches x 16c) through the paste GEMM: below a few hundred queries per
+ * chunk both become memory-bound at large P (seen at 1920x1080: 36 s with
+ * 64, most of it waiting on memory). 512 costs about 1 KB x P of memory. */
+#define MIN_CHUNK 512
 
 typedef struct layout {
     int32_t hh, ww, P, k9, k16;
