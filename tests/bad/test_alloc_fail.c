@@ -12,20 +12,9 @@
 
 #include "../model/gguf_builder.h"
 #include "api/alloc.h"
+#include "../common/check.h"
 #include "gatedinpaint.h"
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        checks++;                                                \
-        if (!(cond)) {                                           \
-            failures++;                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fputc('\n', stderr);                                 \
-        }                                                        \
-    } while (0)
 
 static uint8_t *model_data;
 static size_t model_size;
@@ -225,6 +214,5 @@ int main(void) {
     free(model_data);
     unlink(tmp("in.png")), unlink(tmp("in.jpg")), unlink(tmp("out.png")), unlink(tmp("out.jpg"));
     rmdir(tmpdir);
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }

@@ -13,23 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/check.h"
 #include "gatedinpaint.h"
 #include "gguf_builder.h"
 #include "model/gguf.h"
 #include "model/model.h"
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        checks++;                                                             \
-        if (!(cond)) {                                                        \
-            failures++;                                                       \
-            fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-        }                                                                     \
-    } while (0)
 
 /* Load from memory and expect `want`; on an error the message must contain
  * every `|`-free substring in `needles` (separated by '|'), so a test can
@@ -751,6 +740,5 @@ int main(int argc, char **argv) {
     test_truncation();
     test_bit_flips();
     test_api();
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_report();
 }
