@@ -2,11 +2,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "../graph/attention.h"
+#include "../graph/conv.h"
 #include "alloc.h"
 #include "error.h"
 #include "session.h"
@@ -53,25 +51,8 @@ gi_status gi_op_gated_conv2d(gi_session *s, const gi_tensor *input, const float 
     if (eh > INT32_MAX || ew > INT32_MAX)
         return gi_fail(GI_E_UNSUPPORTED, "%s: the upsampled input (%lldx%lld) is too large", fn,
                        (long long)ew, (long long)eh);
-    int32_t keff = (kernel - 1) * dilation + 1;
-    sh.in_h = input->h;
-    sh.in_w = input->w;
-    sh.cin = input->c;
-    sh.in_pstride = input->c;
-    sh.up = up;
-    sh.k = kernel;
-    sh.stride = stride;
-    sh.dil = dilation;
-    sh.out_h = (int32_t)((eh + stride - 1) / stride);
-    sh.out_w = (int32_t)((ew + stride - 1) / stride);
-    int64_t ph = (int64_t)(sh.out_h - 1) * stride + keff - eh;
-    int64_t pw = (int64_t)(sh.out_w - 1) * stride + keff - ew;
-    sh.pad_top = ph > 0 ? (int32_t)(ph / 2) : 0;
-    sh.pad_left = pw > 0 ? (int32_t)(pw / 2) : 0;
-    sh.cconv = cconv;
-    sh.cout = gated ? cconv / 2 : cconv;
-    sh.out_pstride = sh.cout;
-    sh.act = act;
+    gi_conv_shape_same(&sh, input->h, input->w, input->c, input->c, up, kernel, stride, dilation,
+                       cconv, gated ? cconv / 2 : cconv, gated ? cconv / 2 : cconv, act);
     if (output->h != sh.out_h || output->w != sh.out_w || output->c != sh.cout)
         return gi_fail(GI_E_SHAPE, "%s: output is %dx%dx%d, expected %dx%dx%d (h x w x c)", fn,
                        (int)output->h, (int)output->w, (int)output->c, (int)sh.out_h,
@@ -91,20 +72,8 @@ gi_status gi_op_gated_conv2d(gi_session *s, const gi_tensor *input, const float 
         return gi_fail(GI_E_NOMEM, "%s: out of memory", fn);
     }
     k->conv_pack(weight, bias, cconv, sh.cin, kernel, packed);
-    const float *in = (const float *)input->data;
-    float *out = (float *)output->data;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
-    {
-        int t = omp_get_thread_num(), n = omp_get_num_threads();
-#else
-    {
-        int t = 0, n = 1;
-#endif
-        int32_t y0 = (int32_t)((int64_t)sh.out_h * t / n);
-        int32_t y1 = (int32_t)((int64_t)sh.out_h * (t + 1) / n);
-        if (y1 > y0) k->conv_rows(&sh, in, packed, out, y0, y1, scratch + (size_t)t * nscr);
-    }
+    gi_conv_run(k, nt, &sh, (const float *)input->data, packed, (float *)output->data, scratch,
+                nscr);
     free(packed);
     free(scratch);
     return GI_OK;

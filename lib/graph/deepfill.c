@@ -5,38 +5,17 @@
 #include "deepfill.h"
 
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "../api/error.h"
-#include "../cpu/fpu.h"
 #include "attention.h"
+#include "conv.h"
 #include "packed.h"
 
 /* Output size and TF 'SAME' padding of one layer on an h x w input. */
 static void layer_shape(const gi_layer_spec *l, int32_t in_h, int32_t in_w, int32_t in_ps,
                         int32_t out_ps, gi_conv_shape *sh) {
-    int32_t up = l->upsample ? 2 : 1;
-    int32_t eh = in_h * up, ew = in_w * up, keff = (l->k - 1) * l->dilation + 1;
-    sh->in_h = in_h;
-    sh->in_w = in_w;
-    sh->cin = l->cin;
-    sh->in_pstride = in_ps;
-    sh->up = up;
-    sh->k = l->k;
-    sh->stride = l->stride;
-    sh->dil = l->dilation;
-    sh->out_h = (eh + l->stride - 1) / l->stride;
-    sh->out_w = (ew + l->stride - 1) / l->stride;
-    int32_t ph = (sh->out_h - 1) * l->stride + keff - eh;
-    int32_t pw = (sh->out_w - 1) * l->stride + keff - ew;
-    sh->pad_top = ph > 0 ? ph / 2 : 0;
-    sh->pad_left = pw > 0 ? pw / 2 : 0;
-    sh->cconv = l->cconv;
-    sh->cout = l->cout;
-    sh->out_pstride = out_ps;
-    sh->act = l->act;
+    gi_conv_shape_same(sh, in_h, in_w, l->cin, in_ps, l->upsample ? 2 : 1, l->k, l->stride,
+                       l->dilation, l->cconv, l->cout, out_ps, l->act);
 }
 
 /* Layer ranges of the graph. */
@@ -190,24 +169,7 @@ static void conv(run *r, int layer, const float *in, int32_t in_h, int32_t in_w,
     layer_shape(l, in_h, in_w, in_ps, out_ps, &sh);
     const gi_kernels *k = r->s->kernels;
     const float *wts = r->packed->layer[layer];
-    int nt = r->s->num_threads;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
-    {
-        int t = omp_get_thread_num(), n = omp_get_num_threads();
-#else
-    {
-        int t = 0, n = 1;
-#endif
-        int32_t y0 = (int32_t)((int64_t)sh.out_h * t / n);
-        int32_t y1 = (int32_t)((int64_t)sh.out_h * (t + 1) / n);
-        gi_fpu fpu = gi_fpu_enter();
-        if (y1 > y0)
-            k->conv_rows(&sh, in, wts, out, y0, y1,
-                         r->conv_scratch + (size_t)t * r->p->conv_scratch);
-        gi_fpu_leave(fpu);
-    }
-    (void)nt;
+    gi_conv_run(k, r->s->num_threads, &sh, in, wts, out, r->conv_scratch, r->p->conv_scratch);
     *out_h = sh.out_h;
     *out_w = sh.out_w;
     r->macs_done += (double)sh.out_h * sh.out_w * sh.cconv * sh.cin * sh.k * sh.k;

@@ -1,0 +1,52 @@
+#include "conv.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../cpu/fpu.h"
+
+void gi_conv_shape_same(gi_conv_shape *sh, int32_t in_h, int32_t in_w, int32_t cin,
+                        int32_t in_pstride, int32_t up, int32_t k, int32_t stride,
+                        int32_t dil, int32_t cconv, int32_t cout, int32_t out_pstride,
+                        int32_t act) {
+    int64_t eh = (int64_t)in_h * up, ew = (int64_t)in_w * up;
+    int64_t keff = (int64_t)(k - 1) * dil + 1;
+    sh->in_h = in_h;
+    sh->in_w = in_w;
+    sh->cin = cin;
+    sh->in_pstride = in_pstride;
+    sh->up = up;
+    sh->k = k;
+    sh->stride = stride;
+    sh->dil = dil;
+    sh->out_h = (int32_t)((eh + stride - 1) / stride);
+    sh->out_w = (int32_t)((ew + stride - 1) / stride);
+    int64_t ph = (int64_t)(sh->out_h - 1) * stride + keff - eh;
+    int64_t pw = (int64_t)(sh->out_w - 1) * stride + keff - ew;
+    sh->pad_top = ph > 0 ? (int32_t)(ph / 2) : 0;
+    sh->pad_left = pw > 0 ? (int32_t)(pw / 2) : 0;
+    sh->cconv = cconv;
+    sh->cout = cout;
+    sh->out_pstride = out_pstride;
+    sh->act = act;
+}
+
+void gi_conv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
+                 const float *packed, float *out, float *scratch, size_t scratch_floats) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+#else
+    (void)nt;
+    {
+        int t = 0, n = 1;
+#endif
+        int32_t y0 = (int32_t)((int64_t)sh->out_h * t / n);
+        int32_t y1 = (int32_t)((int64_t)sh->out_h * (t + 1) / n);
+        gi_fpu fpu = gi_fpu_enter();
+        if (y1 > y0) k->conv_rows(sh, in, packed, out, y0, y1, scratch + (size_t)t * scratch_floats);
+        gi_fpu_leave(fpu);
+    }
+}

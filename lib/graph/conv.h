@@ -1,0 +1,24 @@
+/* One convolution layer, shared by the graph and gi_op_gated_conv2d: its TF
+ * 'SAME' geometry and its run across threads. */
+#ifndef GI_GRAPH_CONV_H
+#define GI_GRAPH_CONV_H
+
+#include <stdint.h>
+
+#include "../kernels/kernels.h"
+
+/* Geometry of a convolution with TF 'SAME' padding (pad_total =
+ * max((ceil(n/s)-1)*s + (k-1)*d + 1 - n, 0), the smaller half top/left) on
+ * an in_h x in_w input, upsampled x`up` first. The caller keeps the
+ * upsampled sizes below 2^31. */
+void gi_conv_shape_same(gi_conv_shape *sh, int32_t in_h, int32_t in_w, int32_t cin,
+                        int32_t in_pstride, int32_t up, int32_t k, int32_t stride,
+                        int32_t dil, int32_t cconv, int32_t cout, int32_t out_pstride,
+                        int32_t act);
+
+/* Output rows split across nt threads, each with `scratch_floats` of
+ * `scratch` and denormals flushed (lib/cpu/fpu.h). */
+void gi_conv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
+                 const float *packed, float *out, float *scratch, size_t scratch_floats);
+
+#endif
