@@ -109,6 +109,37 @@ def test_l1_warmup_skips_the_discriminator():
     assert all(torch.equal(d0[k], v) for k, v in d.state_dict().items())
 
 
+def test_hole_weight_adds_the_mean_error_over_hole_pixels():
+    torch.manual_seed(0)
+    g, d = recipe.make_nets(8, 1, d_width=8)
+    opt_g, opt_d = recipe.make_optimizers(g, d)
+    batch = _batch(2, 64)
+    image, mask = batch[0], batch[1]
+    with torch.no_grad():
+        x1, x2, _, _ = recipe.forward_g(g, *batch)
+    err = (image - x1).abs() + (image - x2).abs()
+    want = (err * mask).sum().item() / (3 * mask.sum().item())
+    out = recipe.train_step(g, d, opt_g, opt_d, batch,
+                            recipe.LossConfig(gan_start=5, hole_weight=2.5))
+    assert abs(out["hole_l1"] - want) < 1e-5
+    assert abs(out["g"] - (out["l1"] + 2.5 * want)) < 1e-5
+    # a hole term is what distinguishes it from the whole-image mean
+    assert abs(want - err.mean().item()) > 1e-3
+
+
+def test_cosine_learning_rate_schedule():
+    import train as train_cli
+    a = train_cli.parse_args(["--data", "d", "--out", "o", "--lr", "1e-3", "--lr-final", "1e-5",
+                              "--steps", "100"])
+    lrs = [train_cli.cosine_lr(a, s, 0.0) for s in range(0, 101, 10)]
+    assert abs(lrs[0] - 1e-3) < 1e-12 and abs(lrs[-1] - 1e-5) < 1e-12
+    assert abs(lrs[5] - (1e-3 + 1e-5) / 2) < 1e-12
+    assert all(x > y for x, y in zip(lrs, lrs[1:]))
+    b = train_cli.parse_args(["--data", "d", "--out", "o", "--lr", "1e-3", "--lr-final", "0",
+                              "--minutes", "10"])
+    assert abs(train_cli.cosine_lr(b, 0, 300.0) - 5e-4) < 1e-12  # by time without --steps
+
+
 def test_spectral_norm_estimate_matches_largest_singular_value():
     torch.manual_seed(0)
     conv = nets.SNConv2d(32, 64, k=5, stride=2)

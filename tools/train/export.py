@@ -17,6 +17,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gitrain import nets, recipe  # noqa: E402
 
 
+def recipe_summary(args):
+    """The loss and optimiser settings of a run, in one line of metadata."""
+    lr = f"Adam {args['lr']:g}"
+    if args.get("lr_final"):
+        lr += f" cosine to {args['lr_final']:g}"
+    l1 = f"L1 x{args['l1_weight']:g}"
+    if args.get("hole_weight"):
+        l1 += f" + hole L1 x{args['hole_weight']:g}"
+    gan = f"SN-PatchGAN hinge x{args['gan_weight']:g}"
+    if args.get("gan_start"):
+        gan += f" from step {args['gan_start']}"
+    return f"tools/train: {l1}; {gan}; {lr}"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint")
@@ -37,7 +51,7 @@ def main(argv=None):
              "gatedinpaint.train.crop": int(args["crop"]),
              "gatedinpaint.train.batch": int(args["batch"]),
              "gatedinpaint.train.data": "Debian wallpaper photos, tools/data/photos.tsv",
-             "gatedinpaint.train.recipe": "tools/train (SN-PatchGAN hinge + L1, Adam 1e-4)"}
+             "gatedinpaint.train.recipe": recipe_summary(args)}
     recipe.export_gguf(g, a.output, dtype=a.dtype, name=name, license=a.license, extra=extra)
     print(f"export: {a.output} ({os.path.getsize(a.output)} bytes, step {st['step']})")
     return 0

@@ -10,7 +10,10 @@ As the official code (JiahuiYu/generative_inpainting, inpaint_model.py, DeepFill
               + l1_weight * (mean|image - x1| + mean|image - x2|)         (whole image)
   one D step, then one G step, per batch; Adam(lr 1e-4, betas 0.5, 0.999) for both.
 gan_start > 0 trains the first steps with L1 only (a warm-up the official v2 recipe does
-not use; off by default).
+not use; off by default). hole_weight > 0 adds DeepFill v1's hole term (without its spatial
+discount): hole_weight * (mean over hole pixels of |image - x1| + |image - x2|). The whole-
+image mean gives a 5-20 % hole a 5-20 % share of the gradient; this term is what the
+composite (and every in-hole metric) depends on. Off by default (v2 has no such term).
 """
 import os
 import sys
@@ -31,6 +34,7 @@ class LossConfig:
     gan_weight: float = 1.0
     l1_weight: float = 1.0
     gan_start: int = 0
+    hole_weight: float = 0.0
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu"):
@@ -73,8 +77,14 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0):
         d_loss.backward()
         opt_d.step()
         out["d"] = d_loss.item()
-    l1 = (image - x1).abs().mean() + (image - x2).abs().mean()
+    e1, e2 = (image - x1).abs(), (image - x2).abs()
+    l1 = e1.mean() + e2.mean()
     g_loss = cfg.l1_weight * l1
+    if cfg.hole_weight > 0:
+        area = (mask.sum() * image.shape[1]).clamp_min(1)
+        hole = ((e1 + e2) * mask).sum() / area
+        g_loss = g_loss + cfg.hole_weight * hole
+        out["hole_l1"] = hole.item()
     if use_gan:
         g_gan = -d(_d_input(complete, mask, guide)).mean()
         g_loss = g_loss + cfg.gan_weight * g_gan
