@@ -127,6 +127,20 @@ def test_hole_weight_adds_the_mean_error_over_hole_pixels():
     assert abs(want - err.mean().item()) > 1e-3
 
 
+def test_ema_update_averages_the_weights():
+    torch.manual_seed(0)
+    g = nets.Generator(8, 0)
+    e = recipe.ema_copy(g)
+    before = {k: v.clone() for k, v in e.state_dict().items()}
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+    recipe.ema_update(e, g, 0.75)
+    for k, v in e.state_dict().items():
+        assert torch.allclose(v, before[k] + 0.25, atol=1e-6), k
+    assert not any(p.requires_grad for p in e.parameters())
+
+
 def test_cosine_learning_rate_schedule():
     import train as train_cli
     a = train_cli.parse_args(["--data", "d", "--out", "o", "--lr", "1e-3", "--lr-final", "1e-5",
@@ -269,7 +283,7 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     common = ["--data", str(tmp_path), "--out", str(run), "--width", "8", "--crop", "64",
               "--batch", "2", "--d-width", "8", "--threads", "1", "--no-progress",
               "--val-every", "1", "--sample-every", "2", "--device", "cpu",
-              "--val-n", "2", "--val-crop", "64"]
+              "--val-n", "2", "--val-crop", "64", "--ema", "0.5"]
     assert train_cli.main(common + ["--steps", "2"]) == 0
     assert train_cli.main(common + ["--steps", "3", "--export", str(tmp_path / "a.gguf")]) == 0
     log = (run / "log.tsv").read_text().splitlines()
@@ -281,3 +295,8 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     assert kv["general.license"] == "Apache-2.0"
     assert kv["gatedinpaint.channel_order"] == "rgb"
     assert ta == tb
+    # the export is the moving average; --raw gives the trained weights, which differ
+    assert export_cli.main([str(run / "last.pt"), "-o", str(tmp_path / "c.gguf"), "--raw"]) == 0
+    _, tc = read_gguf(str(tmp_path / "c.gguf"))
+    assert tc != ta
+    assert "moving average" in kv["gatedinpaint.train.recipe"]

@@ -38,11 +38,14 @@ def main(argv=None):
     p.add_argument("--dtype", choices=("f16", "f32"), default="f16")
     p.add_argument("--name", default=None)
     p.add_argument("--license", default="Apache-2.0")
+    p.add_argument("--raw", action="store_true",
+                   help="export the trained weights, not their moving average (--ema runs)")
     a = p.parse_args(argv)
     st = torch.load(a.checkpoint, map_location="cpu")
     args = st["args"]
     g = nets.Generator(args["width"], args["guide"])
-    g.load_state_dict(st["g"])
+    ema = "g_ema" in st and not a.raw
+    g.load_state_dict(st["g_ema"] if ema else st["g"])
     name = a.name or (f"libgatedinpaint default deepfill_v2 width {args['width']}, "
                       f"{st['step']} steps")
     extra = {"gatedinpaint.train.steps": int(st["step"]),
@@ -51,7 +54,8 @@ def main(argv=None):
              "gatedinpaint.train.crop": int(args["crop"]),
              "gatedinpaint.train.batch": int(args["batch"]),
              "gatedinpaint.train.data": "Debian wallpaper photos, tools/data/photos.tsv",
-             "gatedinpaint.train.recipe": recipe_summary(args)}
+             "gatedinpaint.train.recipe": recipe_summary(args)
+             + (f"; weights: moving average, decay {args['ema']:g}" if ema else "")}
     recipe.export_gguf(g, a.output, dtype=a.dtype, name=name, license=a.license, extra=extra)
     print(f"export: {a.output} ({os.path.getsize(a.output)} bytes, step {st['step']})")
     return 0

@@ -51,6 +51,10 @@ def parse_args(argv=None):
     p.add_argument("--lr-final", type=float, default=0.0,
                    help="cosine decay of the learning rate to this value over --steps (or "
                         "--minutes); 0: constant (official)")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="keep an exponential moving average of the generator's weights with "
+                        "this decay (e.g. 0.999); it is what is validated and exported. "
+                        "0: off (official)")
     p.add_argument("--steps", type=int, default=0, help="stop at this step (0: no limit)")
     p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes")
     p.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
@@ -112,6 +116,7 @@ def main(argv=None):
     g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev)
     opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2))
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
+    g_ema = recipe.ema_copy(g) if a.ema else None
     step, elapsed = 0, 0.0
     ckpt = os.path.join(a.out, "last.pt")
     if os.path.exists(ckpt):
@@ -121,6 +126,10 @@ def main(argv=None):
             raise SystemExit(f"train: {ckpt} has width/guide/d_width "
                              f"{old['width']}/{old['guide']}/{old['d_width']}")
         g.load_state_dict(st["g"])
+        if a.ema:
+            g_ema = recipe.ema_copy(g)
+            if "g_ema" in st:
+                g_ema.load_state_dict(st["g_ema"])
         d.load_state_dict(st["d"])
         opt_g.load_state_dict(st["opt_g"])
         opt_d.load_state_dict(st["opt_d"])
@@ -137,7 +146,8 @@ def main(argv=None):
 
     def save(path=ckpt):
         tmp = path + ".tmp"
-        torch.save({"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
+        extra = {"g_ema": g_ema.state_dict()} if g_ema is not None else {}
+        torch.save({**extra, "g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
                     "opt_d": opt_d.state_dict(), "step": step, "elapsed": elapsed,
                     "args": vars(a), "device": dev}, tmp)
         os.replace(tmp, path)
@@ -152,6 +162,7 @@ def main(argv=None):
                    dynamic_ncols=True, mininterval=5)
     except ImportError:
         bar = None
+    g_out = g_ema if g_ema is not None else g  # the generator that is validated and exported
     t0, last_ckpt = time.time() - elapsed, time.time()
     avg = {}
     while True:
@@ -167,6 +178,8 @@ def main(argv=None):
             save(os.path.join(a.out, "pre_gan.pt"))  # the L1-only model, for comparison
         batch = [t.to(dev, non_blocking=True) for t in next(it)]
         losses = recipe.train_step(g, d, opt_g, opt_d, batch, cfg, step)
+        if g_ema is not None:
+            recipe.ema_update(g_ema, g, a.ema)
         step += 1
         elapsed = time.time() - t0
         for k, v in losses.items():
@@ -175,8 +188,8 @@ def main(argv=None):
             bar.update(1)
             bar.set_postfix({k: f"{v:.4f}" for k, v in avg.items()}, refresh=False)
         if step % a.val_every == 0 or step == 1:
-            v0 = recipe.hole_l1(g, *val, use_guide=False)
-            v1 = recipe.hole_l1(g, *val, use_guide=True) if a.guide else float("nan")
+            v0 = recipe.hole_l1(g_out, *val, use_guide=False)
+            v1 = recipe.hole_l1(g_out, *val, use_guide=True) if a.guide else float("nan")
             with open(log_path, "a") as f:
                 f.write(f"{step}\t{elapsed / 60:.2f}\t{avg.get('d', float('nan')):.5f}\t"
                         f"{avg.get('g_gan', float('nan')):.5f}\t{avg['l1']:.5f}\t"
@@ -187,13 +200,13 @@ def main(argv=None):
                       + f" val_hole_l1 {v0:.4f} guided {v1:.4f}", flush=True)
         if step % a.sample_every == 0:
             with torch.no_grad():
-                g.eval()
+                g_out.eval()
                 n = min(4, val[0].shape[0])
                 im, m, e = val[0][:n], val[1][:n], val[2][:n]
                 keep = torch.zeros_like(m[:, :, :1, :1])
-                x1, x2, _, _ = recipe.forward_g(g, im, m, e, keep)
+                x1, x2, _, _ = recipe.forward_g(g_out, im, m, e, keep)
                 save_grid(os.path.join(a.out, "samples", f"step{step:07d}.jpg"), im, m, x1, x2)
-                g.train()
+                g_out.train()
         if time.time() - last_ckpt >= a.ckpt_minutes * 60:
             save()
             last_ckpt = time.time()

@@ -97,6 +97,24 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0):
     return out
 
 
+def ema_copy(g):
+    """A frozen copy of the generator for the exponential moving average of its weights."""
+    import copy
+    e = copy.deepcopy(g)
+    for p in e.parameters():
+        p.requires_grad_(False)
+    return e
+
+
+@torch.no_grad()
+def ema_update(g_ema, g, decay):
+    """g_ema <- decay * g_ema + (1 - decay) * g, parameter by parameter. Averaging the last
+    ~1/(1-decay) steps removes the step-to-step jitter of the weights (with lr 5e-4 the
+    held-out hole L1 moved by 10 % between checkpoints minutes apart)."""
+    for pe, p in zip(g_ema.parameters(), g.parameters()):
+        pe.mul_(decay).add_(p.detach(), alpha=1 - decay)
+
+
 @torch.no_grad()
 def hole_l1(g, image, mask, edge, use_guide):
     """Mean absolute error (in [-1, 1] units) over hole pixels of the stage-2 composite."""
