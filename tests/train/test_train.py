@@ -141,6 +141,24 @@ def test_ema_update_averages_the_weights():
     assert not any(p.requires_grad for p in e.parameters())
 
 
+def test_training_can_start_from_an_exported_model(tmp_path):
+    torch.manual_seed(0)
+    g = nets.Generator(8, 1)
+    recipe.export_gguf(g, str(tmp_path / "m.gguf"), dtype="f32", name="t", license="x")
+    h = nets.Generator(8, 1)
+    assert not torch.equal(h.layers["conv1"].weight, g.layers["conv1"].weight)
+    recipe.load_gguf_into(h, str(tmp_path / "m.gguf"))
+    for k, v in g.state_dict().items():
+        assert torch.equal(h.state_dict()[k], v), k
+    with pytest.raises(ValueError):
+        recipe.load_gguf_into(nets.Generator(8, 0), str(tmp_path / "m.gguf"))
+    if os.path.exists(DEFAULT_MODEL):  # the committed default model is a valid start
+        from gimodel.gguf import read_gguf
+        kv, _ = read_gguf(DEFAULT_MODEL)
+        d = nets.Generator(kv["gatedinpaint.width"], kv["gatedinpaint.guide_channels"])
+        recipe.load_gguf_into(d, DEFAULT_MODEL)
+
+
 def test_cosine_learning_rate_schedule():
     import train as train_cli
     a = train_cli.parse_args(["--data", "d", "--out", "o", "--lr", "1e-3", "--lr-final", "1e-5",

@@ -55,6 +55,10 @@ def parse_args(argv=None):
                    help="keep an exponential moving average of the generator's weights with "
                         "this decay (e.g. 0.999); it is what is validated and exported. "
                         "0: off (official)")
+    p.add_argument("--init", default="",
+                   help="start the generator from this model file (GGUF, e.g. "
+                        "models/default.gguf) instead of a random initialisation; ignored when "
+                        "RUN_DIR has a checkpoint to resume")
     p.add_argument("--steps", type=int, default=0, help="stop at this step (0: no limit)")
     p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes")
     p.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
@@ -135,6 +139,11 @@ def main(argv=None):
         opt_d.load_state_dict(st["opt_d"])
         step, elapsed = st["step"], st["elapsed"]
         print(f"train: resumed {ckpt} at step {step} ({elapsed / 60:.1f} min)", flush=True)
+    elif a.init:
+        recipe.load_gguf_into(g, a.init)
+        if g_ema is not None:
+            g_ema = recipe.ema_copy(g)
+        print(f"train: generator initialised from {a.init}", flush=True)
 
     ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop,
                          scale=(a.scale_min, a.scale_max), guide_keep=a.guide_keep,

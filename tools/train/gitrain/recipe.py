@@ -127,6 +127,24 @@ def hole_l1(g, image, mask, edge, use_guide):
     return err.item()
 
 
+def load_gguf_into(g, path):
+    """Load a libgatedinpaint model file's weights into generator g (to continue training
+    from a released model). Width, guide channels and channel order must match g."""
+    import numpy as np
+    from gimodel.gguf import read_gguf
+    kv, tensors = read_gguf(path)
+    have = (kv.get("gatedinpaint.width"), kv.get("gatedinpaint.guide_channels"),
+            kv.get("gatedinpaint.channel_order"))
+    if have != (g.width, g.guide_channels, "rgb"):
+        raise ValueError(f"{path}: width/guide/order {have}, the generator is "
+                         f"{(g.width, g.guide_channels, 'rgb')}")
+    state = {}
+    for name, (shape, dtype, raw) in tensors.items():
+        arr = np.frombuffer(raw, "<f2" if dtype == "f16" else "<f4").astype(np.float32)
+        state["layers." + name] = torch.from_numpy(arr.reshape(shape))
+    g.load_state_dict(state)
+
+
 def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=None):
     """Write the generator as a libgatedinpaint model file (channel order rgb)."""
     from gimodel.gguf import write_model
