@@ -151,8 +151,12 @@ def main(argv=None):
             "size": a.size, "mean_hole": float(np.mean([c["hole"] for c in cases])),
             "model": a.model or "embedded default", "ours_seconds_per_image":
             t_ours / max(len(cases), 1), "threads": a.threads}
+    doc = {"meta": meta, "summary": summary, "cases": cases}
+    if guided:
+        doc["guide_change"] = guide_figure(ours, files, w, h, os.path.join(a.out, "guide.jpg"))
+    ours.close()
     with open(os.path.join(a.out, "results.json"), "w") as f:
-        json.dump({"meta": meta, "summary": summary, "cases": cases}, f, indent=1)
+        json.dump(doc, f, indent=1)
     pretty = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes",
               "ours": "ours (no guide)", "ours_guide": "ours + Canny edges of the truth"}
     lines = [f"{len(files)} held-out photos x {a.masks} masks = {len(cases)} cases, "
@@ -163,25 +167,16 @@ def main(argv=None):
         s = summary[k]
         lines.append(f"| {pretty[k]} | {s['l1']:.4f} | {s['l2']:.5f} | {s['psnr']:.2f} | "
                      f"{s['ssim']:.4f} | {s['wins_l1_vs_telea']}/{len(cases)} |")
+    if guided:
+        c = doc["guide_change"]
+        lines += ["", "guide.jpg (96x96 hole): the guide changes the unguided fill by "
+                  f"{c['true_edges']:.1f} (true edges) and {c['sketch']:.1f} (sketch) of 255 "
+                  "on average inside the hole."]
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     cv2.imwrite(os.path.join(a.out, "grid.jpg"), np.concatenate(grid_rows)[:, :, ::-1],
                 [cv2.IMWRITE_JPEG_QUALITY, 88])
-    if guided:
-        change = guide_figure(ours, files, w, h, os.path.join(a.out, "guide.jpg"))
-        line = ("guide.jpg (96x96 hole): the guide changes the unguided fill by "
-                f"{change['true_edges']:.1f} (true edges) and {change['sketch']:.1f} (sketch) "
-                "of 255 on average inside the hole.")
-        print(line)
-        with open(os.path.join(a.out, "results.md"), "a") as f:
-            f.write("\n" + line + "\n")
-        with open(os.path.join(a.out, "results.json")) as f:
-            doc = json.load(f)
-        doc["guide_change"] = change
-        with open(os.path.join(a.out, "results.json"), "w") as f:
-            json.dump(doc, f, indent=1)
-    ours.close()
     return 0
 
 

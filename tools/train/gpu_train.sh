@@ -13,8 +13,8 @@
 # Settings: the official DeepFill v2 recipe (256x256 crops, batch 16, stroke + box masks,
 # hinge SN-PatchGAN + L1, Adam 1e-4 / 0.5 / 0.999) at width 32 (an F16 file of ~3.5 MB),
 # the edge guide kept for half of the samples, 1000 L1-only warm-up steps, and two additions
-# that the CPU-trained default model showed to matter for in-hole error (models/README.md):
-# the hole L1 term (--hole-weight 1) and a moving average of the weights (--ema 0.999).
+# the CPU-trained default model used (models/README.md; not measured one by one): the hole
+# L1 term (--hole-weight 1) and a moving average of the weights (--ema 0.999).
 # Extra train.py options: GI_TRAIN_ARGS="--lr 2e-4 ...".
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)

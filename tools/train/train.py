@@ -120,8 +120,7 @@ def main(argv=None):
     g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev)
     opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2))
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
-    g_ema = recipe.ema_copy(g) if a.ema else None
-    step, elapsed = 0, 0.0
+    step, elapsed, ema_state = 0, 0.0, None
     ckpt = os.path.join(a.out, "last.pt")
     if os.path.exists(ckpt):
         st = torch.load(ckpt, map_location=dev)
@@ -130,20 +129,18 @@ def main(argv=None):
             raise SystemExit(f"train: {ckpt} has width/guide/d_width "
                              f"{old['width']}/{old['guide']}/{old['d_width']}")
         g.load_state_dict(st["g"])
-        if a.ema:
-            g_ema = recipe.ema_copy(g)
-            if "g_ema" in st:
-                g_ema.load_state_dict(st["g_ema"])
         d.load_state_dict(st["d"])
         opt_g.load_state_dict(st["opt_g"])
         opt_d.load_state_dict(st["opt_d"])
-        step, elapsed = st["step"], st["elapsed"]
+        step, elapsed, ema_state = st["step"], st["elapsed"], st.get("g_ema")
         print(f"train: resumed {ckpt} at step {step} ({elapsed / 60:.1f} min)", flush=True)
     elif a.init:
         recipe.load_gguf_into(g, a.init)
-        if g_ema is not None:
-            g_ema = recipe.ema_copy(g)
         print(f"train: generator initialised from {a.init}", flush=True)
+    # the average starts from the generator as it is now (or as it was saved)
+    g_ema = recipe.ema_copy(g) if a.ema else None
+    if g_ema is not None and ema_state is not None:
+        g_ema.load_state_dict(ema_state)
 
     ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop,
                          scale=(a.scale_min, a.scale_max), guide_keep=a.guide_keep,

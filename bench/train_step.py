@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Seconds per training step of tools/train on this CPU, with and without each speed-up the
+recipe uses, measured in one process on the same batches (tools/train/README.md).
+
+    bench/train_step.py [--width 16] [--crop 128] [--batch 8] [--threads 2] [--steps 8]
+
+Variants (each a ratio against the first):
+  baseline     denormals kept, x2 upsampling by repeat_interleave (deepfill_ref's)
+  flush        + torch.set_flush_denormal(True)            (train.py does this)
+  interpolate  + upsampling by F.interpolate                (gitrain.nets.gated_conv)
+  + gan        the same with the SN-PatchGAN step           (the late phase of a run)
+The BLAS that torch's libblas.so.3 resolves to is printed: Debian's reference BLAS or,
+with libopenblas0-openmp installed, OpenBLAS; that cannot be switched inside one process.
+Needs photos in DATA/train (tools/data/collect_photos.py), default data/photos.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
+
+from gitrain import data, nets, recipe  # noqa: E402
+
+
+def blas_library():
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.lower()}
+    return sorted(os.path.realpath(p) for p in libs)
+
+
+def time_steps(g, d, batches, cfg):
+    opt_g, opt_d = recipe.make_optimizers(g, d, 5e-4)
+    recipe.train_step(g, d, opt_g, opt_d, batches[0], cfg, 1)  # warm-up
+    t = time.perf_counter()
+    for b in batches[1:]:
+        recipe.train_step(g, d, opt_g, opt_d, b, cfg, 1)
+    return (time.perf_counter() - t) / (len(batches) - 1)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=os.path.join(ROOT, "data", "photos"))
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=8)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop, box_prob=0.2)
+    it = data.batches(ds, a.batch)
+    batches = [next(it) for _ in range(a.steps + 1)]
+    l1_only = recipe.LossConfig(gan_weight=0.0)
+    fast_conv = nets.gated_conv
+    rows = []
+    for name, flush, interp, cfg in (("baseline", False, False, l1_only),
+                                     ("flush", True, False, l1_only),
+                                     ("interpolate", True, True, l1_only),
+                                     ("interpolate + gan", True, True, recipe.LossConfig())):
+        torch.set_flush_denormal(flush)
+        nets.gated_conv = fast_conv if interp else nets.deepfill_ref.gated_conv
+        torch.manual_seed(0)  # the same weights for every variant
+        g, d = recipe.make_nets(a.width, 1, 64)
+        rows.append((name, time_steps(g, d, batches, cfg)))
+    nets.gated_conv = fast_conv
+    base = rows[0][1]
+    print(f"torch {torch.__version__}, {a.threads} threads, BLAS: {', '.join(blas_library())}")
+    print(f"width {a.width}, crop {a.crop}, batch {a.batch}, {a.steps} timed steps each")
+    print("| variant | s / step | speed-up vs baseline |\n|---|---|---|")
+    for name, s in rows:
+        print(f"| {name} | {s:.3f} | {base / s:.2f}x |")
+    print(json.dumps({n: s for n, s in rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
