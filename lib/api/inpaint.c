@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../graph/deepfill.h"
+#include "../graph/fill.h"
 #include "alloc.h"
 #include "error.h"
 #include "session.h"
@@ -77,7 +78,8 @@ static void copy_image(const gi_tensor *src, gi_tensor *dst) {
         memmove(gi_tensor_row(dst, y), gi_tensor_row(src, y), (size_t)src->w * src->c);
 }
 
-/* Network input: [colour in [-1,1] with holes 0, (guide edge), ones, mask]. */
+/* Network input: [colour in [-1,1] with holes 0, (guide edge), ones, mask]
+ * (the holes' colour is pre-filled afterwards for input_fill models). */
 static void build_input(const gi_model *m, const gi_tensor *image, const gi_tensor *mask,
                         const gi_tensor *guide, int32_t hn, int32_t wn, float *x_in,
                         float *mk) {
@@ -160,12 +162,15 @@ gi_status gi_inpaint(gi_session *s, const gi_tensor *image, const gi_tensor *mas
     int32_t hn = (image->h + 7) / 8 * 8, wn = (image->w + 7) / 8 * 8;
     size_t npix = (size_t)hn * wn, f = sizeof(float);
     size_t cin = (size_t)m->layers[GI_DF_CONV1].cin;
-    /* Arena: network scratch, then input, mask and both stage outputs. */
+    /* Arena: network scratch, then input, mask, both stage outputs and the
+     * pre-fill pyramid. */
     size_t net = (gi_deepfill_scratch(s, hn, wn) + 63) & ~(size_t)63;
     size_t o_x = net, o_m = o_x + ((npix * cin * f + 63) & ~(size_t)63);
     size_t o_1 = o_m + ((npix * f + 63) & ~(size_t)63);
     size_t o_2 = o_1 + ((npix * 3 * f + 63) & ~(size_t)63);
-    size_t total = o_2 + npix * 3 * f;
+    size_t o_fill = o_2 + ((npix * 3 * f + 63) & ~(size_t)63);
+    size_t total = o_fill +
+                   (m->input_fill == GI_FILL_PUSHPULL ? gi_pushpull_scratch(hn, wn) : 0);
     char fn[64];
     snprintf(fn, sizeof fn, "gi_inpaint (%dx%d image)", (int)image->w, (int)image->h);
     st = gi_session_check_mem(s, fn, total);
@@ -179,6 +184,9 @@ gi_status gi_inpaint(gi_session *s, const gi_tensor *image, const gi_tensor *mas
     gi_deepfill_io io = {hn, wn, (float *)(base + o_x), (float *)(base + o_m),
                          (float *)(base + o_1), (float *)(base + o_2)};
     build_input(m, image, mask, guide, hn, wn, (float *)io.x_in, (float *)io.mask);
+    if (m->input_fill == GI_FILL_PUSHPULL)
+        gi_pushpull_fill((float *)io.x_in, hn, wn, (int32_t)cin, (float *)io.mask,
+                         base + o_fill);
     st = gi_deepfill_forward(s, &io, base);
     if (st) return st;
     if (s->taps) {

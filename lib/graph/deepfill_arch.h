@@ -35,7 +35,14 @@ typedef struct gi_layer_spec {
     int32_t upsample;  /* 1: nearest x2 upsampling before the convolution */
 } gi_layer_spec;
 
+/* 1: the official network (holes enter stage 1 as 0). 2: the same network
+ * plus the gatedinpaint.input_fill key (holes may enter pre-filled); a
+ * library that only knows 1 thus refuses models it would run wrongly. */
 #define GI_DF_ARCH_VERSION 1
+#define GI_DF_ARCH_VERSION_MAX 2
+
+#define GI_FILL_ZEROS 0    /* official: hole colour 0 */
+#define GI_FILL_PUSHPULL 1 /* lib/graph/fill.h */
 
 /* Fill `out` for width `cnum` (> 0, divisible by 4) and 0 or 1 guide
  * channels. Returns 0 on success, -1 if the parameters are not supported. */

@@ -97,9 +97,10 @@ static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
                        gi_gguf_printable(kv->str, found, sizeof found));
 
     if ((st = get_u32(g, "gatedinpaint.arch_version", &v)) != GI_OK) return st;
-    if (v != GI_DF_ARCH_VERSION)
+    if (v < GI_DF_ARCH_VERSION || v > GI_DF_ARCH_VERSION_MAX)
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.arch_version is %" PRIu64
-                       ", this library supports %d", v, GI_DF_ARCH_VERSION);
+                       ", this library supports %d to %d", v, GI_DF_ARCH_VERSION,
+                       GI_DF_ARCH_VERSION_MAX);
     m->arch_version = (int32_t)v;
 
     if ((st = get_u32(g, "gatedinpaint.width", &v)) != GI_OK) return st;
@@ -135,6 +136,20 @@ static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
     if (!isfinite(m->softmax_scale) || !(m->softmax_scale > 0.0f))
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.attention.softmax_scale is %g,"
                        " must be finite and > 0", (double)m->softmax_scale);
+
+    if ((st = find_key(g, "gatedinpaint.input_fill", GI_GGUF_STRING, 0, &kv)) != GI_OK)
+        return st;
+    m->input_fill = GI_FILL_ZEROS;
+    if (kv && gi_gguf_str_eq(kv->str, "pushpull"))
+        m->input_fill = GI_FILL_PUSHPULL;
+    else if (kv && !gi_gguf_str_eq(kv->str, "zeros"))
+        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill is '%s', must be "
+                       "'zeros' or 'pushpull'",
+                       gi_gguf_printable(kv->str, found, sizeof found));
+    if (m->input_fill != GI_FILL_ZEROS && m->arch_version < 2)
+        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill needs "
+                       "gatedinpaint.arch_version 2, the file says %d",
+                       (int)m->arch_version);
 
     if ((st = dup_string(g, "gatedinpaint.family", 1, &m->family)) != GI_OK ||
         (st = dup_string(g, "gatedinpaint.channel_order", 1, &m->channel_order)) != GI_OK ||

@@ -25,6 +25,7 @@ struct gi_model {
     int32_t bgr;            /* 1 if the network wants B,G,R channel order */
     int32_t fuse;           /* contextual attention score fusion */
     float softmax_scale;
+    int32_t input_fill;     /* GI_FILL_* */
     int64_t param_count;
 
     gi_layer_spec layers[GI_DF_NUM_LAYERS];

@@ -356,6 +356,14 @@ static void bad_models(void) {
     f = tb_model(4, 0, 0);
     tb_set_u32(f, "gatedinpaint.arch_version", 99);
     EXPECT(load(f), GI_E_BAD_MODEL, "arch_version is 99");
+    /* the hole pre-fill: known values only, and only from arch_version 2 on */
+    f = tb_model(4, 0, 0);
+    tb_set_u32(f, "gatedinpaint.arch_version", 2);
+    tb_set_str(f, "gatedinpaint.input_fill", "median");
+    EXPECT(load(f), GI_E_BAD_MODEL, "input_fill is 'median'");
+    f = tb_model(4, 0, 0);
+    tb_set_str(f, "gatedinpaint.input_fill", "pushpull");
+    EXPECT(load(f), GI_E_BAD_MODEL, "input_fill needs gatedinpaint.arch_version 2");
     /* absurd declared sizes */
     f = tb_model(4, 0, 0);
     tb_set_u32(f, "gatedinpaint.width", 1u << 30);

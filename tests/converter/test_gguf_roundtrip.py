@@ -199,6 +199,15 @@ def test_rejects_f16_overflow(tmp_path):
         write(tmp_path / "bad.gguf", w, dtype="f16")
 
 
+def test_input_fill_is_written_with_arch_version_2(tmp_path):
+    g = gguf.parse_gguf(open(write(tmp_path / "z.gguf", random_weights(8)), "rb").read())
+    assert g.kv["gatedinpaint.arch_version"] == 1 and "gatedinpaint.input_fill" not in g.kv
+    path = write(tmp_path / "p.gguf", random_weights(8), input_fill="pushpull")
+    g = gguf.parse_gguf(open(path, "rb").read())
+    assert g.kv["gatedinpaint.arch_version"] == 2
+    assert g.kv["gatedinpaint.input_fill"] == "pushpull"
+
+
 @pytest.mark.parametrize("kw,msg", [
     (dict(width=10), "multiple of 4"),
     (dict(width=0), "multiple of 4"),
@@ -209,6 +218,8 @@ def test_rejects_f16_overflow(tmp_path):
     (dict(dtype="bf16"), "dtype"),
     (dict(softmax_scale=float("nan")), "softmax_scale"),
     (dict(fuse=1), "fuse"),
+    (dict(input_fill="median"), "input_fill"),
+    (dict(extra_kv={"gatedinpaint.input_fill": "pushpull"}), "input_fill"),
     (dict(extra_kv={"general.name": "x"}), "general.name"),
     (dict(extra_kv={"x": [1, 2]}), "values must be"),
     (dict(extra_kv={"x": 2 ** 70}), "64 bits"),

@@ -200,6 +200,30 @@ static void test_valid(void) {
     m = load_ok(f);
     if (m) {
         CHECK(m->fuse == 0 && m->softmax_scale == 2.5f, "fuse off, scale 2.5");
+        CHECK(m->input_fill == GI_FILL_ZEROS, "no input_fill key: holes enter as 0");
+        gi_model_release(m);
+    }
+    tb_free(f);
+
+    /* arch_version 2: the hole pre-fill key */
+    f = tb_model(4, 0, 0);
+    tb_set_u32(f, "gatedinpaint.arch_version", 2);
+    tb_set_str(f, "gatedinpaint.input_fill", "pushpull");
+    m = load_ok(f);
+    if (m) {
+        int64_t v = -1;
+        CHECK(m->input_fill == GI_FILL_PUSHPULL, "input_fill pushpull");
+        CHECK(gi_model_get_int(m, GI_MODEL_ARCH_VERSION, &v) == GI_OK && v == 2,
+              "arch_version 2");
+        gi_model_release(m);
+    }
+    tb_free(f);
+    f = tb_model(4, 0, 0);
+    tb_set_u32(f, "gatedinpaint.arch_version", 2);
+    tb_set_str(f, "gatedinpaint.input_fill", "zeros");
+    m = load_ok(f);
+    if (m) {
+        CHECK(m->input_fill == GI_FILL_ZEROS, "input_fill zeros");
         gi_model_release(m);
     }
     tb_free(f);
@@ -511,7 +535,8 @@ static void test_model_rules(void) {
     tb_free(f);
 
     static const struct { const char *key; uint32_t v; const char *msg; } nums[] = {
-        {"gatedinpaint.arch_version", 2, "arch_version is 2"},
+        {"gatedinpaint.arch_version", 3, "arch_version is 3, this library supports 1 to 2"},
+        {"gatedinpaint.arch_version", 0, "arch_version is 0"},
         {"gatedinpaint.width", 6, "gatedinpaint.width is 6, must be a multiple of 4"},
         {"gatedinpaint.width", 0, "gatedinpaint.width is 0"},
         {"gatedinpaint.width", 1024, "gatedinpaint.width is 1024"},

@@ -230,21 +230,50 @@ def test_photo_crops(tmp_path):
     assert set(torch.unique(e).tolist()) <= {0.0, 1.0}
 
 
+def test_pushpull_fills_only_the_holes_smoothly():
+    torch.manual_seed(2)
+    h, w = 37, 50  # odd sizes: the pyramid pads
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32),
+                            torch.arange(w, dtype=torch.float32), indexing="ij")
+    ramp = (0.02 * xx - 0.01 * yy)[None, None].repeat(1, 3, 1, 1)
+    valid = torch.ones(1, 1, h, w)
+    valid[:, :, 10:25, 12:30] = 0
+    out = nets.pushpull(ramp, valid)
+    assert torch.equal(out * valid, ramp * valid)  # valid pixels untouched
+    hole = valid[0, 0] == 0
+    # a constant stays constant; a ramp is interpolated, not zeroed
+    assert torch.allclose(nets.pushpull(torch.full_like(ramp, 0.3), valid), torch.full_like(ramp, 0.3))
+    err = (out - ramp)[0, 0][hole].abs()
+    assert err.mean() < 0.1 * ramp[0, 0][hole].abs().mean() + 0.02
+    assert err.max() < 0.15
+    assert torch.equal(nets.pushpull(ramp, torch.zeros_like(valid)), torch.zeros_like(ramp))
+
+
+def test_make_input_pushpull_fills_the_colour_planes():
+    img, m, e, _ = _batch(2, 48)
+    z = nets.make_input(img, m, e)
+    p = nets.make_input(img, m, e, "pushpull")
+    assert torch.equal(z[:, 3:], p[:, 3:])
+    assert torch.equal(z[:, :3] * (1 - m), p[:, :3] * (1 - m))
+    assert (p[:, :3] * m).abs().sum() > 0 and (z[:, :3] * m).abs().sum() == 0
+
+
 # ---------------------------------------------------------------------------------------
 # export -> C library
 
-def _trained_generator(width=8, guide=1):
+def _trained_generator(width=8, guide=1, input_fill="zeros"):
     torch.manual_seed(0)
-    g, d = recipe.make_nets(width, guide, d_width=8)
+    g, d = recipe.make_nets(width, guide, d_width=8, input_fill=input_fill)
     opt_g, opt_d = recipe.make_optimizers(g, d, lr=1e-3)
     recipe.train_step(g, d, opt_g, opt_d, _batch(2, 64))
     return g
 
 
 @pytest.mark.skipif(not DRIVER, reason="GI_PARITY_DRIVER is not set (meson test train)")
-@pytest.mark.parametrize("dtype", ["f32", "f16"])
-def test_export_runs_identically_in_the_c_library(tmp_path, dtype):
-    g = _trained_generator()
+@pytest.mark.parametrize("dtype,fill", [("f32", "zeros"), ("f16", "zeros"),
+                                        ("f32", "pushpull"), ("f16", "pushpull")])
+def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill):
+    g = _trained_generator(input_fill=fill)
     path = str(tmp_path / "m.gguf")
     recipe.export_gguf(g, path, dtype=dtype, name="test", license="Apache-2.0")
     h, w = 61, 75
@@ -263,6 +292,8 @@ def test_export_runs_identically_in_the_c_library(tmp_path, dtype):
     if dtype == "f16":
         weights = {k: v.astype(np.float16).astype(np.float32) for k, v in weights.items()}
     x_in, hole = ref.prepare(img, mask, guide, guide_channels=1)
+    if fill == "pushpull":
+        x_in[:, :3] = nets.pushpull(x_in[:, :3], 1 - hole)
     gen = nets.Generator(8, 1)
     gen.load_state_dict({"layers." + k: torch.from_numpy(v) for k, v in weights.items()})
     with torch.no_grad():

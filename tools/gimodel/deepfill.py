@@ -9,7 +9,8 @@ tensors do not match its own table.
 from collections import OrderedDict, namedtuple
 
 FAMILY = "deepfill_v2"
-ARCH_VERSION = 1
+ARCH_VERSION = 1  # the official network; 2 = 1 + gatedinpaint.input_fill (deepfill_arch.h)
+INPUT_FILLS = ("zeros", "pushpull")
 NUM_LAYERS = 42
 
 # Activation names (the C enum is GI_ACT_*; only the gating matters here).

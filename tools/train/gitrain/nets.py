@@ -73,10 +73,13 @@ class Generator(nn.Module):
     """DeepFill v2 generator; state_dict keys are "layers.<official name>.weight|bias"."""
 
     def __init__(self, width=48, guide_channels=0, *, fuse=True, softmax_scale=10.0,
-                 init_gain=1.3):
+                 init_gain=1.3, input_fill="zeros"):
         super().__init__()
+        if input_fill not in INPUT_FILLS:
+            raise ValueError(f"input_fill must be one of {INPUT_FILLS}, got {input_fill!r}")
         self.width = width
         self.guide_channels = guide_channels
+        self.input_fill = input_fill  # how make_input fills the holes (model metadata)
         self.fuse = fuse
         self.softmax_scale = softmax_scale
         self.specs = {sp.name: sp for sp in layer_specs(width, guide_channels)}
@@ -122,12 +125,36 @@ class Generator(nn.Module):
         return out
 
 
-def make_input(image, mask, edge=None):
+INPUT_FILLS = ("zeros", "pushpull")
+
+
+def pushpull(x, valid):
+    """lib/graph/fill.c, batched: the holes (valid == 0) of x (B, C, H, W) filled by
+    push-pull. Level l+1 is ceil(H/2) x ceil(W/2), each pixel the mean of the valid pixels
+    of its 2x2 block (valid if any is); hole pixels of level l take the 2x bilinear
+    upsampling (half-pixel, clamped) of the filled level l+1; a 1x1 level with no valid
+    pixel is 0. Smooth, cheap (O(HW)) and differentiable."""
+    h, w = x.shape[2:]
+    if h == 1 and w == 1:
+        return x * valid
+    xv = F.pad(x * valid, (0, w % 2, 0, h % 2))
+    v = F.pad(valid, (0, w % 2, 0, h % 2))
+    s = F.avg_pool2d(xv, 2) * 4
+    n = F.avg_pool2d(v, 2) * 4
+    coarse = pushpull(s / n.clamp(min=1), (n > 0).to(x.dtype))
+    up = F.interpolate(coarse, size=(2 * coarse.shape[2], 2 * coarse.shape[3]),
+                       mode="bilinear", align_corners=False)[:, :, :h, :w]
+    return x * valid + up * (1 - valid)
+
+
+def make_input(image, mask, edge=None, fill="zeros"):
     """Stage-1 input as gi_inpaint builds it (deepfill_ref.prepare), batched.
 
     image: (B, 3, H, W) in [-1, 1]; mask: (B, 1, H, W) in {0, 1}; edge: (B, 1, H, W) in
-    {0, 1} or None (no guide channel). Returns [rgb*(1-mask), edge*mask, ones, mask]."""
-    planes = [image * (1 - mask)]
+    {0, 1} or None (no guide channel). Returns [rgb*(1-mask), edge*mask, ones, mask];
+    with fill "pushpull" the holes of the rgb planes hold pushpull(image, 1 - mask)
+    instead of 0 (a model trained so carries gatedinpaint.input_fill = pushpull)."""
+    planes = [image * (1 - mask) if fill == "zeros" else pushpull(image, 1 - mask)]
     if edge is not None:
         planes.append(edge * mask)
     planes += [torch.ones_like(mask), mask]

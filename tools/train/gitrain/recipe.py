@@ -37,8 +37,8 @@ class LossConfig:
     hole_weight: float = 0.0
 
 
-def make_nets(width, guide_channels, d_width=64, device="cpu"):
-    g = Generator(width, guide_channels).to(device)
+def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros"):
+    g = Generator(width, guide_channels, input_fill=input_fill).to(device)
     d = Discriminator(3 + 1 + guide_channels, d_width).to(device)
     return g, d
 
@@ -55,7 +55,7 @@ def _d_input(x, mask, guide):
 def forward_g(g, image, mask, edge, keep):
     """Returns (x1, x2, complete, guide fed to the network or None)."""
     guide = edge * keep * mask if g.guide_channels else None
-    x_in = make_input(image, mask, guide)
+    x_in = make_input(image, mask, guide, g.input_fill)
     x1, x2 = g(x_in, mask)
     complete = x2 * mask + image * (1 - mask)
     return x1, x2, complete, guide
@@ -153,4 +153,5 @@ def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=Non
     from gimodel.gguf import write_model
     write_model(path, g.export_weights(), width=g.width, guide_channels=g.guide_channels,
                 channel_order="rgb", name=name, license=license, source_url=source_url,
-                fuse=g.fuse, softmax_scale=g.softmax_scale, dtype=dtype, extra_kv=extra)
+                fuse=g.fuse, softmax_scale=g.softmax_scale, input_fill=g.input_fill,
+                dtype=dtype, extra_kv=extra)

@@ -1,0 +1,24 @@
+/* Hole pre-fill for models whose metadata asks for it
+ * (gatedinpaint.input_fill = "pushpull", docs/MODEL_FORMAT.md): before
+ * stage 1, the colour of each hole pixel is replaced by a smooth
+ * interpolation of the valid pixels around it instead of 0. */
+#ifndef GI_GRAPH_FILL_H
+#define GI_GRAPH_FILL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Scratch bytes gi_pushpull_fill needs for an h x w image. */
+size_t gi_pushpull_scratch(int32_t h, int32_t w);
+
+/* Push-pull fill, in place. x: h x w pixels, `stride` floats apart, colour
+ * in channels 0..2; hole: h x w, 1 = hole, 0 = valid. Only hole pixels are
+ * written. Definition (tools/train/gitrain/nets.py pushpull is the same):
+ * level l+1 has ceil(h/2) x ceil(w/2) pixels, each the mean of the valid
+ * pixels of its 2x2 block, valid if any of them is; the hole pixels of
+ * level l take the 2x bilinear upsampling (half-pixel centres, edges
+ * clamped) of the filled level l+1. A 1x1 level without valid pixels is 0. */
+void gi_pushpull_fill(float *x, int32_t h, int32_t w, int32_t stride, const float *hole,
+                      void *scratch);
+
+#endif
