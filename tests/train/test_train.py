@@ -349,3 +349,14 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     _, tc = read_gguf(str(tmp_path / "c.gguf"))
     assert tc != ta
     assert "moving average" in kv["gatedinpaint.train.recipe"]
+
+
+def test_guide_figure_finds_the_outline_column():
+    import eval_quality
+    h, w, cx, cy, hole = 200, 300, 150, 100, 64
+    for col in (130, 150, 171):
+        img = np.zeros((h, w, 3), np.uint8)
+        img[:, :col] = (120, 110, 100)
+        img[:, col:] = (40, 90, 200)
+        got = eval_quality.boundary_column(img, cx, cy, hole)
+        assert abs(got - col) < 0.5, (col, got)

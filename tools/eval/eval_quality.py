@@ -16,7 +16,9 @@ Metrics, over hole pixels only, colours in [0, 1]: L1 (mean absolute error), L2 
 squared error), PSNR = 10 log10(1 / L2) per image, and SSIM (Wang et al. 2004: Gaussian
 window 11 / sigma 1.5, per colour channel on the whole image, averaged over hole pixels).
 Reported as the mean over all (photo, mask) cases. Writes OUT/results.md, results.json,
-grid.jpg (input / Telea / NS / ours / ours + guide / ground truth) and guide.jpg.
+grid.jpg (input / Telea / NS / ours / ours + guide / ground truth) and guide.jpg (a hole
+across an outline, filled with a drawn line at and beside the true outline; where each fill
+puts the outline is measured, guide_figure).
 """
 import argparse
 import json
@@ -153,7 +155,7 @@ def main(argv=None):
             t_ours / max(len(cases), 1), "threads": a.threads}
     doc = {"meta": meta, "summary": summary, "cases": cases}
     if guided:
-        doc["guide_change"] = guide_figure(ours, files, w, h, os.path.join(a.out, "guide.jpg"))
+        doc["guide"] = guide_figure(ours, files, w, h, os.path.join(a.out, "guide.jpg"))
     ours.close()
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
@@ -168,10 +170,12 @@ def main(argv=None):
         lines.append(f"| {pretty[k]} | {s['l1']:.4f} | {s['l2']:.5f} | {s['psnr']:.2f} | "
                      f"{s['ssim']:.4f} | {s['wins_l1_vs_telea']}/{len(cases)} |")
     if guided:
-        c = doc["guide_change"]
-        lines += ["", "guide.jpg (96x96 hole): the guide changes the unguided fill by "
-                  f"{c['true_edges']:.1f} (true edges) and {c['sketch']:.1f} (sketch) of 255 "
-                  "on average inside the hole."]
+        c = doc["guide"]
+        lines += ["", f"guide.jpg ({c['photo']}, {c['hole'][2]} px hole across an outline at "
+                  f"column {c['truth_column']:.1f}): where each fill puts the outline, and "
+                  "how much the guide changes the unguided fill (mean, 0-255):", "",
+                  "| guide | outline column | change |", "|---|---|---|"]
+        lines += [f"| {k} | {c['column'][k]:.1f} | {c['change'][k]:.1f} |" for k in c["column"]]
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -180,25 +184,55 @@ def main(argv=None):
     return 0
 
 
-def guide_figure(ours, files, w, h, path, *, hole=96, view=256):
-    """One photo, one square hole (hole x hole px at the image centre, about the size of the
-    training holes): no guide / the true edges / a drawn sketch (a diagonal line and a
-    circle). Shown at full resolution, a view x view crop around the hole. Returns the mean
-    absolute change (0-255) that each guide makes to the unguided fill inside the hole."""
-    gt = fit_crop(load_rgb(files[0]), w, h)
-    cy, cx = h // 2, w // 2
+GUIDE_PHOTO = "Kleiber"        # a held-out photo with a clean outline: bark against blue
+GUIDE_HOLE = (278, 110, 96)    # hole centre x, y and side at 768x512, across the outline
+GUIDE_SHIFT = 24               # px the drawn outline is moved left and right of the truth
+
+
+def boundary_column(img, cx, cy, hole):
+    """Where the fill puts the outline, per hole row: colours are projected on the line from
+    the mean colour left of the hole to the mean colour right of it, and the outline is
+    where that projection passes one half (the count of 'right' pixels, from the right
+    edge). Returns the mean column over the rows."""
+    y0, y1, x0, x1 = cy - hole // 2, cy + hole // 2, cx - hole // 2, cx + hole // 2
+    f = img.astype(np.float64)
+    left = f[y0:y1, x0 - 12:x0 - 2].reshape(-1, 3).mean(0)
+    right = f[y0:y1, x1 + 2:x1 + 12].reshape(-1, 3).mean(0)
+    d = right - left
+    s = ((f[y0:y1, x0:x1] - left) @ d) / (d @ d)
+    return float(np.mean(x1 - (s > 0.5).sum(axis=1)))
+
+
+def guide_figure(ours, files, w, h, path):
+    """Does the guide steer the fill? A square hole across an outline of a held-out photo,
+    filled without a guide, with the true edges, and with a single drawn line at the true
+    outline and GUIDE_SHIFT px to either side of it. Shown at full resolution (a 256 px
+    crop). Returns the outline's column in each fill (boundary_column) and the mean
+    absolute change (0-255) each guide makes to the unguided fill inside the hole."""
+    path_photo = next(f for f in files if GUIDE_PHOTO in os.path.basename(f))
+    gt = fit_crop(load_rgb(path_photo), w, h)
+    cx, cy, hole = GUIDE_HOLE
     mask = np.zeros((h, w), np.uint8)
     mask[cy - hole // 2:cy + hole // 2, cx - hole // 2:cx + hole // 2] = 255
-    inp = gt.copy()
-    inp[mask > 127] = 0
-    edges = edge_map(gt)
-    sketch = np.zeros((h, w), np.uint8)
-    cv2.line(sketch, (cx - hole // 2, cy + hole // 2), (cx + hole // 2, cy - hole // 2), 255, 2)
-    cv2.circle(sketch, (cx, cy), hole // 4, 255, 2)
-    outs = [ours(inp, mask), ours(inp, mask, edges), ours(inp, mask, sketch)]
     inside = mask > 127
-    change = {k: float(np.abs(o.astype(np.int16) - outs[0])[inside].mean())
-              for k, o in (("true_edges", outs[1]), ("sketch", outs[2]))}
+    inp = gt.copy()
+    inp[inside] = 0
+    truth = boundary_column(gt, cx, cy, hole)
+
+    def line(x):
+        g = np.zeros((h, w), np.uint8)
+        cv2.line(g, (round(x), 0), (round(x), h - 1), 255, 2)
+        return g
+    guides = {"none": None, "true edges": edge_map(gt)}
+    for dx in (-GUIDE_SHIFT, 0, GUIDE_SHIFT):
+        guides[f"line at {dx:+d} px"] = line(truth + dx)
+    outs = {k: ours(inp, mask, g) if g is not None else ours(inp, mask)
+            for k, g in guides.items()}
+    res = {"photo": os.path.basename(path_photo), "hole": list(GUIDE_HOLE),
+           "truth_column": truth, "column": {}, "change": {}}
+    for k, o in outs.items():
+        res["column"][k] = boundary_column(o, cx, cy, hole)
+        res["change"][k] = float(np.abs(o.astype(np.int16) - outs["none"])[inside].mean())
 
     def with_guide(img, g):
         v = img.copy()
@@ -206,18 +240,21 @@ def guide_figure(ours, files, w, h, path, *, hole=96, view=256):
         return v
 
     def crop(img):
-        y, x = max(0, cy - view // 2), max(0, cx - view // 2)
-        return img[y:y + view, x:x + view]
-    cols = [label(crop(show_hole(gt, mask)), "input"), label(crop(outs[0]), "no guide"),
-            label(crop(gt), "ground truth"),
-            label(crop(with_guide(outs[1], edges)), "guide: true edges"),
-            label(crop(outs[1]), "result"),
-            label(crop(with_guide(outs[2], sketch)), "guide: a sketch"),
-            label(crop(outs[2]), "result")]
-    row1 = np.concatenate(cols[:3] + [np.full_like(cols[0], 255)], axis=1)
-    row2 = np.concatenate(cols[3:], axis=1)
-    cv2.imwrite(path, np.concatenate([row1, row2])[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return change
+        y = min(max(0, cy - 128), h - 256)
+        x = min(max(0, cx - 128), w - 256)
+        return img[y:y + 256, x:x + 256]
+    top = [label(crop(show_hole(gt, mask)), "input"), label(crop(outs["none"]), "no guide"),
+           label(crop(gt), "ground truth"), label(crop(with_guide(gt, guides["true edges"])),
+                                                  "true edges")]
+    rows = [np.concatenate(top, axis=1)]
+    pairs = [k for k in guides if k.startswith("line")]
+    bottom = []
+    for k in pairs:
+        bottom += [label(crop(with_guide(outs[k], guides[k])), "guide: " + k[5:])]
+    bottom.append(label(crop(outs["true edges"]), "guide: true edges"))
+    rows.append(np.concatenate(bottom, axis=1))
+    cv2.imwrite(path, np.concatenate(rows)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return res
 
 
 if __name__ == "__main__":
