@@ -255,6 +255,10 @@ gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scr
     /* Stage 1: coarse result. */
     st = chain(&r, STAGE1_FIRST, STAGE1_LAST, "coarse", io->x_in, H, W, cin1, io->x_stage1, 3);
     if (st) return st;
+    /* Residual models predict a correction to their input image. */
+    if (m->residual)
+        for (size_t i = 0; i < (size_t)H * W; i++)
+            for (int ch = 0; ch < 3; ch++) io->x_stage1[i * 3 + ch] += io->x_in[i * cin1 + ch];
 
     /* Composite: coarse prediction inside the hole, input outside. */
     float *xnow = (float *)(base + p.o_xnow);
@@ -305,6 +309,9 @@ gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scr
     if (st) return st;
 
     /* Merge and decode. */
-    return chain(&r, MERGE_FIRST, MERGE_LAST, "refine", merged, p.h4, p.w4, p.c4,
-                 io->x_stage2, 3);
+    st = chain(&r, MERGE_FIRST, MERGE_LAST, "refine", merged, p.h4, p.w4, p.c4, io->x_stage2, 3);
+    if (st) return st;
+    if (m->residual)
+        for (size_t i = 0; i < (size_t)H * W * 3; i++) io->x_stage2[i] += xnow[i];
+    return GI_OK;
 }

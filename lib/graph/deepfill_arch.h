@@ -36,7 +36,8 @@ typedef struct gi_layer_spec {
 } gi_layer_spec;
 
 /* 1: the official network (holes enter stage 1 as 0). 2: the same network
- * plus the gatedinpaint.input_fill key (holes may enter pre-filled); a
+ * plus the gatedinpaint.input_fill and gatedinpaint.residual keys (holes may
+ * enter pre-filled; each stage may add its output to its input image); a
  * library that only knows 1 thus refuses models it would run wrongly. */
 #define GI_DF_ARCH_VERSION 1
 #define GI_DF_ARCH_VERSION_MAX 2

@@ -150,6 +150,13 @@ static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill needs "
                        "gatedinpaint.arch_version 2, the file says %d",
                        (int)m->arch_version);
+    if ((st = find_key(g, "gatedinpaint.residual", GI_GGUF_BOOL, 0, &kv)) != GI_OK)
+        return st;
+    m->residual = kv ? (int32_t)kv->num.u : 0;
+    if (m->residual && m->arch_version < 2)
+        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.residual needs "
+                       "gatedinpaint.arch_version 2, the file says %d",
+                       (int)m->arch_version);
 
     if ((st = dup_string(g, "gatedinpaint.family", 1, &m->family)) != GI_OK ||
         (st = dup_string(g, "gatedinpaint.channel_order", 1, &m->channel_order)) != GI_OK ||

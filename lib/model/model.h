@@ -26,6 +26,7 @@ struct gi_model {
     int32_t fuse;           /* contextual attention score fusion */
     float softmax_scale;
     int32_t input_fill;     /* GI_FILL_* */
+    int32_t residual;       /* 1: each stage adds its output to its input image */
     int64_t param_count;
 
     gi_layer_spec layers[GI_DF_NUM_LAYERS];

@@ -364,6 +364,9 @@ static void bad_models(void) {
     f = tb_model(4, 0, 0);
     tb_set_str(f, "gatedinpaint.input_fill", "pushpull");
     EXPECT(load(f), GI_E_BAD_MODEL, "input_fill needs gatedinpaint.arch_version 2");
+    f = tb_model(4, 0, 0);
+    tb_set_bool(f, "gatedinpaint.residual", 1);
+    EXPECT(load(f), GI_E_BAD_MODEL, "residual needs gatedinpaint.arch_version 2");
     /* absurd declared sizes */
     f = tb_model(4, 0, 0);
     tb_set_u32(f, "gatedinpaint.width", 1u << 30);

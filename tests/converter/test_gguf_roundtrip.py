@@ -206,6 +206,10 @@ def test_input_fill_is_written_with_arch_version_2(tmp_path):
     g = gguf.parse_gguf(open(path, "rb").read())
     assert g.kv["gatedinpaint.arch_version"] == 2
     assert g.kv["gatedinpaint.input_fill"] == "pushpull"
+    assert "gatedinpaint.residual" not in g.kv
+    g = gguf.parse_gguf(open(write(tmp_path / "r.gguf", random_weights(8), residual=True),
+                             "rb").read())
+    assert g.kv["gatedinpaint.arch_version"] == 2 and g.kv["gatedinpaint.residual"] is True
 
 
 @pytest.mark.parametrize("kw,msg", [
@@ -219,6 +223,7 @@ def test_input_fill_is_written_with_arch_version_2(tmp_path):
     (dict(softmax_scale=float("nan")), "softmax_scale"),
     (dict(fuse=1), "fuse"),
     (dict(input_fill="median"), "input_fill"),
+    (dict(residual=1), "residual"),
     (dict(extra_kv={"gatedinpaint.input_fill": "pushpull"}), "input_fill"),
     (dict(extra_kv={"general.name": "x"}), "general.name"),
     (dict(extra_kv={"x": [1, 2]}), "values must be"),

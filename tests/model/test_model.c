@@ -212,7 +212,7 @@ static void test_valid(void) {
     m = load_ok(f);
     if (m) {
         int64_t v = -1;
-        CHECK(m->input_fill == GI_FILL_PUSHPULL, "input_fill pushpull");
+        CHECK(m->input_fill == GI_FILL_PUSHPULL && m->residual == 0, "input_fill pushpull");
         CHECK(gi_model_get_int(m, GI_MODEL_ARCH_VERSION, &v) == GI_OK && v == 2,
               "arch_version 2");
         gi_model_release(m);
@@ -221,9 +221,10 @@ static void test_valid(void) {
     f = tb_model(4, 0, 0);
     tb_set_u32(f, "gatedinpaint.arch_version", 2);
     tb_set_str(f, "gatedinpaint.input_fill", "zeros");
+    tb_set_bool(f, "gatedinpaint.residual", 1);
     m = load_ok(f);
     if (m) {
-        CHECK(m->input_fill == GI_FILL_ZEROS, "input_fill zeros");
+        CHECK(m->input_fill == GI_FILL_ZEROS && m->residual == 1, "input_fill zeros, residual");
         gi_model_release(m);
     }
     tb_free(f);

@@ -249,6 +249,22 @@ def test_pushpull_fills_only_the_holes_smoothly():
     assert torch.equal(nets.pushpull(ramp, torch.zeros_like(valid)), torch.zeros_like(ramp))
 
 
+def test_residual_generator_starts_from_its_input_and_init_zeroes_outputs(tmp_path):
+    img, m, e, _ = _batch(2, 48)
+    x_in = nets.make_input(img, m, e, "pushpull")
+    g = nets.Generator(8, 1, input_fill="pushpull", residual=True)
+    with torch.no_grad():
+        x1, x2 = g(x_in, m)
+    assert torch.allclose(x1, x_in[:, :3]) and torch.allclose(x2, x_in[:, :3])
+    # an image model loaded into a residual generator: outputs zeroed, the rest kept
+    src = _trained_generator()
+    recipe.export_gguf(src, str(tmp_path / "m.gguf"), dtype="f32", name="t", license="x")
+    h = nets.Generator(8, 1, residual=True)
+    recipe.load_gguf_into(h, str(tmp_path / "m.gguf"))
+    assert h.layers["conv17"].weight.abs().sum() == 0
+    assert torch.equal(h.layers["conv1"].weight, src.layers["conv1"].weight)
+
+
 def test_make_input_pushpull_fills_the_colour_planes():
     img, m, e, _ = _batch(2, 48)
     z = nets.make_input(img, m, e)
@@ -261,19 +277,20 @@ def test_make_input_pushpull_fills_the_colour_planes():
 # ---------------------------------------------------------------------------------------
 # export -> C library
 
-def _trained_generator(width=8, guide=1, input_fill="zeros"):
+def _trained_generator(width=8, guide=1, input_fill="zeros", residual=False):
     torch.manual_seed(0)
-    g, d = recipe.make_nets(width, guide, d_width=8, input_fill=input_fill)
+    g, d = recipe.make_nets(width, guide, d_width=8, input_fill=input_fill, residual=residual)
     opt_g, opt_d = recipe.make_optimizers(g, d, lr=1e-3)
     recipe.train_step(g, d, opt_g, opt_d, _batch(2, 64))
     return g
 
 
 @pytest.mark.skipif(not DRIVER, reason="GI_PARITY_DRIVER is not set (meson test train)")
-@pytest.mark.parametrize("dtype,fill", [("f32", "zeros"), ("f16", "zeros"),
-                                        ("f32", "pushpull"), ("f16", "pushpull")])
-def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill):
-    g = _trained_generator(input_fill=fill)
+@pytest.mark.parametrize("dtype,fill,residual", [
+    ("f32", "zeros", False), ("f16", "zeros", False), ("f32", "pushpull", False),
+    ("f16", "pushpull", True), ("f32", "zeros", True)])
+def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill, residual):
+    g = _trained_generator(input_fill=fill, residual=residual)
     path = str(tmp_path / "m.gguf")
     recipe.export_gguf(g, path, dtype=dtype, name="test", license="Apache-2.0")
     h, w = 61, 75
@@ -294,7 +311,7 @@ def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill):
     x_in, hole = ref.prepare(img, mask, guide, guide_channels=1)
     if fill == "pushpull":
         x_in[:, :3] = nets.pushpull(x_in[:, :3], 1 - hole)
-    gen = nets.Generator(8, 1)
+    gen = nets.Generator(8, 1, residual=residual)
     gen.load_state_dict({"layers." + k: torch.from_numpy(v) for k, v in weights.items()})
     with torch.no_grad():
         _, t2 = gen(x_in, hole)

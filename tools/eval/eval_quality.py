@@ -7,7 +7,8 @@ OpenCV's Telea and Navier-Stokes inpainting.
 Every photo is scaled (INTER_AREA) to cover --size (768x512) and centre-cropped. Each gets
 --masks deterministic free-form masks (gitrain.masks.eval_mask: brush strokes covering
 5-20% of the image, seeded by photo index and mask number). Methods: OpenCV Telea and
-Navier-Stokes (cv2.inpaint, radius 3), our model without a guide and, when the model has a
+Navier-Stokes (cv2.inpaint, radius 3), the push-pull fill alone (the pre-fill of
+input_fill = pushpull models, no network), our model without a guide and, when the model has a
 guide channel, with the Canny edges of the ground truth as guide (an oracle sketch: an
 upper bound for a user's drawing). The model runs through the C library (ctypes on
 libgatedinpaint.so, 1 thread), exactly as users run it.
@@ -35,6 +36,8 @@ sys.path.insert(0, HERE)
 
 from gitrain.data import edge_map, list_images, load_rgb  # noqa: E402
 from gitrain.masks import eval_mask  # noqa: E402
+from gitrain import nets  # noqa: E402
+import torch  # noqa: E402
 import gilib  # noqa: E402
 
 
@@ -74,6 +77,14 @@ def opencv(rgb, mask, flag):
     return np.ascontiguousarray(out[:, :, ::-1])
 
 
+def pushpull(rgb, mask):
+    """The push-pull fill alone (what pushpull models get as stage-1 input in the hole)."""
+    x = torch.from_numpy(rgb.astype(np.float32).transpose(2, 0, 1))[None]
+    valid = torch.from_numpy((mask <= 127).astype(np.float32))[None, None]
+    out = nets.pushpull(x, valid)[0].numpy().transpose(1, 2, 0)
+    return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
+
+
 def show_hole(rgb, mask):
     v = rgb.copy()
     v[mask > 127] = 255
@@ -104,7 +115,7 @@ def main(argv=None):
 
     ours = gilib.Inpainter(a.model, threads=a.threads, lib=a.lib)
     guided = True
-    names = ["telea", "ns", "ours"]
+    names = ["telea", "ns", "pushpull", "ours"]
     files = list_images(a.photos)
     cases, grid_rows = [], []
     t_ours = 0.0
@@ -115,7 +126,7 @@ def main(argv=None):
             mask = eval_mask(h, w, seed=1000 * i + j)
             hole = mask > 127
             res = {"telea": opencv(gt, mask, cv2.INPAINT_TELEA),
-                   "ns": opencv(gt, mask, cv2.INPAINT_NS)}
+                   "ns": opencv(gt, mask, cv2.INPAINT_NS), "pushpull": pushpull(gt, mask)}
             inp = gt.copy()
             inp[hole] = 0
             t = time.time()
@@ -140,7 +151,7 @@ def main(argv=None):
                 cols = [label(show_hole(gt, mask), "input")] + \
                     [label(res[k], {"telea": "OpenCV Telea", "ns": "OpenCV NS",
                                     "ours": "ours", "ours_guide": "ours + edge guide"}[k])
-                     for k in names] + [label(gt, "ground truth")]
+                     for k in names if k != "pushpull"] + [label(gt, "ground truth")]
                 grid_rows.append(np.concatenate([cv2.resize(c, (w // 2, h // 2),
                                                              interpolation=cv2.INTER_AREA)
                                                  for c in cols], axis=1))
@@ -160,6 +171,7 @@ def main(argv=None):
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
     pretty = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes",
+              "pushpull": "push-pull fill alone (no network)",
               "ours": "ours (no guide)", "ours_guide": "ours + Canny edges of the truth"}
     lines = [f"{len(files)} held-out photos x {a.masks} masks = {len(cases)} cases, "
              f"{a.size}, mean hole {100 * meta['mean_hole']:.1f}% of the image.", "",

@@ -122,7 +122,7 @@ _RESERVED_KEYS = (
     "general.source_url", "gatedinpaint.family", "gatedinpaint.arch_version",
     "gatedinpaint.width", "gatedinpaint.guide_channels", "gatedinpaint.channel_order",
     "gatedinpaint.attention.fuse", "gatedinpaint.attention.softmax_scale",
-    "gatedinpaint.input_fill",
+    "gatedinpaint.input_fill", "gatedinpaint.residual",
 )
 
 
@@ -208,8 +208,8 @@ def _to_f16(name, data):
 
 
 def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, license,
-                source_url="", fuse=True, softmax_scale=10.0, input_fill="zeros", dtype="f32",
-                extra_kv=None):
+                source_url="", fuse=True, softmax_scale=10.0, input_fill="zeros",
+                residual=False, dtype="f32", extra_kv=None):
     """Check and write a DeepFill v2 model file.
 
     tensors: mapping "<layer>.weight" / "<layer>.bias" -> numpy float array
@@ -218,6 +218,7 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
     input_fill: how the holes enter stage 1, "zeros" (the official network) or
       "pushpull" (lib/graph/fill.h); a non-zeros fill is written with arch_version 2,
       which libraries that do not know the key refuse.
+    residual: each stage adds its output to its input image (arch_version 2 as well).
     extra_kv: optional dict of additional str/int/float/bool keys.
     Raises GGUFError or deepfill.ArchError (both ValueError) with a message
     naming the offending argument or tensor; nothing is written then.
@@ -239,6 +240,8 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
     if input_fill not in deepfill.INPUT_FILLS:
         raise GGUFError("input_fill must be one of %s, got %r"
                         % (", ".join(deepfill.INPUT_FILLS), input_fill))
+    if not isinstance(residual, bool):
+        raise GGUFError("residual must be a bool, got %r" % (residual,))
     if dtype not in _GGML_BY_NAME:
         raise GGUFError("dtype must be 'f32' or 'f16', got %r" % (dtype,))
 
@@ -250,7 +253,7 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
         kv.append(("general.source_url", T_STRING, source_url))
     kv += [("gatedinpaint.family", T_STRING, deepfill.FAMILY),
            ("gatedinpaint.arch_version", T_U32,
-            deepfill.ARCH_VERSION if input_fill == "zeros" else 2),
+            deepfill.ARCH_VERSION if input_fill == "zeros" and not residual else 2),
            ("gatedinpaint.width", T_U32, width),
            ("gatedinpaint.guide_channels", T_U32, guide_channels),
            ("gatedinpaint.channel_order", T_STRING, channel_order),
@@ -258,6 +261,8 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
            ("gatedinpaint.attention.softmax_scale", T_F32, float(softmax_scale))]
     if input_fill != "zeros":
         kv.append(("gatedinpaint.input_fill", T_STRING, input_fill))
+    if residual:
+        kv.append(("gatedinpaint.residual", T_BOOL, True))
     kv += [_extra_entry(k, v) for k, v in (extra_kv or {}).items()]
 
     normalized = {str(k): _as_f32(k, v) for k, v in tensors.items()}

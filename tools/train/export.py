@@ -44,7 +44,8 @@ def main(argv=None):
     st = torch.load(a.checkpoint, map_location="cpu")
     args = st["args"]
     g = nets.Generator(args["width"], args["guide"],
-                       input_fill=args.get("input_fill", "zeros"))
+                       input_fill=args.get("input_fill", "zeros"),
+                       residual=args.get("residual", False))
     ema = "g_ema" in st and not a.raw
     g.load_state_dict(st["g_ema"] if ema else st["g"])
     name = a.name or (f"libgatedinpaint default deepfill_v2 width {args['width']}, "

@@ -59,6 +59,10 @@ def parse_args(argv=None):
                    help="how the holes enter stage 1: zeros (official) or a push-pull "
                         "interpolation of the surrounding pixels (lib/graph/fill.h); "
                         "stored in the exported model")
+    p.add_argument("--residual", action="store_true",
+                   help="each stage predicts a correction added to its input image (with "
+                        "--input-fill pushpull: to the interpolated hole); stored in the "
+                        "exported model")
     p.add_argument("--init", default="",
                    help="start the generator from this model file (GGUF, e.g. "
                         "models/default.gguf) instead of a random initialisation; ignored when "
@@ -121,7 +125,7 @@ def main(argv=None):
     torch.manual_seed(a.seed)
     os.makedirs(os.path.join(a.out, "samples"), exist_ok=True)
 
-    g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill)
+    g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill, a.residual)
     opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2))
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
     step, elapsed, ema_state = 0, 0.0, None

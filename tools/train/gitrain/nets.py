@@ -73,13 +73,14 @@ class Generator(nn.Module):
     """DeepFill v2 generator; state_dict keys are "layers.<official name>.weight|bias"."""
 
     def __init__(self, width=48, guide_channels=0, *, fuse=True, softmax_scale=10.0,
-                 init_gain=1.3, input_fill="zeros"):
+                 init_gain=1.3, input_fill="zeros", residual=False):
         super().__init__()
         if input_fill not in INPUT_FILLS:
             raise ValueError(f"input_fill must be one of {INPUT_FILLS}, got {input_fill!r}")
         self.width = width
         self.guide_channels = guide_channels
         self.input_fill = input_fill  # how make_input fills the holes (model metadata)
+        self.residual = residual  # each stage adds its output to its input image (metadata)
         self.fuse = fuse
         self.softmax_scale = softmax_scale
         self.specs = {sp.name: sp for sp in layer_specs(width, guide_channels)}
@@ -95,6 +96,8 @@ class Generator(nn.Module):
             nn.init.normal_(conv.weight, 0.0, std)
             nn.init.zeros_(conv.bias)
             self.layers[sp.name] = conv
+        if residual:
+            self.zero_outputs()
 
     def _run(self, x, names):
         for name in names:
@@ -108,13 +111,25 @@ class Generator(nn.Module):
         x = self._run(x_in, LAYER_NAMES[0:6])
         mask_s = resize_nn(mask, x.shape[2], x.shape[3])
         x_stage1 = self._run(x, LAYER_NAMES[6:17])
+        if self.residual:
+            x_stage1 = x_stage1 + x_in[:, 0:3]
         xnow = x_stage1 * mask + x_in[:, 0:3] * (1 - mask)
         x_hallu = self._run(xnow, LAYER_NAMES[17:27])
         pm = self._run(xnow, LAYER_NAMES[27:33])
         pm = contextual_attention(pm, mask_s, fuse=self.fuse, softmax_scale=self.softmax_scale)
         pm = self._run(pm, LAYER_NAMES[33:35])
         x_stage2 = self._run(torch.cat([x_hallu, pm], dim=1), LAYER_NAMES[35:42])
+        if self.residual:
+            x_stage2 = x_stage2 + xnow
         return x_stage1, x_stage2
+
+    def zero_outputs(self):
+        """Zero both stages' last layers: a residual model then returns its input image
+        (the pre-fill in the hole) and learns corrections from there."""
+        with torch.no_grad():
+            for name in (LAYER_NAMES[16], LAYER_NAMES[41]):
+                self.layers[name].weight.zero_()
+                self.layers[name].bias.zero_()
 
     def export_weights(self):
         """{"<layer>.weight": float32 numpy OIHW, "<layer>.bias": ...} for gguf.write_model."""

@@ -37,8 +37,9 @@ class LossConfig:
     hole_weight: float = 0.0
 
 
-def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros"):
-    g = Generator(width, guide_channels, input_fill=input_fill).to(device)
+def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
+              residual=False):
+    g = Generator(width, guide_channels, input_fill=input_fill, residual=residual).to(device)
     d = Discriminator(3 + 1 + guide_channels, d_width).to(device)
     return g, d
 
@@ -131,7 +132,9 @@ def hole_l1(g, image, mask, edge, use_guide):
 
 def load_gguf_into(g, path):
     """Load a libgatedinpaint model file's weights into generator g (to continue training
-    from a released model). Width, guide channels and channel order must match g."""
+    from a released model). Width, guide channels and channel order must match g. A model
+    that predicts images loaded into a residual g gets its output layers zeroed
+    (Generator.zero_outputs), so g starts from its input image. Returns the file's keys."""
     import numpy as np
     from gimodel.gguf import read_gguf
     from gimodel.tensor import RawTensor
@@ -146,6 +149,9 @@ def load_gguf_into(g, path):
         f32 = RawTensor(dtype, shape, raw).to_f32_bytes()
         state["layers." + name] = torch.from_numpy(np.frombuffer(f32, "<f4").reshape(shape).copy())
     g.load_state_dict(state)
+    if g.residual and not kv.get("gatedinpaint.residual", False):
+        g.zero_outputs()
+    return kv
 
 
 def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=None):
@@ -154,4 +160,4 @@ def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=Non
     write_model(path, g.export_weights(), width=g.width, guide_channels=g.guide_channels,
                 channel_order="rgb", name=name, license=license, source_url=source_url,
                 fuse=g.fuse, softmax_scale=g.softmax_scale, input_fill=g.input_fill,
-                dtype=dtype, extra_kv=extra)
+                residual=g.residual, dtype=dtype, extra_kv=extra)
