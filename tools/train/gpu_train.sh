@@ -14,7 +14,10 @@
 # hinge SN-PatchGAN + L1, Adam 1e-4 / 0.5 / 0.999) at width 32 (an F16 file of ~3.5 MB),
 # the edge guide kept for half of the samples, 1000 L1-only warm-up steps, and two additions
 # the CPU-trained default model used (models/README.md; not measured one by one): the hole
-# L1 term (--hole-weight 1) and a moving average of the weights (--ema 0.999).
+# L1 term (--hole-weight 1) and a moving average of the weights (--ema 0.999), plus the
+# default model's input: holes pre-filled by push-pull and residual stages
+# (--input-fill pushpull --residual; tools/train/README.md), so training starts from the
+# pre-fill's quality.
 # Extra train.py options: GI_TRAIN_ARGS="--lr 2e-4 ...".
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,6 +38,7 @@ fi
 # shellcheck disable=SC2086
 "$py" "$root/tools/train/train.py" --data "$data" --out "$run" \
     --width 32 --guide 1 --crop 256 --batch 16 --gan-start 1000 --hole-weight 1 --ema 0.999 \
+    --input-fill pushpull --residual \
     --minutes "$minutes" --ckpt-minutes 2 --val-every 250 --sample-every 1000 \
     --device auto --no-progress --export "$run/model.gguf" ${GI_TRAIN_ARGS:-}
 if [ -n "${OUT:-}" ]; then
