@@ -17,8 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gitrain import nets, recipe  # noqa: E402
 
 
-def recipe_summary(args):
-    """The loss and optimiser settings of a run, in one line of metadata."""
+def recipe_summary(args, step=None):
+    """The loss and optimiser settings of a run (that reached `step`), in one line."""
     lr = f"Adam {args['lr']:g}"
     if args.get("lr_final"):
         lr += f" cosine to {args['lr_final']:g}"
@@ -28,7 +28,13 @@ def recipe_summary(args):
     gan = f"SN-PatchGAN hinge x{args['gan_weight']:g}"
     if args.get("gan_start"):
         gan += f" from step {args['gan_start']}"
-    return f"tools/train: {l1}; {gan}; {lr}"
+    if not args["gan_weight"] or (step is not None and args.get("gan_start", 0) >= step):
+        gan = "no GAN term"
+    fill = ""
+    if args.get("input_fill", "zeros") != "zeros" or args.get("residual"):
+        fill = f"; holes in: {args.get('input_fill', 'zeros')}" + \
+            ("; residual stages" if args.get("residual") else "")
+    return f"tools/train: {l1}; {gan}; {lr}{fill}"
 
 
 def main(argv=None):
@@ -56,7 +62,7 @@ def main(argv=None):
              "gatedinpaint.train.crop": int(args["crop"]),
              "gatedinpaint.train.batch": int(args["batch"]),
              "gatedinpaint.train.data": "Debian wallpaper photos, tools/data/photos.tsv",
-             "gatedinpaint.train.recipe": recipe_summary(args)
+             "gatedinpaint.train.recipe": recipe_summary(args, st["step"])
              + (f"; weights: moving average, decay {args['ema']:g}" if ema else "")}
     recipe.export_gguf(g, a.output, dtype=a.dtype, name=name, license=a.license, extra=extra)
     print(f"export: {a.output} ({os.path.getsize(a.output)} bytes, step {st['step']})")
