@@ -255,18 +255,17 @@ gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scr
     /* Stage 1: coarse result. */
     st = chain(&r, STAGE1_FIRST, STAGE1_LAST, "coarse", io->x_in, H, W, cin1, io->x_stage1, 3);
     if (st) return st;
-    /* Residual models predict a correction to their input image. */
-    if (m->residual)
-        for (size_t i = 0; i < (size_t)H * W; i++)
-            for (int ch = 0; ch < 3; ch++) io->x_stage1[i * 3 + ch] += io->x_in[i * cin1 + ch];
-
-    /* Composite: coarse prediction inside the hole, input outside. */
+    /* Composite: coarse prediction inside the hole, input outside. Residual
+     * models predict a correction to their input image: add it first. */
     float *xnow = (float *)(base + p.o_xnow);
+    const float res = m->residual ? 1.0f : 0.0f;
     for (size_t i = 0; i < (size_t)H * W; i++) {
         float mk = io->mask[i];
-        for (int ch = 0; ch < 3; ch++)
-            xnow[i * 3 + ch] = io->x_stage1[i * 3 + ch] * mk +
-                               io->x_in[i * cin1 + ch] * (1.0f - mk);
+        for (int ch = 0; ch < 3; ch++) {
+            float in = io->x_in[i * cin1 + ch];
+            float x1 = io->x_stage1[i * 3 + ch] += res * in;
+            xnow[i * 3 + ch] = x1 * mk + in * (1.0f - mk);
+        }
     }
 
     /* Stage 2, convolution branch -> channels [0, 2c) of the merged map. */

@@ -146,16 +146,13 @@ static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill is '%s', must be "
                        "'zeros' or 'pushpull'",
                        gi_gguf_printable(kv->str, found, sizeof found));
-    if (m->input_fill != GI_FILL_ZEROS && m->arch_version < 2)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill needs "
-                       "gatedinpaint.arch_version 2, the file says %d",
-                       (int)m->arch_version);
     if ((st = find_key(g, "gatedinpaint.residual", GI_GGUF_BOOL, 0, &kv)) != GI_OK)
         return st;
     m->residual = kv ? (int32_t)kv->num.u : 0;
-    if (m->residual && m->arch_version < 2)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.residual needs "
-                       "gatedinpaint.arch_version 2, the file says %d",
+    /* Version 1 readers ignore both keys, so a file using them must say 2. */
+    if ((m->input_fill != GI_FILL_ZEROS || m->residual) && m->arch_version < 2)
+        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.%s needs gatedinpaint.arch_version 2, "
+                       "the file says %d", m->residual ? "residual" : "input_fill",
                        (int)m->arch_version);
 
     if ((st = dup_string(g, "gatedinpaint.family", 1, &m->family)) != GI_OK ||
