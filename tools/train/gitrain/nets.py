@@ -17,13 +17,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-_REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests",
-                    "reference")
-if _REF not in sys.path:
-    sys.path.insert(0, _REF)
+_HERE = os.path.dirname(os.path.abspath(__file__))
+for _p in (os.path.join(_HERE, "..", "..", "..", "tests", "reference"),
+           os.path.join(_HERE, "..", "..")):  # tools/: gimodel
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
 import deepfill_ref  # noqa: E402  (the parity oracle; shared layer table and semantics)
 from deepfill_ref import LAYER_NAMES, layer_specs, resize_nn  # noqa: E402,F401
+from gimodel.deepfill import INPUT_FILLS  # noqa: E402  (the model format's fill names)
 
 
 def gated_conv(x, weight, bias, layer):
@@ -138,9 +140,6 @@ class Generator(nn.Module):
             out[name + ".weight"] = conv.weight.detach().float().cpu().numpy()
             out[name + ".bias"] = conv.bias.detach().float().cpu().numpy()
         return out
-
-
-INPUT_FILLS = ("zeros", "pushpull")
 
 
 def pushpull(x, valid):

@@ -112,7 +112,8 @@ def ema_update(g_ema, g, decay):
     """g_ema <- decay * g_ema + (1 - decay) * g, parameter by parameter. Averaging the last
     ~1/(1-decay) steps removes the step-to-step jitter of the weights: with lr 5e-4 and no
     average, the validation hole L1 of the default model's run went up by 8-9 % between
-    log points 250 steps apart (0.166 -> 0.179, 0.158 -> 0.172; models/default.train-log.tsv);
+    log points 250 steps apart (0.166 -> 0.179, 0.158 -> 0.172; run 1 in
+    models/default.train-log.tsv);
     with the average it fell at every log point."""
     for pe, p in zip(g_ema.parameters(), g.parameters()):
         pe.mul_(decay).add_(p.detach(), alpha=1 - decay)
