@@ -112,8 +112,8 @@ def nn_index(n_in, n_out):
 
 def resize_nn(x, out_h, out_w):
     """TF align-corners nearest-neighbour resize of an NCHW tensor."""
-    ri = torch.from_numpy(nn_index(x.shape[2], out_h))
-    ci = torch.from_numpy(nn_index(x.shape[3], out_w))
+    ri = torch.from_numpy(nn_index(x.shape[2], out_h)).to(x.device)
+    ci = torch.from_numpy(nn_index(x.shape[3], out_w)).to(x.device)
     return x.index_select(2, ri).index_select(3, ci)
 
 
