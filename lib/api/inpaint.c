@@ -163,14 +163,21 @@ gi_status gi_inpaint(gi_session *s, const gi_tensor *image, const gi_tensor *mas
     size_t npix = (size_t)hn * wn, f = sizeof(float);
     size_t cin = (size_t)m->layers[GI_DF_CONV1].cin;
     /* Arena: network scratch, then input, mask, both stage outputs and the
-     * pre-fill pyramid. */
+     * pre-fill's scratch. */
     size_t net = (gi_deepfill_scratch(s, hn, wn) + 63) & ~(size_t)63;
     size_t o_x = net, o_m = o_x + ((npix * cin * f + 63) & ~(size_t)63);
     size_t o_1 = o_m + ((npix * f + 63) & ~(size_t)63);
     size_t o_2 = o_1 + ((npix * 3 * f + 63) & ~(size_t)63);
     size_t o_fill = o_2 + ((npix * 3 * f + 63) & ~(size_t)63);
-    size_t total = o_fill +
-                   (m->input_fill == GI_FILL_PUSHPULL ? gi_pushpull_scratch(hn, wn) : 0);
+    size_t fill = m->input_fill == GI_FILL_PUSHPULL          ? gi_pushpull_scratch(hn, wn)
+                  : m->input_fill == GI_FILL_GUIDED_PUSHPULL ? gi_guided_pushpull_scratch(hn, wn)
+                                                             : 0;
+    size_t total = o_fill + fill;
+    /* The guided fill numbers pixels with int32. */
+    if (m->input_fill == GI_FILL_GUIDED_PUSHPULL && npix > INT32_MAX)
+        return gi_fail(GI_E_UNSUPPORTED, "gi_inpaint: image is %dx%d, model '%s' (guided_pushpull"
+                       " pre-fill) handles at most 2^31 - 1 pixels", (int)image->w,
+                       (int)image->h, m->name);
     char fn[64];
     snprintf(fn, sizeof fn, "gi_inpaint (%dx%d image)", (int)image->w, (int)image->h);
     st = gi_session_check_mem(s, fn, total);
@@ -187,6 +194,9 @@ gi_status gi_inpaint(gi_session *s, const gi_tensor *image, const gi_tensor *mas
     if (m->input_fill == GI_FILL_PUSHPULL)
         gi_pushpull_fill((float *)io.x_in, hn, wn, (int32_t)cin, (float *)io.mask,
                          base + o_fill);
+    else if (m->input_fill == GI_FILL_GUIDED_PUSHPULL) /* channel 3: the guide plane */
+        gi_guided_pushpull_fill((float *)io.x_in, hn, wn, (int32_t)cin, (float *)io.mask,
+                                (float *)io.x_in + 3, (int32_t)cin, base + o_fill);
     st = gi_deepfill_forward(s, &io, base);
     if (st) return st;
     if (s->taps) {

@@ -1,7 +1,8 @@
 /* Hole pre-fill for models whose metadata asks for it
- * (gatedinpaint.input_fill = "pushpull", docs/MODEL_FORMAT.md): before
- * stage 1, the colour of each hole pixel is replaced by a smooth
- * interpolation of the valid pixels around it instead of 0. */
+ * (gatedinpaint.input_fill = "pushpull" or "guided_pushpull",
+ * docs/MODEL_FORMAT.md): before stage 1, the colour of each hole pixel is
+ * replaced by a smooth interpolation of the valid pixels around it instead
+ * of 0. */
 #ifndef GI_GRAPH_FILL_H
 #define GI_GRAPH_FILL_H
 
@@ -20,5 +21,25 @@ size_t gi_pushpull_scratch(int32_t h, int32_t w);
  * clamped) of the filled level l+1. A 1x1 level without valid pixels is 0. */
 void gi_pushpull_fill(float *x, int32_t h, int32_t w, int32_t stride, const float *hole,
                       void *scratch);
+
+/* Scratch bytes gi_guided_pushpull_fill needs for an h x w image. */
+size_t gi_guided_pushpull_scratch(int32_t h, int32_t w);
+
+/* Guided push-pull fill, in place: like gi_pushpull_fill, but colour does
+ * not flow across the guide's lines (tools/train/gitrain/nets.py
+ * guided_pushpull is the same). x, stride, hole: as gi_pushpull_fill; edge:
+ * h x w values `edge_stride` floats apart, a pixel is on the guide if
+ * edge > 0.5. h * w must be below 2^31. Definition:
+ * 1. push-pull fill of every hole pixel ("base").
+ * 2. G = hole pixels on the guide; if G is empty, stop.
+ * 3. Each 4-connected region C of the other hole pixels: B = C's bounding
+ *    box grown by 2 px, clipped to the image; ring = known pixels within
+ *    Chebyshev distance 2 of C. If the ring is empty C keeps "base", else C
+ *    takes the push-pull fill of the window B (pyramid origin at B's
+ *    top-left) in which only the ring is valid.
+ * 4. G takes the push-pull fill in which every pixel outside G is valid.
+ * Only hole pixels are written. */
+void gi_guided_pushpull_fill(float *x, int32_t h, int32_t w, int32_t stride, const float *hole,
+                             const float *edge, int32_t edge_stride, void *scratch);
 
 #endif

@@ -142,10 +142,16 @@ static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
     m->input_fill = GI_FILL_ZEROS;
     if (kv && gi_gguf_str_eq(kv->str, "pushpull"))
         m->input_fill = GI_FILL_PUSHPULL;
+    else if (kv && gi_gguf_str_eq(kv->str, "guided_pushpull"))
+        m->input_fill = GI_FILL_GUIDED_PUSHPULL;
     else if (kv && !gi_gguf_str_eq(kv->str, "zeros"))
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill is '%s', must be "
-                       "'zeros' or 'pushpull'",
+                       "'zeros', 'pushpull' or 'guided_pushpull'",
                        gi_gguf_printable(kv->str, found, sizeof found));
+    /* The guided fill reads the guide plane of the network input. */
+    if (m->input_fill == GI_FILL_GUIDED_PUSHPULL && m->guide_channels == 0)
+        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill 'guided_pushpull' needs a "
+                       "guide channel, the file says gatedinpaint.guide_channels 0");
     if ((st = find_key(g, "gatedinpaint.residual", GI_GGUF_BOOL, 0, &kv)) != GI_OK)
         return st;
     m->residual = kv ? (int32_t)kv->num.u : 0;

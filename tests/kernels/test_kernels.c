@@ -7,6 +7,7 @@
 
 #include "cpu/dispatch.h"
 #include "graph/attention.h"
+#include "graph/fill.h"
 #include "kernels/kernels.h"
 #include "../common/check.h"
 
@@ -348,6 +349,162 @@ static void test_attention(const gi_kernels *kt) {
             }
 }
 
+/* ---- guided push-pull hole pre-fill (graph/fill.h) --------------------- */
+
+/* Pixels of 5 floats: colour, the guide plane, a sentinel the fill must not
+ * touch, as in the network input. */
+enum { FS = 5 };
+
+static float *fill_image(int h, int w) {
+    float *x = malloc((size_t)h * w * FS * sizeof *x);
+    for (size_t i = 0; i < (size_t)h * w * FS; i++) x[i] = frand();
+    for (size_t i = 0; i < (size_t)h * w; i++) x[i * FS + 3] = 0.0f;
+    return x;
+}
+
+/* gi_guided_pushpull_fill on a copy of x, from a misaligned scratch. */
+static float *guided(const float *x, int h, int w, const float *hole) {
+    size_t n = (size_t)h * w * FS * sizeof(float);
+    float *y = malloc(n);
+    memcpy(y, x, n);
+    unsigned char *scr = malloc(gi_guided_pushpull_scratch(h, w) + 1);
+    gi_guided_pushpull_fill(y, h, w, FS, hole, y + 3, FS, scr + 1);
+    free(scr);
+    return y;
+}
+
+static float *plain(const float *x, int h, int w, const float *hole) {
+    size_t n = (size_t)h * w * FS * sizeof(float);
+    float *y = malloc(n);
+    memcpy(y, x, n);
+    unsigned char *scr = malloc(gi_pushpull_scratch(h, w));
+    gi_pushpull_fill(y, h, w, FS, hole, scr);
+    free(scr);
+    return y;
+}
+
+/* Every float of a known pixel and every non-colour float is unchanged. */
+static int only_holes_written(const float *x, const float *y, int h, int w, const float *hole) {
+    for (size_t i = 0; i < (size_t)h * w; i++)
+        for (int c = 0; c < FS; c++)
+            if ((hole[i] == 0.0f || c >= 3) && memcmp(&x[i * FS + c], &y[i * FS + c], 4))
+                return 0;
+    return 1;
+}
+
+/* Largest |colour - want| over rows y0..y1, columns x0..x1 (inclusive). */
+static double max_dev(const float *y, int w, int y0, int y1, int x0, int x1, const float want[3]) {
+    double m = 0;
+    for (int r = y0; r <= y1; r++)
+        for (int c = x0; c <= x1; c++)
+            for (int ch = 0; ch < 3; ch++) {
+                double e = fabs(y[((size_t)r * w + c) * FS + ch] - want[ch]);
+                m = e > m ? e : m;
+            }
+    return m;
+}
+
+static void test_guided_fill(void) {
+    /* No guide pixel in the hole (guide values on known pixels are ignored):
+     * exactly push-pull. */
+    {
+        int h = 29, w = 43;
+        float *x = fill_image(h, w), *hole = malloc((size_t)h * w * sizeof *hole);
+        for (int i = 0; i < h * w; i++) {
+            int r = i / w, c = i % w;
+            hole[i] = (r > 5 && r < 20 && c > 8 && c < 30) || frand() > 0.6f ? 1.0f : 0.0f;
+            if (hole[i] == 0.0f && frand() > 0.5f) x[i * FS + 3] = 1.0f;
+        }
+        float *g = guided(x, h, w, hole), *p = plain(x, h, w, hole);
+        CHECK(memcmp(g, p, (size_t)h * w * FS * sizeof *g) == 0,
+              "guided fill without guide pixels differs from push-pull");
+        free(x), free(hole), free(g), free(p);
+    }
+    /* A full-height hole split by a guide column: each side takes exactly its
+     * own colour, the guide column lies between the two. */
+    {
+        int h = 20, w = 30, gx = 13;
+        const float A[3] = {0.8f, -0.2f, 0.1f}, B[3] = {-0.6f, 0.5f, 0.3f};
+        float *x = fill_image(h, w), *hole = malloc((size_t)h * w * sizeof *hole);
+        for (int i = 0; i < h * w; i++) {
+            int c = i % w;
+            hole[i] = c >= 4 && c <= 25 ? 1.0f : 0.0f;
+            for (int ch = 0; ch < 3; ch++)
+                x[i * FS + ch] = hole[i] != 0.0f ? 0.0f : c < 4 ? A[ch] : B[ch];
+            x[i * FS + 3] = c == gx ? 1.0f : 0.0f;
+        }
+        float *g = guided(x, h, w, hole), *p = plain(x, h, w, hole);
+        CHECK(only_holes_written(x, g, h, w, hole), "guided fill wrote outside the hole");
+        CHECK(max_dev(g, w, 0, h - 1, 4, gx - 1, A) <= 1e-6, "left of the guide: not its colour");
+        CHECK(max_dev(g, w, 0, h - 1, gx + 1, 25, B) <= 1e-6, "right of the guide: not its colour");
+        CHECK(max_dev(p, w, 0, h - 1, 4, gx - 1, A) > 0.1, "plain push-pull mixes the sides");
+        int between = 1;
+        for (int r = 0; r < h; r++)
+            for (int ch = 0; ch < 3; ch++) {
+                float v = g[((size_t)r * w + gx) * FS + ch];
+                float lo = A[ch] < B[ch] ? A[ch] : B[ch], hi = A[ch] < B[ch] ? B[ch] : A[ch];
+                between &= v > lo && v < hi;
+            }
+        CHECK(between, "guide pixels are not between the two colours");
+        free(x), free(hole), free(g), free(p);
+    }
+    /* tests/train/test_train.py's case: the colour edge (column 16) is not on
+     * the guide (column 12); known pixels above and below the hole. */
+    {
+        int h = 24, w = 32;
+        const float A[3] = {0.8f, 0.0f, 0.0f};
+        float *x = fill_image(h, w), *hole = malloc((size_t)h * w * sizeof *hole);
+        for (int i = 0; i < h * w; i++) {
+            int r = i / w, c = i % w;
+            hole[i] = r >= 6 && r < 18 && c >= 4 && c < 28 ? 1.0f : 0.0f;
+            x[i * FS + 0] = c < 16 ? 0.8f : 0.0f;
+            x[i * FS + 1] = c < 16 ? 0.0f : -0.6f;
+            x[i * FS + 2] = 0.0f;
+            x[i * FS + 3] = c == 12 ? hole[i] : 0.0f;
+        }
+        float *g = guided(x, h, w, hole), *p = plain(x, h, w, hole);
+        CHECK(only_holes_written(x, g, h, w, hole), "guided fill wrote outside the hole");
+        CHECK(max_dev(g, w, 6, 17, 4, 11, A) <= 1e-6, "left region: not the left colour");
+        int right = 1, line = 1;
+        for (int r = 6; r < 18; r++) {
+            const float *row = g + (size_t)r * w * FS, *prow = p + (size_t)r * w * FS;
+            for (int c = 13; c < 28; c++) right &= row[c * FS + 1] < 0.0f;
+            for (int c = 13; c < 16; c++) right &= prow[c * FS + 1] > row[c * FS + 1];
+            line &= row[12 * FS] > row[13 * FS] && row[12 * FS] < row[11 * FS];
+        }
+        CHECK(right, "right region: the right colour does not dominate");
+        CHECK(line, "guide column not between its neighbours");
+        free(x), free(hole), free(g), free(p);
+    }
+    /* A region closed in by the guide, with no known pixel within 2 px, keeps
+     * plain push-pull. */
+    {
+        int h = 24, w = 32;
+        float *x = fill_image(h, w), *hole = malloc((size_t)h * w * sizeof *hole);
+        for (int i = 0; i < h * w; i++) {
+            int r = i / w, c = i % w;
+            hole[i] = r >= 1 && r < 23 && c >= 1 && c < 31 ? 1.0f : 0.0f;
+            for (int ch = 0; ch < 3; ch++) x[i * FS + ch] *= 1.0f - hole[i];
+            int inner = r >= 4 && r < 20 && c >= 4 && c < 28;
+            int frame = r >= 2 && r < 22 && c >= 2 && c < 30 && !inner;
+            x[i * FS + 3] = frame ? 1.0f : 0.0f;
+        }
+        float *g = guided(x, h, w, hole), *p = plain(x, h, w, hole);
+        CHECK(only_holes_written(x, g, h, w, hole), "guided fill wrote outside the hole");
+        int same = 1, differs = 0;
+        for (int r = 0; r < h; r++)
+            for (int c = 0; c < w; c++) {
+                size_t i = ((size_t)r * w + c) * FS;
+                int inner = r >= 4 && r < 20 && c >= 4 && c < 28;
+                if (inner) same &= memcmp(g + i, p + i, 3 * sizeof *g) == 0;
+                else if (hole[i / FS] != 0.0f) differs |= memcmp(g + i, p + i, 3 * sizeof *g) != 0;
+            }
+        CHECK(same, "enclosed region without known neighbours is not plain push-pull");
+        CHECK(differs, "the band outside the guide frame was not refilled");
+        free(x), free(hole), free(g), free(p);
+    }
+}
+
 int main(void) {
     static const int32_t tiers[] = {GI_ISA_SCALAR, GI_ISA_NEON, GI_ISA_AVX2, GI_ISA_AVX512};
     const gi_kernels *seen[4] = {0};
@@ -363,5 +520,6 @@ int main(void) {
         test_gemm(kt);
         test_attention(kt);
     }
+    test_guided_fill();
     return check_report();
 }

@@ -228,6 +228,16 @@ static void test_valid(void) {
         gi_model_release(m);
     }
     tb_free(f);
+    f = tb_model(4, 1, 0);
+    tb_set_u32(f, "gatedinpaint.arch_version", 2);
+    tb_set_str(f, "gatedinpaint.input_fill", "guided_pushpull");
+    m = load_ok(f);
+    if (m) {
+        CHECK(m->input_fill == GI_FILL_GUIDED_PUSHPULL && m->guide_channels == 1,
+              "input_fill guided_pushpull");
+        gi_model_release(m);
+    }
+    tb_free(f);
 }
 
 static void test_f16(void) {
