@@ -210,6 +210,11 @@ def test_input_fill_is_written_with_arch_version_2(tmp_path):
     g = gguf.parse_gguf(open(write(tmp_path / "r.gguf", random_weights(8), residual=True),
                              "rb").read())
     assert g.kv["gatedinpaint.arch_version"] == 2 and g.kv["gatedinpaint.residual"] is True
+    path = write(tmp_path / "gp.gguf", random_weights(8, 1), guide_channels=1,
+                 input_fill="guided_pushpull")
+    g = gguf.parse_gguf(open(path, "rb").read())
+    assert g.kv["gatedinpaint.arch_version"] == 2
+    assert g.kv["gatedinpaint.input_fill"] == "guided_pushpull"
 
 
 @pytest.mark.parametrize("kw,msg", [
@@ -223,6 +228,7 @@ def test_input_fill_is_written_with_arch_version_2(tmp_path):
     (dict(softmax_scale=float("nan")), "softmax_scale"),
     (dict(fuse=1), "fuse"),
     (dict(input_fill="median"), "input_fill"),
+    (dict(input_fill="guided_pushpull"), "needs a guide channel"),
     (dict(residual=1), "residual"),
     (dict(extra_kv={"gatedinpaint.input_fill": "pushpull"}), "input_fill"),
     (dict(extra_kv={"general.name": "x"}), "general.name"),

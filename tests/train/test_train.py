@@ -274,6 +274,44 @@ def test_make_input_pushpull_fills_the_colour_planes():
     assert (p[:, :3] * m).abs().sum() > 0 and (z[:, :3] * m).abs().sum() == 0
 
 
+def test_guided_pushpull_does_not_fill_across_guide_edges():
+    # left half of the image one colour, right half another; a hole across the middle
+    # split by a guide line at column 12 (the true colour edge is at 16)
+    x = torch.zeros(1, 3, 24, 32)
+    x[:, 0, :, :16], x[:, 1, :, 16:] = 0.8, -0.6
+    hole = torch.zeros(1, 1, 24, 32)
+    hole[:, :, 6:18, 4:28] = 1
+    edge = torch.zeros_like(hole)
+    edge[:, :, :, 12] = 1
+    plain = nets.pushpull(x, 1 - hole)
+    assert torch.equal(nets.guided_pushpull(x, 1 - hole, torch.zeros_like(hole)), plain)
+    out = nets.guided_pushpull(x, 1 - hole, edge * hole)
+    assert torch.equal(out * (1 - hole), x * (1 - hole))      # only holes are written
+    left = out[0, :, 6:18, 4:12]
+    assert torch.allclose(left, x[0, :, 6:18, 4:5].expand_as(left))   # left colour only
+    # right region: known border is left-coloured on columns 12-15, right-coloured after
+    right = out[0, :, 6:18, 13:28]
+    assert (right[1] < 0).all() and (plain[0, 1, 6:18, 13:16] > right[1, :, :3]).all()
+    line = out[0, :, 6:18, 12]
+    assert ((line[0] > right[0, :, 0]) & (line[0] < left[0, :, -1])).all()   # in between
+    # a region that touches no known pixel keeps plain pushpull
+    ring = torch.zeros_like(hole)
+    ring[:, :, 2:22, 2:30] = 1
+    ring[:, :, 4:20, 4:28] = 0                     # a closed guide square inside the hole
+    hole2 = torch.zeros_like(hole)
+    hole2[:, :, 1:23, 1:31] = 1
+    out2 = nets.guided_pushpull(x, 1 - hole2, ring)
+    inner = (hole2 - ring)[0, 0].bool()
+    inner[:4] = inner[20:] = False
+    inner[:, :4] = inner[:, 28:] = False
+    assert torch.equal(out2[0][:, inner], nets.pushpull(x, 1 - hole2)[0][:, inner])
+
+
+def test_guided_pushpull_needs_a_guide_channel():
+    with pytest.raises(ValueError, match="guide channel"):
+        nets.Generator(8, 0, input_fill="guided_pushpull")
+
+
 # ---------------------------------------------------------------------------------------
 # export -> C library
 
@@ -288,7 +326,7 @@ def _trained_generator(width=8, guide=1, input_fill="zeros", residual=False):
 @pytest.mark.skipif(not DRIVER, reason="GI_PARITY_DRIVER is not set (meson test train)")
 @pytest.mark.parametrize("dtype,fill,residual", [
     ("f32", "zeros", False), ("f16", "zeros", False), ("f32", "pushpull", False),
-    ("f16", "pushpull", True), ("f32", "zeros", True)])
+    ("f16", "pushpull", True), ("f32", "zeros", True), ("f32", "guided_pushpull", True)])
 def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill, residual):
     g = _trained_generator(input_fill=fill, residual=residual)
     path = str(tmp_path / "m.gguf")
@@ -297,6 +335,10 @@ def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill, residua
     img = ref.random_image(h, w, seed=5)
     mask = ref.stroke_mask(h, w, seed=6)
     guide = data.edge_map(img)
+    ys, xs = np.nonzero(mask > 127)                 # drawn lines through the hole: the edge
+    cy, cx = int(np.median(ys)), int(np.median(xs))  # map of random noise has few edges there
+    cv2.line(guide, (cx - 6, 0), (cx + 6, h - 1), 255, 1)
+    cv2.line(guide, (0, cy), (w - 1, cy - 4), 255, 2)
     for name, arr in (("image", img), ("mask", mask), ("guide", guide)):
         arr.tofile(tmp_path / f"{name}.u8")
     p = subprocess.run([DRIVER, path, "1", str(h), str(w), "3", str(tmp_path / "image.u8"),
@@ -311,6 +353,11 @@ def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill, residua
     x_in, hole = ref.prepare(img, mask, guide, guide_channels=1)
     if fill == "pushpull":
         x_in[:, :3] = nets.pushpull(x_in[:, :3], 1 - hole)
+    if fill == "guided_pushpull":
+        assert (x_in[:, 3] * hole[:, 0]).sum() > 20   # guide pixels inside the hole
+        plain = nets.pushpull(x_in[:, :3], 1 - hole)
+        x_in[:, :3] = nets.guided_pushpull(x_in[:, :3], 1 - hole, x_in[:, 3:4])
+        assert (x_in[:, :3] - plain).abs().max() > 0.05  # the guide changed the pre-fill
     gen = nets.Generator(8, 1, residual=residual)
     gen.load_state_dict({"layers." + k: torch.from_numpy(v) for k, v in weights.items()})
     with torch.no_grad():

@@ -215,9 +215,10 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
     tensors: mapping "<layer>.weight" / "<layer>.bias" -> numpy float array
       (PyTorch OIHW shape) or (shape, little-endian float32 bytes).
     dtype: storage type of every tensor, "f32" or "f16".
-    input_fill: how the holes enter stage 1, "zeros" (the official network) or
-      "pushpull" (lib/graph/fill.h); a non-zeros fill is written with arch_version 2,
-      which libraries that do not know the key refuse.
+    input_fill: how the holes enter stage 1, "zeros" (the official network),
+      "pushpull" or "guided_pushpull" (needs a guide channel; lib/graph/fill.h); a
+      non-zeros fill is written with arch_version 2, which libraries that do not know
+      the key refuse.
     residual: each stage adds its output to its input image (arch_version 2 as well).
     extra_kv: optional dict of additional str/int/float/bool keys.
     Raises GGUFError or deepfill.ArchError (both ValueError) with a message
@@ -240,6 +241,8 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
     if input_fill not in deepfill.INPUT_FILLS:
         raise GGUFError("input_fill must be one of %s, got %r"
                         % (", ".join(deepfill.INPUT_FILLS), input_fill))
+    if input_fill == "guided_pushpull" and not guide_channels:
+        raise GGUFError("input_fill guided_pushpull needs a guide channel (guide_channels 1)")
     if not isinstance(residual, bool):
         raise GGUFError("residual must be a bool, got %r" % (residual,))
     if dtype not in _GGML_BY_NAME:

@@ -55,10 +55,12 @@ def parse_args(argv=None):
                    help="keep an exponential moving average of the generator's weights with "
                         "this decay (e.g. 0.999); it is what is validated and exported. "
                         "0: off (official)")
-    p.add_argument("--input-fill", choices=("zeros", "pushpull"), default="zeros",
-                   help="how the holes enter stage 1: zeros (official) or a push-pull "
-                        "interpolation of the surrounding pixels (lib/graph/fill.h); "
-                        "stored in the exported model")
+    p.add_argument("--input-fill", choices=("zeros", "pushpull", "guided_pushpull"),
+                   default="zeros",
+                   help="how the holes enter stage 1: zeros (official), a push-pull "
+                        "interpolation of the surrounding pixels, or one that does not "
+                        "cross the guide's edges (lib/graph/fill.h); stored in the "
+                        "exported model")
     p.add_argument("--residual", action="store_true",
                    help="each stage predicts a correction added to its input image (with "
                         "--input-fill pushpull: to the interpolated hole); stored in the "

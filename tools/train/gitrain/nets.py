@@ -79,6 +79,8 @@ class Generator(nn.Module):
         super().__init__()
         if input_fill not in INPUT_FILLS:
             raise ValueError(f"input_fill must be one of {INPUT_FILLS}, got {input_fill!r}")
+        if input_fill == "guided_pushpull" and not guide_channels:
+            raise ValueError("input_fill guided_pushpull needs a guide channel")
         self.width = width
         self.guide_channels = guide_channels
         self.input_fill = input_fill  # how make_input fills the holes (model metadata)
@@ -161,14 +163,59 @@ def pushpull(x, valid):
     return x * valid + up * (1 - valid)
 
 
+GUIDE_RING = 2  # px of known pixels around a hole region that guided_pushpull fills it from
+
+
+def guided_pushpull(x, valid, edge):
+    """lib/graph/fill.c gi_guided_pushpull_fill, batched: like pushpull, but colour does
+    not flow across the guide's edges. Guide pixels G = holes with edge > 0.5; each
+    4-connected region C of the other hole pixels is filled by pushpull on the window of
+    C's bounding box grown by GUIDE_RING px (clipped), from only the known pixels within
+    GUIDE_RING px (Chebyshev) of C; a region with no such pixel keeps plain pushpull.
+    Last, G is filled by pushpull from every other pixel. Without guide pixels this is
+    pushpull. Not differentiable with respect to edge (it only decides the regions)."""
+    import cv2
+    import numpy as np
+    out = pushpull(x, valid)
+    hole = (valid[:, 0] == 0).cpu().numpy()
+    guide = (edge[:, 0] > 0.5).cpu().numpy() & hole
+    r, k = GUIDE_RING, np.ones((2 * GUIDE_RING + 1,) * 2, np.uint8)
+    h, w = hole.shape[1:]
+    for b in np.flatnonzero(guide.any(axis=(1, 2))):
+        known = ~hole[b]
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(
+            (hole[b] & ~guide[b]).astype(np.uint8), connectivity=4)
+        for i in range(1, n):
+            x0, y0, bw, bh = stats[i, :4]
+            x0, y0, x1, y1 = max(x0 - r, 0), max(y0 - r, 0), min(x0 + bw + r, w), \
+                min(y0 + bh + r, h)
+            c = lab[y0:y1, x0:x1] == i
+            ring = (cv2.dilate(c.astype(np.uint8), k) > 0) & known[y0:y1, x0:x1]
+            if not ring.any():
+                continue
+            win = x[b:b + 1, :, y0:y1, x0:x1]
+            f = pushpull(win, torch.from_numpy(ring).to(x)[None, None])[0]
+            ct = torch.from_numpy(c).to(x.device)
+            out[b, :, y0:y1, x0:x1][:, ct] = f[:, ct]
+        g = torch.from_numpy(guide[b]).to(x)[None, None]
+        out[b:b + 1] = pushpull(out[b:b + 1], 1 - g)
+    return out
+
+
 def make_input(image, mask, edge=None, fill="zeros"):
     """Stage-1 input as gi_inpaint builds it (deepfill_ref.prepare), batched.
 
     image: (B, 3, H, W) in [-1, 1]; mask: (B, 1, H, W) in {0, 1}; edge: (B, 1, H, W) in
     {0, 1} or None (no guide channel). Returns [rgb*(1-mask), edge*mask, ones, mask];
     with fill "pushpull" the holes of the rgb planes hold pushpull(image, 1 - mask)
-    instead of 0 (a model trained so carries gatedinpaint.input_fill = pushpull)."""
-    planes = [image * (1 - mask) if fill == "zeros" else pushpull(image, 1 - mask)]
+    instead of 0, with "guided_pushpull" guided_pushpull(image, 1 - mask, edge * mask)
+    (a model trained so carries gatedinpaint.input_fill = that name)."""
+    if fill == "zeros":
+        planes = [image * (1 - mask)]
+    elif fill == "pushpull" or edge is None:
+        planes = [pushpull(image, 1 - mask)]
+    else:
+        planes = [guided_pushpull(image, 1 - mask, edge * mask)]
     if edge is not None:
         planes.append(edge * mask)
     planes += [torch.ones_like(mask), mask]
