@@ -8,7 +8,8 @@ Every photo is scaled (INTER_AREA) to cover --size (768x512) and centre-cropped.
 --masks deterministic free-form masks (gitrain.masks.eval_mask: brush strokes covering
 5-20% of the image, seeded by photo index and mask number). Methods: OpenCV Telea and
 Navier-Stokes (cv2.inpaint, radius 3), the push-pull fill alone (the pre-fill of
-input_fill = pushpull models, no network), our model without a guide and, when the model has a
+input_fill = pushpull models, and of guided_pushpull models when no guide is given; no
+network), our model without a guide and, when the model has a
 guide channel, with the Canny edges of the ground truth as guide (an oracle sketch: an
 upper bound for a user's drawing). The model runs through the C library (ctypes on
 libgatedinpaint.so, 1 thread), exactly as users run it.
@@ -251,6 +252,17 @@ def guide_figure(ours, files, w, h, path):
         v[(g > 153) & inside] = (255, 0, 255)
         return v
 
+    # a drawn line is marked by ticks just above and below the hole, so that the fill
+    # under it stays visible
+    band = np.zeros_like(inside)
+    band[cy - hole // 2 - 14:cy - hole // 2, cx - hole // 2:cx + hole // 2] = True
+    band[cy + hole // 2:cy + hole // 2 + 14, cx - hole // 2:cx + hole // 2] = True
+
+    def with_ticks(img, g):
+        v = img.copy()
+        v[(g > 153) & band] = (255, 0, 255)
+        return v
+
     def crop(img):
         y = min(max(0, cy - 128), h - 256)
         x = min(max(0, cx - 128), w - 256)
@@ -262,7 +274,7 @@ def guide_figure(ours, files, w, h, path):
     pairs = [k for k in guides if k.startswith("line")]
     bottom = []
     for k in pairs:
-        bottom += [label(crop(with_guide(outs[k], guides[k])), "guide: " + k[5:])]
+        bottom += [label(crop(with_ticks(outs[k], guides[k])), "guide: " + k[5:])]
     bottom.append(label(crop(outs["true edges"]), "guide: true edges"))
     rows.append(np.concatenate(bottom, axis=1))
     cv2.imwrite(path, np.concatenate(rows)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
