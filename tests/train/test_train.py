@@ -424,3 +424,13 @@ def test_guide_figure_finds_the_outline_column():
         img[:, col:] = (40, 90, 200)
         got = eval_quality.boundary_column(img, cx, cy, hole)
         assert abs(got - col) < 0.5, (col, got)
+        assert eval_quality.step_column(img, cx, cy, hole) == col
+    # a step from the left colour to a blend (0.6 left + 0.4 right) at column 130, the
+    # right colour only past the hole (118-181): boundary_column sees no outline in the
+    # hole (it returns the hole's right side), step_column finds the step
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, :130] = (120, 110, 100)
+    img[:, 130:182] = (88, 102, 140)
+    img[:, 182:] = (40, 90, 200)
+    assert eval_quality.step_column(img, cx, cy, hole) == 130
+    assert eval_quality.boundary_column(img, cx, cy, hole) == 182

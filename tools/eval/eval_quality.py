@@ -185,10 +185,12 @@ def main(argv=None):
     if guided:
         c = doc["guide"]
         lines += ["", f"guide.jpg ({c['photo']}, {c['hole'][2]} px hole across an outline at "
-                  f"column {c['truth_column']:.1f}): where each fill puts the outline, and "
-                  "how much the guide changes the unguided fill (mean, 0-255):", "",
-                  "| guide | outline column | change |", "|---|---|---|"]
-        lines += [f"| {k} | {c['column'][k]:.1f} | {c['change'][k]:.1f} |" for k in c["column"]]
+                  f"column {c['truth_column']:.1f}): where each fill puts the outline "
+                  "(boundary_column) and its sharpest colour step (step_column), and how "
+                  "much the guide changes the unguided fill (mean, 0-255):", "",
+                  "| guide | outline column | step column | change |", "|---|---|---|---|"]
+        lines += [f"| {k} | {c['column'][k]:.1f} | {c['step'][k]:.0f} | {c['change'][k]:.1f} |"
+                  for k in c["column"]]
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -216,12 +218,30 @@ def boundary_column(img, cx, cy, hole):
     return float(np.mean(x1 - (s > 0.5).sum(axis=1)))
 
 
+def step_column(img, cx, cy, hole):
+    """Where the fill puts its sharpest colour step, per hole row: the same projection as
+    boundary_column, and the column where it changes most between the pixels on either
+    side (after a 5-tap binomial smoothing along the row, which keeps it 3 px from the hole's
+    sides). Returns the median over the rows of the first column past the step. Unlike boundary_column it finds a step between two blends."""
+    y0, y1, x0, x1 = cy - hole // 2, cy + hole // 2, cx - hole // 2, cx + hole // 2
+    f = img.astype(np.float64)
+    left = f[y0:y1, x0 - 12:x0 - 2].reshape(-1, 3).mean(0)
+    right = f[y0:y1, x1 + 2:x1 + 12].reshape(-1, 3).mean(0)
+    d = right - left
+    s = ((f[y0:y1, x0:x1] - left) @ d) / (d @ d)
+    k = np.array([1, 4, 6, 4, 1]) / 16.0                # binomial smoothing along the row
+    ss = np.stack([np.convolve(r, k, mode="valid") for r in s])  # column i: hole column i + 2
+    jump = np.abs(np.diff(ss, axis=1))                 # between hole columns i + 2 and i + 3
+    return float(np.median(x0 + 3 + np.argmax(jump, axis=1)))
+
+
 def guide_figure(ours, files, w, h, path):
     """Does the guide steer the fill? A square hole across an outline of a held-out photo,
     filled without a guide, with the true edges, and with a single drawn line at the true
     outline and GUIDE_SHIFT px to either side of it. Shown at full resolution (a 256 px
-    crop). Returns the outline's column in each fill (boundary_column) and the mean
-    absolute change (0-255) each guide makes to the unguided fill inside the hole."""
+    crop). Returns the outline's column in each fill (boundary_column), the column of its
+    sharpest colour step (step_column) and the mean absolute change (0-255) each guide
+    makes to the unguided fill inside the hole."""
     path_photo = next(f for f in files if GUIDE_PHOTO in os.path.basename(f))
     gt = fit_crop(load_rgb(path_photo), w, h)
     cx, cy, hole = GUIDE_HOLE
@@ -242,9 +262,10 @@ def guide_figure(ours, files, w, h, path):
     outs = {k: ours(inp, mask, g) if g is not None else ours(inp, mask)
             for k, g in guides.items()}
     res = {"photo": os.path.basename(path_photo), "hole": list(GUIDE_HOLE),
-           "truth_column": truth, "column": {}, "change": {}}
+           "truth_column": truth, "column": {}, "step": {}, "change": {}}
     for k, o in outs.items():
         res["column"][k] = boundary_column(o, cx, cy, hole)
+        res["step"][k] = step_column(o, cx, cy, hole)
         res["change"][k] = float(np.abs(o.astype(np.int16) - outs["none"])[inside].mean())
 
     def with_guide(img, g):
