@@ -213,6 +213,12 @@ GI_API void gi_model_release(gi_model *m);
 #define GI_MODEL_GUIDE_CHANNELS 17 /* int: 0 or 1                          */
 #define GI_MODEL_ARCH_VERSION 18  /* int                                   */
 #define GI_MODEL_PARAM_COUNT 19   /* int: number of weights and biases     */
+#define GI_MODEL_INPUT_FILL 6     /* string: how holes enter stage 1: "zeros"
+                                     (official), "pushpull" or
+                                     "guided_pushpull" (colour does not
+                                     cross the guide's lines; docs/ENGINE.md) */
+#define GI_MODEL_RESIDUAL 20      /* int: 1 if each stage predicts a
+                                     correction to its input image, else 0 */
 
 /** String property; the string lives as long as the model. */
 GI_API gi_status gi_model_get_string(const gi_model *m, int32_t prop,

@@ -411,8 +411,13 @@ gi_status gi_model_get_string(const gi_model *m, int32_t prop, const char **out)
     case GI_MODEL_LICENSE: *out = m->license; return GI_OK;
     case GI_MODEL_SOURCE_URL: *out = m->source_url; return GI_OK;
     case GI_MODEL_CHANNEL_ORDER: *out = m->channel_order; return GI_OK;
+    case GI_MODEL_INPUT_FILL: {
+        static const char *const names[] = {"zeros", "pushpull", "guided_pushpull"};
+        *out = names[m->input_fill]; /* GI_FILL_* indexes the names */
+        return GI_OK;
+    }
     case GI_MODEL_WIDTH: case GI_MODEL_GUIDE_CHANNELS: case GI_MODEL_ARCH_VERSION:
-    case GI_MODEL_PARAM_COUNT:
+    case GI_MODEL_PARAM_COUNT: case GI_MODEL_RESIDUAL:
         return gi_fail(GI_E_INVALID_ARG, "gi_model_get_string: property %" PRId32
                        " is an integer, use gi_model_get_int", prop);
     default:
@@ -429,8 +434,9 @@ gi_status gi_model_get_int(const gi_model *m, int32_t prop, int64_t *out) {
     case GI_MODEL_GUIDE_CHANNELS: *out = m->guide_channels; return GI_OK;
     case GI_MODEL_ARCH_VERSION: *out = m->arch_version; return GI_OK;
     case GI_MODEL_PARAM_COUNT: *out = m->param_count; return GI_OK;
+    case GI_MODEL_RESIDUAL: *out = m->residual; return GI_OK;
     case GI_MODEL_FAMILY: case GI_MODEL_NAME: case GI_MODEL_LICENSE:
-    case GI_MODEL_SOURCE_URL: case GI_MODEL_CHANNEL_ORDER:
+    case GI_MODEL_SOURCE_URL: case GI_MODEL_CHANNEL_ORDER: case GI_MODEL_INPUT_FILL:
         return gi_fail(GI_E_INVALID_ARG, "gi_model_get_int: property %" PRId32
                        " is a string, use gi_model_get_string", prop);
     default:

@@ -106,6 +106,7 @@ static void test_valid(void) {
             {GI_MODEL_LICENSE, "CC0-1.0"},
             {GI_MODEL_SOURCE_URL, "https://example.invalid/tiny"},
             {GI_MODEL_CHANNEL_ORDER, "rgb"},
+            {GI_MODEL_INPUT_FILL, "zeros"},
         };
         for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
             CHECK(gi_model_get_string(m, strs[i].prop, &s) == GI_OK &&
@@ -113,7 +114,8 @@ static void test_valid(void) {
                   "string property %d", (int)strs[i].prop);
         }
         static const struct { int32_t prop; int64_t want; } ints[] = {
-            {GI_MODEL_WIDTH, 8}, {GI_MODEL_GUIDE_CHANNELS, 0}, {GI_MODEL_ARCH_VERSION, 1}};
+            {GI_MODEL_WIDTH, 8}, {GI_MODEL_GUIDE_CHANNELS, 0}, {GI_MODEL_ARCH_VERSION, 1},
+            {GI_MODEL_RESIDUAL, 0}};
         for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
             CHECK(gi_model_get_int(m, ints[i].prop, &v) == GI_OK && v == ints[i].want,
                   "int property %d is %" PRId64, (int)ints[i].prop, v);
@@ -213,8 +215,11 @@ static void test_valid(void) {
     if (m) {
         int64_t v = -1;
         CHECK(m->input_fill == GI_FILL_PUSHPULL && m->residual == 0, "input_fill pushpull");
+        const char *s = NULL;
         CHECK(gi_model_get_int(m, GI_MODEL_ARCH_VERSION, &v) == GI_OK && v == 2,
               "arch_version 2");
+        CHECK(gi_model_get_string(m, GI_MODEL_INPUT_FILL, &s) == GI_OK &&
+                  strcmp(s, "pushpull") == 0, "input_fill property pushpull");
         gi_model_release(m);
     }
     tb_free(f);
@@ -224,7 +229,9 @@ static void test_valid(void) {
     tb_set_bool(f, "gatedinpaint.residual", 1);
     m = load_ok(f);
     if (m) {
+        int64_t v = -1;
         CHECK(m->input_fill == GI_FILL_ZEROS && m->residual == 1, "input_fill zeros, residual");
+        CHECK(gi_model_get_int(m, GI_MODEL_RESIDUAL, &v) == GI_OK && v == 1, "residual 1");
         gi_model_release(m);
     }
     tb_free(f);
@@ -233,8 +240,11 @@ static void test_valid(void) {
     tb_set_str(f, "gatedinpaint.input_fill", "guided_pushpull");
     m = load_ok(f);
     if (m) {
+        const char *s = NULL;
         CHECK(m->input_fill == GI_FILL_GUIDED_PUSHPULL && m->guide_channels == 1,
               "input_fill guided_pushpull");
+        CHECK(gi_model_get_string(m, GI_MODEL_INPUT_FILL, &s) == GI_OK &&
+                  strcmp(s, "guided_pushpull") == 0, "input_fill property guided_pushpull");
         gi_model_release(m);
     }
     tb_free(f);

@@ -296,6 +296,10 @@ class Model:
     guide_channels = property(lambda self: self._int(_capi.MODEL_GUIDE_CHANNELS))
     arch_version = property(lambda self: self._int(_capi.MODEL_ARCH_VERSION))
     param_count = property(lambda self: self._int(_capi.MODEL_PARAM_COUNT))
+    input_fill = property(lambda self: self._string(_capi.MODEL_INPUT_FILL),
+                          doc='How holes enter the network: "zeros" (official), "pushpull" '
+                              'or "guided_pushpull".')
+    residual = property(lambda self: bool(self._int(_capi.MODEL_RESIDUAL)))
 
     def close(self):
         """Drop this object's reference (sessions keep their own)."""

@@ -78,6 +78,7 @@ def test_model_properties(model):
     assert model.guide_channels == 0
     assert model.channel_order == "rgb"
     assert model.param_count > 0
+    assert model.input_fill == "zeros" and model.residual is False
     assert "width 8" in repr(model)
 
 
@@ -111,6 +112,8 @@ def test_default_model_or_unsupported():
     else:
         with m:
             assert m.family == "deepfill_v2"
+            # the default model's pre-fill honours the guide (models/README.md)
+            assert m.input_fill == "guided_pushpull" and m.residual is True
 
 
 def test_inpaint_numpy(session, crop):

@@ -52,6 +52,8 @@ pub const GI_MODEL_WIDTH: i32 = 16;
 pub const GI_MODEL_GUIDE_CHANNELS: i32 = 17;
 pub const GI_MODEL_ARCH_VERSION: i32 = 18;
 pub const GI_MODEL_PARAM_COUNT: i32 = 19;
+pub const GI_MODEL_INPUT_FILL: i32 = 6;
+pub const GI_MODEL_RESIDUAL: i32 = 20;
 
 pub const GI_OPT_NUM_THREADS: i32 = 1;
 pub const GI_OPT_MAX_ISA: i32 = 2;
