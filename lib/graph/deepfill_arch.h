@@ -45,6 +45,7 @@ typedef struct gi_layer_spec {
 #define GI_FILL_ZEROS 0           /* official: hole colour 0 */
 #define GI_FILL_PUSHPULL 1        /* lib/graph/fill.h */
 #define GI_FILL_GUIDED_PUSHPULL 2 /* the same, not across guide lines */
+#define GI_FILL_COUNT 3
 
 /* Fill `out` for width `cnum` (> 0, divisible by 4) and 0 or 1 guide
  * channels. Returns 0 on success, -1 if the parameters are not supported. */

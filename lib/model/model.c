@@ -77,6 +77,13 @@ static gi_status get_u32(const gi_gguf *g, const char *key, uint64_t *out) {
     return st;
 }
 
+/* gatedinpaint.input_fill values, indexed by GI_FILL_*. */
+static const char *const fill_names[GI_FILL_COUNT] = {
+    [GI_FILL_ZEROS] = "zeros",
+    [GI_FILL_PUSHPULL] = "pushpull",
+    [GI_FILL_GUIDED_PUSHPULL] = "guided_pushpull",
+};
+
 static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
     char found[80];
     const gi_gguf_kv *kv;
@@ -140,11 +147,12 @@ static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
     if ((st = find_key(g, "gatedinpaint.input_fill", GI_GGUF_STRING, 0, &kv)) != GI_OK)
         return st;
     m->input_fill = GI_FILL_ZEROS;
-    if (kv && gi_gguf_str_eq(kv->str, "pushpull"))
-        m->input_fill = GI_FILL_PUSHPULL;
-    else if (kv && gi_gguf_str_eq(kv->str, "guided_pushpull"))
-        m->input_fill = GI_FILL_GUIDED_PUSHPULL;
-    else if (kv && !gi_gguf_str_eq(kv->str, "zeros"))
+    if (kv) {
+        m->input_fill = -1;
+        for (int32_t i = 0; i < GI_FILL_COUNT; i++)
+            if (gi_gguf_str_eq(kv->str, fill_names[i])) m->input_fill = i;
+    }
+    if (m->input_fill < 0)
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill is '%s', must be "
                        "'zeros', 'pushpull' or 'guided_pushpull'",
                        gi_gguf_printable(kv->str, found, sizeof found));
@@ -411,11 +419,7 @@ gi_status gi_model_get_string(const gi_model *m, int32_t prop, const char **out)
     case GI_MODEL_LICENSE: *out = m->license; return GI_OK;
     case GI_MODEL_SOURCE_URL: *out = m->source_url; return GI_OK;
     case GI_MODEL_CHANNEL_ORDER: *out = m->channel_order; return GI_OK;
-    case GI_MODEL_INPUT_FILL: {
-        static const char *const names[] = {"zeros", "pushpull", "guided_pushpull"};
-        *out = names[m->input_fill]; /* GI_FILL_* indexes the names */
-        return GI_OK;
-    }
+    case GI_MODEL_INPUT_FILL: *out = fill_names[m->input_fill]; return GI_OK;
     case GI_MODEL_WIDTH: case GI_MODEL_GUIDE_CHANNELS: case GI_MODEL_ARCH_VERSION:
     case GI_MODEL_PARAM_COUNT: case GI_MODEL_RESIDUAL:
         return gi_fail(GI_E_INVALID_ARG, "gi_model_get_string: property %" PRId32
