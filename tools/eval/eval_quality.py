@@ -204,32 +204,32 @@ GUIDE_HOLE = (278, 110, 96)    # hole centre x, y and side at 768x512, across th
 GUIDE_SHIFT = 24               # px the drawn outline is moved left and right of the truth
 
 
-def boundary_column(img, cx, cy, hole):
-    """Where the fill puts the outline, per hole row: colours are projected on the line from
-    the mean colour left of the hole to the mean colour right of it, and the outline is
-    where that projection passes one half (the count of 'right' pixels, from the right
-    edge). Returns the mean column over the rows."""
+def _outline_projection(img, cx, cy, hole):
+    """The hole's colours projected on the line from the mean colour left of the hole
+    (0) to the mean colour right of it (1): (rows x hole columns, x0, x1)."""
     y0, y1, x0, x1 = cy - hole // 2, cy + hole // 2, cx - hole // 2, cx + hole // 2
     f = img.astype(np.float64)
     left = f[y0:y1, x0 - 12:x0 - 2].reshape(-1, 3).mean(0)
     right = f[y0:y1, x1 + 2:x1 + 12].reshape(-1, 3).mean(0)
     d = right - left
-    s = ((f[y0:y1, x0:x1] - left) @ d) / (d @ d)
+    return ((f[y0:y1, x0:x1] - left) @ d) / (d @ d), x0, x1
+
+
+def boundary_column(img, cx, cy, hole):
+    """Where the fill puts the outline, per hole row: where the projection
+    (_outline_projection) passes one half (the count of 'right' pixels, from the right
+    edge). Returns the mean column over the rows."""
+    s, _, x1 = _outline_projection(img, cx, cy, hole)
     return float(np.mean(x1 - (s > 0.5).sum(axis=1)))
 
 
 def step_column(img, cx, cy, hole):
-    """Where the fill puts its sharpest colour step, per hole row: the same projection as
-    boundary_column, and the column where it changes most between the pixels on either
-    side (after a 5-tap binomial smoothing along the row, which keeps it 3 px from the hole's
-    sides). Returns the median over the rows of the first column past the step. Unlike boundary_column it finds a step between two blends."""
-    y0, y1, x0, x1 = cy - hole // 2, cy + hole // 2, cx - hole // 2, cx + hole // 2
-    f = img.astype(np.float64)
-    left = f[y0:y1, x0 - 12:x0 - 2].reshape(-1, 3).mean(0)
-    right = f[y0:y1, x1 + 2:x1 + 12].reshape(-1, 3).mean(0)
-    d = right - left
-    s = ((f[y0:y1, x0:x1] - left) @ d) / (d @ d)
-    k = np.array([1, 4, 6, 4, 1]) / 16.0                # binomial smoothing along the row
+    """Where the fill puts its sharpest colour step, per hole row: the column where the
+    projection changes most, after a 5-tap binomial smoothing along the row (which keeps it
+    3 px from the hole's sides). Returns the median over the rows of the first column past
+    the step. Unlike boundary_column it finds a step between two blends."""
+    s, x0, _ = _outline_projection(img, cx, cy, hole)
+    k = np.array([1, 4, 6, 4, 1]) / 16.0
     ss = np.stack([np.convolve(r, k, mode="valid") for r in s])  # column i: hole column i + 2
     jump = np.abs(np.diff(ss, axis=1))                 # between hole columns i + 2 and i + 3
     return float(np.median(x0 + 3 + np.argmax(jump, axis=1)))
