@@ -14,8 +14,9 @@
 # from models/default.gguf: width 16, 128x128 crops, batch 32, mostly stroke masks,
 # push-pull pre-fill that respects the guide's edges and residual stages, hole L1 term,
 # moving average of the weights, lr 2e-4 decayed to 1e-5, no GAN term. On the H100 such a
-# width-16 run made about 20 steps/s at batch 16 and 256x256 (models/README.md, GPU session);
-# 8 minutes are then more samples than all the CPU runs together.
+# width-16 run made 19.6 steps/s at batch 16 and 256x256 (models/README.md, GPU session);
+# this setting (batch 32 at 128x128, half those pixels per step) has not run on a GPU yet.
+# At that rate 8 minutes would be about 300,000 crops; all CPU runs together saw 247,136.
 # Extra train.py options, which override these: GI_TRAIN_ARGS="--lr 1e-4 ...".
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
