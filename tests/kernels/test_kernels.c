@@ -362,23 +362,18 @@ static float *fill_image(int h, int w) {
     return x;
 }
 
-/* gi_guided_pushpull_fill on a copy of x, from a misaligned scratch. */
-static float *guided(const float *x, int h, int w, const float *hole) {
+/* The guided (or plain) push-pull fill on a copy of x, from a misaligned
+ * scratch. */
+static float *filled(const float *x, int h, int w, const float *hole, int guide) {
     size_t n = (size_t)h * w * FS * sizeof(float);
     float *y = malloc(n);
     memcpy(y, x, n);
-    unsigned char *scr = malloc(gi_guided_pushpull_scratch(h, w) + 1);
-    gi_guided_pushpull_fill(y, h, w, FS, hole, y + 3, FS, scr + 1);
-    free(scr);
-    return y;
-}
-
-static float *plain(const float *x, int h, int w, const float *hole) {
-    size_t n = (size_t)h * w * FS * sizeof(float);
-    float *y = malloc(n);
-    memcpy(y, x, n);
-    unsigned char *scr = malloc(gi_pushpull_scratch(h, w));
-    gi_pushpull_fill(y, h, w, FS, hole, scr);
+    unsigned char *scr = malloc((guide ? gi_guided_pushpull_scratch(h, w)
+                                       : gi_pushpull_scratch(h, w)) + 1);
+    if (guide)
+        gi_guided_pushpull_fill(y, h, w, FS, hole, y + 3, FS, scr + 1);
+    else
+        gi_pushpull_fill(y, h, w, FS, hole, scr + 1);
     free(scr);
     return y;
 }
@@ -415,7 +410,7 @@ static void test_guided_fill(void) {
             hole[i] = (r > 5 && r < 20 && c > 8 && c < 30) || frand() > 0.6f ? 1.0f : 0.0f;
             if (hole[i] == 0.0f && frand() > 0.5f) x[i * FS + 3] = 1.0f;
         }
-        float *g = guided(x, h, w, hole), *p = plain(x, h, w, hole);
+        float *g = filled(x, h, w, hole, 1), *p = filled(x, h, w, hole, 0);
         CHECK(memcmp(g, p, (size_t)h * w * FS * sizeof *g) == 0,
               "guided fill without guide pixels differs from push-pull");
         free(x), free(hole), free(g), free(p);
@@ -433,7 +428,7 @@ static void test_guided_fill(void) {
                 x[i * FS + ch] = hole[i] != 0.0f ? 0.0f : c < 4 ? A[ch] : B[ch];
             x[i * FS + 3] = c == gx ? 1.0f : 0.0f;
         }
-        float *g = guided(x, h, w, hole), *p = plain(x, h, w, hole);
+        float *g = filled(x, h, w, hole, 1), *p = filled(x, h, w, hole, 0);
         CHECK(only_holes_written(x, g, h, w, hole), "guided fill wrote outside the hole");
         CHECK(max_dev(g, w, 0, h - 1, 4, gx - 1, A) <= 1e-6, "left of the guide: not its colour");
         CHECK(max_dev(g, w, 0, h - 1, gx + 1, 25, B) <= 1e-6, "right of the guide: not its colour");
@@ -462,7 +457,7 @@ static void test_guided_fill(void) {
             x[i * FS + 2] = 0.0f;
             x[i * FS + 3] = c == 12 ? hole[i] : 0.0f;
         }
-        float *g = guided(x, h, w, hole), *p = plain(x, h, w, hole);
+        float *g = filled(x, h, w, hole, 1), *p = filled(x, h, w, hole, 0);
         CHECK(only_holes_written(x, g, h, w, hole), "guided fill wrote outside the hole");
         CHECK(max_dev(g, w, 6, 17, 4, 11, A) <= 1e-6, "left region: not the left colour");
         int right = 1, line = 1;
@@ -489,7 +484,7 @@ static void test_guided_fill(void) {
             int frame = r >= 2 && r < 22 && c >= 2 && c < 30 && !inner;
             x[i * FS + 3] = frame ? 1.0f : 0.0f;
         }
-        float *g = guided(x, h, w, hole), *p = plain(x, h, w, hole);
+        float *g = filled(x, h, w, hole, 1), *p = filled(x, h, w, hole, 0);
         CHECK(only_holes_written(x, g, h, w, hole), "guided fill wrote outside the hole");
         int same = 1, differs = 0;
         for (int r = 0; r < h; r++)
