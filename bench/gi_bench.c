@@ -20,7 +20,8 @@
 #include "cpu/dispatch.h"
 #include "fma_peak.h"
 #include "gatedinpaint.h"
-#include "graph/deepfill.h"
+#include "families/deepfill_v2.h"
+#include "model/model.h"
 
 #define MAX_LIST 8
 
@@ -128,7 +129,7 @@ static int run_config(const char *model_path, const config *c, int repeat, resul
     memcpy(r->step_seconds, steps[med], sizeof r->step_seconds);
     double macs[GI_DF_NUM_STEPS];
     const char *names[GI_DF_NUM_STEPS];
-    int n = gi_deepfill_steps(m, (c->h + 7) / 8 * 8, (c->w + 7) / 8 * 8, macs, names);
+    int n = gi_deepfill_steps(m->state, (c->h + 7) / 8 * 8, (c->w + 7) / 8 * 8, macs, names);
     r->gmacs = 0;
     for (int k = 0; k < n; k++) r->gmacs += macs[k] * 1e-9;
     gi_tensor_destroy(ti), gi_tensor_destroy(tm), gi_tensor_destroy(to);
@@ -143,7 +144,7 @@ static void print_steps(const char *model_path, const config *c, const result *r
     if (gi_model_load_file(model_path, &m)) return;
     double macs[GI_DF_NUM_STEPS];
     const char *names[GI_DF_NUM_STEPS];
-    int n = gi_deepfill_steps(m, (c->h + 7) / 8 * 8, (c->w + 7) / 8 * 8, macs, names);
+    int n = gi_deepfill_steps(m->state, (c->h + 7) / 8 * 8, (c->w + 7) / 8 * 8, macs, names);
     printf("\n%dx%d, %s, %d thread(s): %.3f s\n\n", c->w, c->h, c->isa_name, c->threads,
            r->seconds);
     printf("| step | layer | ms | GMAC | GMAC/s | %% of FMA peak |\n|---:|---|---:|---:|---:|---:|\n");

@@ -5,10 +5,10 @@
 
 #include "../graph/attention.h"
 #include "../graph/conv.h"
-#include "alloc.h"
-#include "error.h"
+#include "../common/alloc.h"
+#include "../common/error.h"
+#include "../common/tensor.h"
 #include "session.h"
-#include "tensor.h"
 
 /* Feature maps must be dense F32 (pixel stride = channels) for the kernels. */
 static gi_status check_f32(const char *fn, const char *what, const gi_tensor *t) {
@@ -62,7 +62,7 @@ gi_status gi_op_gated_conv2d(gi_session *s, const gi_tensor *input, const float 
     int nt = s->num_threads;
     size_t npack = k->conv_packed_size(cconv, sh.cin, kernel);
     size_t nscr = k->conv_scratch_size(&sh);
-    st = gi_session_check_mem(s, fn, (npack + nscr * (size_t)nt) * sizeof(float));
+    st = gi_arena_check(&s->arena, fn, (npack + nscr * (size_t)nt) * sizeof(float));
     if (st) return st;
     float *packed = gi_malloc(npack * sizeof(float));
     float *scratch = gi_malloc(nscr * sizeof(float) * (size_t)nt);
@@ -109,7 +109,7 @@ gi_status gi_op_contextual_attention(gi_session *s, const gi_tensor *features,
                            mask ? (const float *)mask->data : NULL, fuse ? 1 : 0,
                            softmax_scale, (float *)output->data, 0, NULL};
     size_t need = gi_attention_workspace(&a);
-    st = gi_session_check_mem(s, fn, need);
+    st = gi_arena_check(&s->arena, fn, need);
     if (st) return st;
     void *ws = gi_aligned_alloc(64, (need + 63) & ~(size_t)63);
     if (!ws) return gi_fail(GI_E_NOMEM, "%s: cannot allocate %zu MB", fn, need >> 20);

@@ -8,8 +8,8 @@
 #endif
 
 #include "../cpu/dispatch.h"
-#include "alloc.h"
-#include "error.h"
+#include "../common/alloc.h"
+#include "../common/error.h"
 
 static int32_t default_threads(void) {
 #ifdef _OPENMP
@@ -28,12 +28,6 @@ static uint64_t default_mem_limit(void) {
     return (uint64_t)pages * (uint64_t)page;
 }
 
-static void release_scratch(gi_session *s) {
-    free(s->scratch);
-    s->scratch = NULL;
-    s->scratch_size = 0;
-}
-
 gi_status gi_session_create(gi_model *model, gi_session **out) {
     if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_session_create: out is NULL");
     *out = NULL;
@@ -45,14 +39,14 @@ gi_status gi_session_create(gi_model *model, gi_session **out) {
     s->max_isa = GI_ISA_BEST;
     s->kernels = gi_kernels_select(s->max_isa);
     s->max_pixels = GI_MAX_PIXELS_DEFAULT;
-    s->mem_limit = default_mem_limit();
+    s->arena.limit = default_mem_limit();
     *out = s;
     return GI_OK;
 }
 
 void gi_session_destroy(gi_session *s) {
     if (!s) return;
-    release_scratch(s);
+    gi_arena_release(&s->arena);
     gi_model_release(s->model);
     free(s);
 }
@@ -89,8 +83,8 @@ gi_status gi_session_set_int(gi_session *s, int32_t option, int64_t value) {
             return gi_fail(GI_E_INVALID_ARG,
                            "gi_session_set_int: GI_OPT_MEM_LIMIT = %lld is negative",
                            (long long)value);
-        s->mem_limit = (uint64_t)value;
-        if (s->mem_limit && s->scratch_size > s->mem_limit) release_scratch(s);
+        s->arena.limit = (uint64_t)value;
+        if (s->arena.limit && s->arena.size > s->arena.limit) gi_arena_release(&s->arena);
         return GI_OK;
     default:
         return gi_fail(GI_E_INVALID_ARG, "gi_session_set_int: unknown option %d", (int)option);
@@ -106,7 +100,7 @@ gi_status gi_session_get_int(const gi_session *s, int32_t option, int64_t *value
     case GI_OPT_ISA: *value = s->kernels->isa; return GI_OK;
     case GI_OPT_MAX_PIXELS: *value = s->max_pixels; return GI_OK;
     case GI_OPT_MEM_LIMIT:
-        *value = s->mem_limit > INT64_MAX ? INT64_MAX : (int64_t)s->mem_limit;
+        *value = s->arena.limit > INT64_MAX ? INT64_MAX : (int64_t)s->arena.limit;
         return GI_OK;
     default:
         return gi_fail(GI_E_INVALID_ARG, "gi_session_get_int: unknown option %d", (int)option);
@@ -132,27 +126,7 @@ gi_status gi_session_check_pixels(const gi_session *s, const char *fn, const cha
                    fn, what, w, h, h * w, s->max_pixels);
 }
 
-gi_status gi_session_check_mem(const gi_session *s, const char *fn, size_t bytes) {
-    if (!s->mem_limit || bytes <= s->mem_limit) return GI_OK;
-    return gi_fail(GI_E_NOMEM,
-                   "%s: needs %zu bytes (%.1f MiB) of working memory, more than "
-                   "GI_OPT_MEM_LIMIT = %" PRIu64 " bytes (%.1f MiB)",
-                   fn, bytes, (double)bytes / 1048576.0, s->mem_limit,
-                   (double)s->mem_limit / 1048576.0);
-}
-
-gi_status gi_session_reserve(gi_session *s, size_t size) {
-    if (size <= s->scratch_size) return GI_OK;
-    if (size > SIZE_MAX - 63)
-        return gi_fail(GI_E_NOMEM, "cannot allocate %zu bytes of working memory", size);
-    size = (size + 63) & ~(size_t)63;
-    gi_status st = gi_session_check_mem(s, "gi_session_reserve", size);
-    if (st) return st;
-    release_scratch(s); /* the old contents are not needed: no realloc */
-    void *p = gi_aligned_alloc(64, size);
-    if (!p)
-        return gi_fail(GI_E_NOMEM, "cannot allocate %zu MB of working memory", size >> 20);
-    s->scratch = p;
-    s->scratch_size = size;
-    return GI_OK;
+gi_exec gi_session_exec(gi_session *s) {
+    return (gi_exec){s->kernels, s->num_threads, s->progress, s->progress_user, 0.0f, 1.0f,
+                     s->taps, &s->arena};
 }

@@ -5,19 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/arena.h"
+#include "../graph/exec.h"
 #include "../kernels/kernels.h"
 #include "../model/model.h"
 #include "gatedinpaint.h"
-
-/* Test hook (not in the public API): when set, gi_inpaint() also returns
- * the network's stage outputs. Buffers are malloc'ed by gi_inpaint()
- * (net_h * net_w * 3 floats, HWC, the model's channel order, tanh outputs
- * in [-1, 1]) and belong to the caller, who frees them. */
-typedef struct gi_debug_taps {
-    int32_t net_h, net_w; /* padded network size (multiples of 8) */
-    float *x_stage1;
-    float *x_stage2;
-} gi_debug_taps;
 
 struct gi_session {
     gi_model *model;
@@ -28,18 +20,16 @@ struct gi_session {
     void *progress_user;
     gi_debug_taps *taps;
     int64_t max_pixels; /* GI_OPT_MAX_PIXELS resolved: >= 1 */
-    uint64_t mem_limit; /* GI_OPT_MEM_LIMIT, 0 = none */
 
-    /* scratch arena, reused between calls */
-    void *scratch;
-    size_t scratch_size;
+    /* scratch arena, reused between calls; its limit is GI_OPT_MEM_LIMIT */
+    gi_arena arena;
 };
 
+/* Test hook: gi_inpaint() also returns the stage outputs (lib/graph/exec.h). */
 void gi_session_set_debug_taps(gi_session *s, gi_debug_taps *taps);
 
-/* Grow the scratch arena to at least `size` bytes (64-byte aligned).
- * Refuses (GI_E_NOMEM) sizes over the session's memory limit. */
-gi_status gi_session_reserve(gi_session *s, size_t size);
+/* The execution context of one call on this session. */
+gi_exec gi_session_exec(gi_session *s);
 
 /* GI_OPT_MAX_PIXELS: the library's ceiling and the default. */
 #define GI_MAX_PIXELS_CEILING ((int64_t)1 << 32)
@@ -49,11 +39,5 @@ gi_status gi_session_reserve(gi_session *s, size_t size);
  * GI_OPT_MAX_PIXELS = M" when h * w exceeds the session's pixel limit. */
 gi_status gi_session_check_pixels(const gi_session *s, const char *fn, const char *what,
                                   int64_t h, int64_t w);
-/* GI_E_NOMEM with a message giving both figures when `bytes` of working
- * memory exceed the session's GI_OPT_MEM_LIMIT. */
-gi_status gi_session_check_mem(const gi_session *s, const char *fn, size_t bytes);
-
-/* Number of OpenMP threads to use for this session. */
-static inline int gi_session_threads(const gi_session *s) { return s->num_threads; }
 
 #endif

@@ -14,7 +14,9 @@ int32_t gi_cpu_detected_isa(void);
  * environment variable ("scalar", "neon", "avx2", "avx512") and <= cap. */
 const gi_kernels *gi_kernels_select(int32_t cap);
 
-/* Index of a kernel table's slot in gi_model.packed[]. */
+/* Number of kernel tables (scalar, neon, avx2, avx512), and the index of a
+ * table among them: caches of per-ISA data (packed weights) use it. */
+#define GI_KERNEL_TABLES 4
 int gi_kernels_slot(const gi_kernels *k);
 
 #endif

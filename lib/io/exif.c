@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "api/error.h"
+#include "../common/error.h"
 
 #define EXIF_TAG_ORIENTATION 0x0112
 #define TIFF_SHORT 3

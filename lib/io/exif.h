@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/tensor.h"
+#include "../common/tensor.h"
 
 /* Orientation (1..8) from a TIFF block as found in a PNG eXIf chunk
  * ("II*\0" or "MM\0*" header, IFD0 searched for tag 0x0112). Returns 1

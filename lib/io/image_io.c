@@ -17,9 +17,9 @@
 #include <jerror.h>
 #include <png.h>
 
-#include "api/alloc.h"
-#include "api/error.h"
-#include "api/tensor.h"
+#include "../common/alloc.h"
+#include "../common/error.h"
+#include "../common/tensor.h"
 #include "exif.h"
 #include "image_io.h"
 

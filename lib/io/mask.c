@@ -2,8 +2,8 @@
  * strokes on black, coloured strokes) reduced to one channel. */
 #include <stdbool.h>
 
-#include "api/error.h"
-#include "api/tensor.h"
+#include "../common/error.h"
+#include "../common/tensor.h"
 
 /* True when channel `ch` holds the same value in every pixel. */
 static bool channel_uniform(const gi_tensor *t, int32_t ch) {

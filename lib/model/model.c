@@ -3,53 +3,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../api/alloc.h"
-#include "../api/error.h"
+#include "../common/alloc.h"
+#include "../common/error.h"
+#include "../common/gguf.h"
 #include "default_model.h"
-#include "gguf.h"
-
-/* Widths the loader accepts. The architecture works for any multiple of 4;
- * the upper bound only rejects absurd headers (48 is the official width). */
-#define GI_MODEL_MIN_WIDTH 4
-#define GI_MODEL_MAX_WIDTH 512
 
 /* No model comes near this; it keeps a wrong path (a disk image, a video)
  * from being read into memory whole. */
 #define GI_MODEL_MAX_FILE_BYTES ((uint64_t)2 << 30)
 
-/* Weights and biases start on 64-byte boundaries inside m->storage. */
-#define GI_STORAGE_ALIGN_FLOATS 16
-
 static void model_free(gi_model *m) {
+    if (m->family && m->state) m->family->destroy(m->state);
     free(m->name);
     free(m->license);
     free(m->source_url);
-    free(m->family);
+    free(m->family_name);
     free(m->channel_order);
-    free(m->storage);
     free(m);
-}
-
-/* Find a key of the given type; a missing required key or a wrong type is an
- * error. Returns NULL without error for a missing optional key. */
-static gi_status find_key(const gi_gguf *g, const char *key, uint32_t type,
-                          int required, const gi_gguf_kv **out) {
-    const gi_gguf_kv *kv = gi_gguf_find(g, key);
-    *out = kv;
-    if (!kv)
-        return required ? gi_fail(GI_E_BAD_MODEL, "missing required key '%s'", key)
-                        : GI_OK;
-    if (kv->type != type)
-        return gi_fail(GI_E_BAD_MODEL, "key '%s' has type %s, expected %s", key,
-                       gi_gguf_type_name(kv->type), gi_gguf_type_name(type));
-    return GI_OK;
 }
 
 /* An owned NUL-terminated copy of a string key; embedded NULs would silently
@@ -57,7 +33,7 @@ static gi_status find_key(const gi_gguf *g, const char *key, uint32_t type,
 static gi_status dup_string(const gi_gguf *g, const char *key, int required,
                             char **out) {
     const gi_gguf_kv *kv;
-    gi_status st = find_key(g, key, GI_GGUF_STRING, required, &kv);
+    gi_status st = gi_gguf_find_key(g, key, GI_GGUF_STRING, required, &kv);
     if (st != GI_OK) return st;
     gi_gguf_str s = kv ? kv->str : (gi_gguf_str){"", 0};
     if (memchr(s.ptr, '\0', (size_t)s.len))
@@ -70,216 +46,37 @@ static gi_status dup_string(const gi_gguf *g, const char *key, int required,
     return GI_OK;
 }
 
-static gi_status get_u32(const gi_gguf *g, const char *key, uint64_t *out) {
-    const gi_gguf_kv *kv;
-    gi_status st = find_key(g, key, GI_GGUF_U32, 1, &kv);
-    if (st == GI_OK) *out = kv->num.u;
-    return st;
-}
-
-/* gatedinpaint.input_fill values, indexed by GI_FILL_*. */
-static const char *const fill_names[GI_FILL_COUNT] = {
-    [GI_FILL_ZEROS] = "zeros",
-    [GI_FILL_PUSHPULL] = "pushpull",
-    [GI_FILL_GUIDED_PUSHPULL] = "guided_pushpull",
-};
-
+/* The keys every model has, the family's own keys, then the strings kept
+ * for the GI_MODEL_* properties (in this order, so that a file with several
+ * faults is reported the same way by every version). */
 static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
-    char found[80];
+    char found[80], list[200];
     const gi_gguf_kv *kv;
-    uint64_t v;
     gi_status st;
 
-    if ((st = find_key(g, "general.architecture", GI_GGUF_STRING, 1, &kv)) != GI_OK)
+    if ((st = gi_gguf_find_key(g, "general.architecture", GI_GGUF_STRING, 1, &kv)) != GI_OK)
         return st;
     if (!gi_gguf_str_eq(kv->str, "gatedinpaint"))
         return gi_fail(GI_E_BAD_MODEL, "general.architecture is '%s', expected "
                        "'gatedinpaint' (not a libgatedinpaint model)",
                        gi_gguf_printable(kv->str, found, sizeof found));
-    if ((st = find_key(g, "gatedinpaint.family", GI_GGUF_STRING, 1, &kv)) != GI_OK)
+    if ((st = gi_gguf_find_key(g, "gatedinpaint.family", GI_GGUF_STRING, 1, &kv)) != GI_OK)
         return st;
-    if (!gi_gguf_str_eq(kv->str, "deepfill_v2"))
+    m->family = gi_family_find(kv->str);
+    if (!m->family) {
+        gi_family_list(list, sizeof list);
         return gi_fail(GI_E_BAD_MODEL, "model family '%s' is not supported by "
-                       "this library (it runs 'deepfill_v2')",
-                       gi_gguf_printable(kv->str, found, sizeof found));
-
-    if ((st = get_u32(g, "gatedinpaint.arch_version", &v)) != GI_OK) return st;
-    if (v < GI_DF_ARCH_VERSION || v > GI_DF_ARCH_VERSION_MAX)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.arch_version is %" PRIu64
-                       ", this library supports %d to %d", v, GI_DF_ARCH_VERSION,
-                       GI_DF_ARCH_VERSION_MAX);
-    m->arch_version = (int32_t)v;
-
-    if ((st = get_u32(g, "gatedinpaint.width", &v)) != GI_OK) return st;
-    if (v % 4 != 0 || v < GI_MODEL_MIN_WIDTH || v > GI_MODEL_MAX_WIDTH)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.width is %" PRIu64 ", must "
-                       "be a multiple of 4 from %d to %d", v, GI_MODEL_MIN_WIDTH,
-                       GI_MODEL_MAX_WIDTH);
-    m->width = (int32_t)v;
-
-    if ((st = get_u32(g, "gatedinpaint.guide_channels", &v)) != GI_OK) return st;
-    if (v > 1)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.guide_channels is %" PRIu64
-                       ", must be 0 or 1", v);
-    m->guide_channels = (int32_t)v;
-
-    if ((st = find_key(g, "gatedinpaint.channel_order", GI_GGUF_STRING, 1, &kv)) != GI_OK)
-        return st;
-    if (gi_gguf_str_eq(kv->str, "rgb") || gi_gguf_str_eq(kv->str, "bgr"))
-        m->bgr = gi_gguf_str_eq(kv->str, "bgr");
-    else
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.channel_order is '%s', must "
-                       "be 'rgb' or 'bgr'",
-                       gi_gguf_printable(kv->str, found, sizeof found));
-
-    if ((st = find_key(g, "gatedinpaint.attention.fuse", GI_GGUF_BOOL, 0, &kv)) != GI_OK)
-        return st;
-    m->fuse = kv ? (int32_t)kv->num.u : 1;
-
-    if ((st = find_key(g, "gatedinpaint.attention.softmax_scale", GI_GGUF_F32, 0,
-                       &kv)) != GI_OK)
-        return st;
-    m->softmax_scale = kv ? (float)kv->num.f : 10.0f;
-    if (!isfinite(m->softmax_scale) || !(m->softmax_scale > 0.0f))
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.attention.softmax_scale is %g,"
-                       " must be finite and > 0", (double)m->softmax_scale);
-
-    if ((st = find_key(g, "gatedinpaint.input_fill", GI_GGUF_STRING, 0, &kv)) != GI_OK)
-        return st;
-    m->input_fill = GI_FILL_ZEROS;
-    if (kv) {
-        m->input_fill = -1;
-        for (int32_t i = 0; i < GI_FILL_COUNT; i++)
-            if (gi_gguf_str_eq(kv->str, fill_names[i])) m->input_fill = i;
+                       "this library (it runs %s)",
+                       gi_gguf_printable(kv->str, found, sizeof found), list);
     }
-    if (m->input_fill < 0)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill is '%s', must be "
-                       "'zeros', 'pushpull' or 'guided_pushpull'",
-                       gi_gguf_printable(kv->str, found, sizeof found));
-    /* The guided fill reads the guide plane of the network input. */
-    if (m->input_fill == GI_FILL_GUIDED_PUSHPULL && m->guide_channels == 0)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill 'guided_pushpull' needs a "
-                       "guide channel, the file says gatedinpaint.guide_channels 0");
-    if ((st = find_key(g, "gatedinpaint.residual", GI_GGUF_BOOL, 0, &kv)) != GI_OK)
-        return st;
-    m->residual = kv ? (int32_t)kv->num.u : 0;
-    /* Version 1 readers ignore both keys, so a file using them must say 2. */
-    if ((m->input_fill != GI_FILL_ZEROS || m->residual) && m->arch_version < 2)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.%s needs gatedinpaint.arch_version 2, "
-                       "the file says %d", m->residual ? "residual" : "input_fill",
-                       (int)m->arch_version);
+    if ((st = m->family->read_metadata(g, &m->info, &m->state)) != GI_OK) return st;
 
-    if ((st = dup_string(g, "gatedinpaint.family", 1, &m->family)) != GI_OK ||
+    if ((st = dup_string(g, "gatedinpaint.family", 1, &m->family_name)) != GI_OK ||
         (st = dup_string(g, "gatedinpaint.channel_order", 1, &m->channel_order)) != GI_OK ||
         (st = dup_string(g, "general.name", 1, &m->name)) != GI_OK ||
         (st = dup_string(g, "general.license", 1, &m->license)) != GI_OK ||
         (st = dup_string(g, "general.source_url", 0, &m->source_url)) != GI_OK)
         return st;
-    return GI_OK;
-}
-
-/* Expected ggml dims of a layer's weight ([k, k, cin, cconv]) or bias. */
-static uint32_t expected_dims(const gi_layer_spec *s, int is_bias, uint64_t d[4]) {
-    if (is_bias) {
-        d[0] = (uint64_t)s->cconv;
-        return 1;
-    }
-    d[0] = d[1] = (uint64_t)s->k;
-    d[2] = (uint64_t)s->cin;
-    d[3] = (uint64_t)s->cconv;
-    return 4;
-}
-
-/* "24x5x5x5": dims printed outermost first, i.e. as the PyTorch shape. */
-static void shape_str(const uint64_t *d, uint32_t n, char *buf, size_t size) {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (uint32_t i = n; i-- > 0 && len < size;) {
-        int w = snprintf(buf + len, size - len, "%s%" PRIu64, i + 1 == n ? "" : "x",
-                         d[i]);
-        if (w < 0) break;
-        len += (size_t)w;
-    }
-}
-
-/* Match the file's tensors to the 84 expected ones: nothing extra, nothing
- * missing, every shape exact. found[2*i] / found[2*i+1] receive layer i's
- * weight / bias. */
-static gi_status match_tensors(const gi_gguf *g, const gi_model *m,
-                               const gi_gguf_tensor **found) {
-    char name[80], want[64], have[64];
-    for (uint64_t t = 0; t < g->n_tensors; t++) {
-        const gi_gguf_tensor *gt = &g->tensors[t];
-        int slot = -1;
-        for (int i = 0; i < GI_DF_NUM_LAYERS && slot < 0; i++) {
-            size_t n = strlen(m->layers[i].name);
-            if (gt->name.len <= n || memcmp(gt->name.ptr, m->layers[i].name, n) != 0)
-                continue;
-            gi_gguf_str suffix = {gt->name.ptr + n, gt->name.len - n};
-            if (gi_gguf_str_eq(suffix, ".weight"))
-                slot = 2 * i;
-            else if (gi_gguf_str_eq(suffix, ".bias"))
-                slot = 2 * i + 1;
-        }
-        if (slot < 0)
-            return gi_fail(GI_E_BAD_MODEL, "unexpected tensor '%s' (not part of "
-                           "deepfill_v2)", gi_gguf_printable(gt->name, name, sizeof name));
-        found[slot] = gt; /* the parser already refused duplicate names */
-    }
-    for (int slot = 0; slot < 2 * GI_DF_NUM_LAYERS; slot++) {
-        const gi_layer_spec *s = &m->layers[slot / 2];
-        const char *kind = slot % 2 ? "bias" : "weight";
-        const gi_gguf_tensor *gt = found[slot];
-        if (!gt)
-            return gi_fail(GI_E_BAD_MODEL, "missing tensor '%s.%s'", s->name, kind);
-        uint64_t d[4];
-        uint32_t n = expected_dims(s, slot % 2, d);
-        if (gt->n_dims != n || memcmp(gt->dims, d, n * sizeof d[0]) != 0) {
-            shape_str(d, n, want, sizeof want);
-            shape_str(gt->dims, gt->n_dims, have, sizeof have);
-            return gi_fail(GI_E_BAD_MODEL, "tensor '%s.%s' has shape %s, expected "
-                           "%s (width %d, %d guide channel%s)", s->name, kind, have,
-                           want, m->width, m->guide_channels,
-                           m->guide_channels == 1 ? "" : "s");
-        }
-    }
-    return GI_OK;
-}
-
-static size_t round_up_floats(uint64_t n) {
-    return (size_t)((n + GI_STORAGE_ALIGN_FLOATS - 1) / GI_STORAGE_ALIGN_FLOATS *
-                    GI_STORAGE_ALIGN_FLOATS);
-}
-
-/* Copy every tensor as float32 into one allocation, refusing NaN/Inf. */
-static gi_status load_weights(gi_model *m, const gi_gguf_tensor **found) {
-    /* Each tensor fits in the file (the parser checked), so the padded total
-     * is bounded by a few times the file size: no overflow here. */
-    size_t total = 0;
-    m->param_count = 0;
-    for (int slot = 0; slot < 2 * GI_DF_NUM_LAYERS; slot++) {
-        total += round_up_floats(found[slot]->n_elems);
-        m->param_count += (int64_t)found[slot]->n_elems;
-    }
-    m->storage = gi_aligned_alloc(GI_STORAGE_ALIGN_FLOATS * sizeof(float),
-                               total * sizeof(float));
-    if (!m->storage)
-        return gi_fail(GI_E_NOMEM, "out of memory for %zu weights", total);
-    float *p = m->storage;
-    for (int slot = 0; slot < 2 * GI_DF_NUM_LAYERS; slot++) {
-        const gi_gguf_tensor *t = found[slot];
-        int is_nan = 0;
-        uint64_t bad = gi_gguf_tensor_to_f32(t, p, &is_nan);
-        if (bad != t->n_elems)
-            return gi_fail(GI_E_BAD_MODEL, "tensor '%s.%s' contains %s at element %"
-                           PRIu64, m->layers[slot / 2].name,
-                           slot % 2 ? "bias" : "weight", is_nan ? "NaN" : "Inf", bad);
-        if (slot % 2)
-            m->bias[slot / 2] = p;
-        else
-            m->weight[slot / 2] = p;
-        p += round_up_floats(t->n_elems);
-    }
     return GI_OK;
 }
 
@@ -292,21 +89,13 @@ gi_status gi_model_from_gguf(const uint8_t *data, size_t size, gi_model **out) {
         gi_gguf_free(&g);
         return gi_fail(GI_E_NOMEM, "out of memory for the model");
     }
-    const gi_gguf_tensor *found[2 * GI_DF_NUM_LAYERS] = {0};
     st = read_metadata(&g, m);
-    if (st == GI_OK &&
-        gi_deepfill_layer_specs(m->width, m->guide_channels, m->layers) != 0)
-        st = gi_fail(GI_E_INTERNAL, "no layer table for width %d", m->width);
-    if (st == GI_OK) st = match_tensors(&g, m, found);
-    if (st == GI_OK) st = load_weights(m, found);
+    if (st == GI_OK) st = m->family->load_tensors(&g, m->state, &m->info.param_count);
     gi_gguf_free(&g);
-    if (st == GI_OK && pthread_mutex_init(&m->pack_lock, NULL) != 0)
-        st = gi_fail(GI_E_NOMEM, "cannot create the weight-packing lock");
     if (st != GI_OK) {
         model_free(m);
         return st;
     }
-    for (int i = 0; i < GI_PACK_SLOTS; i++) m->packed[i] = NULL;
     atomic_init(&m->refs, 1);
     *out = m;
     return GI_OK;
@@ -405,46 +194,66 @@ void gi_model_release(gi_model *m) {
      * packed weights built under pack_lock) before tearing down. */
     if (!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
         return;
-    gi_graph_free_packed(m);
-    pthread_mutex_destroy(&m->pack_lock);
     model_free(m);
 }
 
-gi_status gi_model_get_string(const gi_model *m, int32_t prop, const char **out) {
-    if (!m) return gi_fail(GI_E_INVALID_ARG, "gi_model_get_string: m is NULL");
-    if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_model_get_string: out is NULL");
+/* Every GI_MODEL_* property: 1 = string, 0 = integer (append-only, as the
+ * header's enum). */
+static int prop_kind(int32_t prop) {
     switch (prop) {
-    case GI_MODEL_FAMILY: *out = m->family; return GI_OK;
-    case GI_MODEL_NAME: *out = m->name; return GI_OK;
-    case GI_MODEL_LICENSE: *out = m->license; return GI_OK;
-    case GI_MODEL_SOURCE_URL: *out = m->source_url; return GI_OK;
-    case GI_MODEL_CHANNEL_ORDER: *out = m->channel_order; return GI_OK;
-    case GI_MODEL_INPUT_FILL: *out = fill_names[m->input_fill]; return GI_OK;
+    case GI_MODEL_FAMILY: case GI_MODEL_NAME: case GI_MODEL_LICENSE:
+    case GI_MODEL_SOURCE_URL: case GI_MODEL_CHANNEL_ORDER: case GI_MODEL_INPUT_FILL:
+        return 1;
     case GI_MODEL_WIDTH: case GI_MODEL_GUIDE_CHANNELS: case GI_MODEL_ARCH_VERSION:
     case GI_MODEL_PARAM_COUNT: case GI_MODEL_RESIDUAL:
-        return gi_fail(GI_E_INVALID_ARG, "gi_model_get_string: property %" PRId32
-                       " is an integer, use gi_model_get_int", prop);
+        return 0;
     default:
-        return gi_fail(GI_E_INVALID_ARG, "gi_model_get_string: unknown property %"
-                       PRId32, prop);
+        return -1;
     }
 }
 
-gi_status gi_model_get_int(const gi_model *m, int32_t prop, int64_t *out) {
-    if (!m) return gi_fail(GI_E_INVALID_ARG, "gi_model_get_int: m is NULL");
-    if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_model_get_int: out is NULL");
+/* The value of a property of the right kind: shared metadata here, the rest
+ * from the family. */
+static gi_status prop_value(const gi_model *m, const char *fn, int32_t prop, int64_t *ival,
+                            const char **sval) {
     switch (prop) {
-    case GI_MODEL_WIDTH: *out = m->width; return GI_OK;
-    case GI_MODEL_GUIDE_CHANNELS: *out = m->guide_channels; return GI_OK;
-    case GI_MODEL_ARCH_VERSION: *out = m->arch_version; return GI_OK;
-    case GI_MODEL_PARAM_COUNT: *out = m->param_count; return GI_OK;
-    case GI_MODEL_RESIDUAL: *out = m->residual; return GI_OK;
-    case GI_MODEL_FAMILY: case GI_MODEL_NAME: case GI_MODEL_LICENSE:
-    case GI_MODEL_SOURCE_URL: case GI_MODEL_CHANNEL_ORDER: case GI_MODEL_INPUT_FILL:
-        return gi_fail(GI_E_INVALID_ARG, "gi_model_get_int: property %" PRId32
-                       " is a string, use gi_model_get_string", prop);
+    case GI_MODEL_FAMILY: *sval = m->family_name; return GI_OK;
+    case GI_MODEL_NAME: *sval = m->name; return GI_OK;
+    case GI_MODEL_LICENSE: *sval = m->license; return GI_OK;
+    case GI_MODEL_SOURCE_URL: *sval = m->source_url; return GI_OK;
+    case GI_MODEL_CHANNEL_ORDER: *sval = m->channel_order; return GI_OK;
+    case GI_MODEL_WIDTH: *ival = m->info.width; return GI_OK;
+    case GI_MODEL_GUIDE_CHANNELS: *ival = m->info.guide_channels; return GI_OK;
+    case GI_MODEL_ARCH_VERSION: *ival = m->info.arch_version; return GI_OK;
+    case GI_MODEL_PARAM_COUNT: *ival = m->info.param_count; return GI_OK;
     default:
-        return gi_fail(GI_E_INVALID_ARG, "gi_model_get_int: unknown property %"
-                       PRId32, prop);
+        if (m->family->property(m->state, prop, ival, sval) == GI_OK) return GI_OK;
+        return gi_fail(GI_E_UNSUPPORTED, "%s: property %" PRId32 " is not defined for "
+                       "model family '%s'", fn, prop, m->family_name);
     }
+}
+
+static gi_status get_prop(const gi_model *m, const char *fn, int32_t prop, int want_string,
+                          int64_t *ival, const char **sval) {
+    if (!m) return gi_fail(GI_E_INVALID_ARG, "%s: m is NULL", fn);
+    if (!(want_string ? (void *)sval : (void *)ival))
+        return gi_fail(GI_E_INVALID_ARG, "%s: out is NULL", fn);
+    int kind = prop_kind(prop);
+    if (kind < 0)
+        return gi_fail(GI_E_INVALID_ARG, "%s: unknown property %" PRId32, fn, prop);
+    if (kind != want_string)
+        return gi_fail(GI_E_INVALID_ARG, "%s: property %" PRId32 " is %s, use %s", fn, prop,
+                       kind ? "a string" : "an integer",
+                       kind ? "gi_model_get_string" : "gi_model_get_int");
+    return prop_value(m, fn, prop, ival, sval);
+}
+
+gi_status gi_model_get_string(const gi_model *m, int32_t prop, const char **out) {
+    int64_t unused;
+    return get_prop(m, "gi_model_get_string", prop, 1, &unused, out);
+}
+
+gi_status gi_model_get_int(const gi_model *m, int32_t prop, int64_t *out) {
+    const char *unused;
+    return get_prop(m, "gi_model_get_int", prop, 0, out, &unused);
 }

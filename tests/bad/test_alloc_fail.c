@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "../model/gguf_builder.h"
-#include "api/alloc.h"
+#include "common/alloc.h"
 #include "../common/check.h"
 #include "gatedinpaint.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph/deepfill_arch.h"
+#include "families/deepfill_v2.h"
 
 static void *xrealloc(void *p, size_t n) {
     p = realloc(p, n ? n : 1);

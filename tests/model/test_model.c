@@ -16,13 +16,17 @@
 #include "../common/check.h"
 #include "gatedinpaint.h"
 #include "gguf_builder.h"
-#include "model/gguf.h"
+#include "common/gguf.h"
+#include "families/deepfill_v2.h"
 #include "model/model.h"
 
 
 /* Load from memory and expect `want`; on an error the message must contain
  * every `|`-free substring in `needles` (separated by '|'), so a test can
  * ask for both the problem and the thing it concerns. */
+/* The DeepFill v2 state of a loaded model (the family's part of it). */
+static const gi_deepfill *df(const gi_model *m) { return m->state; }
+
 static void expect_bytes(const char *label, const uint8_t *data, size_t size,
                          gi_status want, const char *needles) {
     gi_model *m = (gi_model *)&m; /* must be overwritten */
@@ -77,7 +81,7 @@ static int64_t expected_params(int width, int guide) {
 static void check_weights(const char *label, const gi_model *m, const tb_file *f) {
     int bad = 0;
     for (int i = 0; i < GI_DF_NUM_LAYERS && !bad; i++) {
-        const gi_layer_spec *s = &m->layers[i];
+        const gi_layer_spec *s = &df(m)->layers[i];
         char name[96];
         snprintf(name, sizeof name, "%s.weight", s->name);
         const tb_tensor *tw = tb_find_tensor((tb_file *)f, name);
@@ -85,11 +89,11 @@ static void check_weights(const char *label, const gi_model *m, const tb_file *f
         const tb_tensor *tbias = tb_find_tensor((tb_file *)f, name);
         int64_t nw = (int64_t)s->cconv * s->cin * s->k * s->k;
         for (int64_t e = 0; e < nw && !bad; e++)
-            bad = m->weight[i][e] != tb_value(tw->seed, (uint64_t)e);
+            bad = df(m)->convs[i].weight[e] != tb_value(tw->seed, (uint64_t)e);
         for (int64_t e = 0; e < s->cconv && !bad; e++)
-            bad = m->bias[i][e] != tb_value(tbias->seed, (uint64_t)e);
+            bad = df(m)->convs[i].bias[e] != tb_value(tbias->seed, (uint64_t)e);
         CHECK(!bad, "%s: layer %s has wrong values", label, s->name);
-        CHECK(((uintptr_t)m->weight[i] & 63) == 0 && ((uintptr_t)m->bias[i] & 63) == 0,
+        CHECK(((uintptr_t)df(m)->convs[i].weight & 63) == 0 && ((uintptr_t)df(m)->convs[i].bias & 63) == 0,
               "%s: layer %s not 64-byte aligned", label, s->name);
     }
 }
@@ -122,14 +126,15 @@ static void test_valid(void) {
         CHECK(gi_model_get_int(m, GI_MODEL_PARAM_COUNT, &v) == GI_OK &&
                   v == expected_params(8, 0),
               "param_count %" PRId64 ", want %" PRId64, v, expected_params(8, 0));
-        CHECK(m->bgr == 0 && m->fuse == 1 && m->softmax_scale == 10.0f,
-              "bgr/fuse/softmax_scale %d %d %g", m->bgr, m->fuse, (double)m->softmax_scale);
+        CHECK(df(m)->bgr == 0 && df(m)->fuse == 1 && df(m)->softmax_scale == 10.0f,
+              "bgr/fuse/softmax_scale %d %d %g", df(m)->bgr, df(m)->fuse, (double)df(m)->softmax_scale);
         CHECK(atomic_load(&m->refs) == 1, "fresh model has %d references",
               atomic_load(&m->refs));
         int null_packed = 1;
-        for (int i = 0; i < GI_PACK_SLOTS; i++) null_packed &= m->packed[i] == NULL;
+        for (int i = 0; i < GI_KERNEL_TABLES; i++) null_packed &= df(m)->packed.slot[i] == NULL;
         CHECK(null_packed, "packed[] not NULL");
-        CHECK(m->layers[GI_DF_CONV1].cin == 5 && m->layers[GI_DF_CONV1].cconv == 8,
+        CHECK(m->family == &gi_family_deepfill_v2, "family table entry");
+        CHECK(df(m)->layers[GI_DF_conv1].cin == 5 && df(m)->layers[GI_DF_conv1].cconv == 8,
               "layer table not filled");
         check_weights("f32 width 8", m, f);
 
@@ -179,16 +184,16 @@ static void test_valid(void) {
     if (m) {
         const char *s = NULL;
         int64_t v = -1;
-        CHECK(m->bgr == 1 && m->fuse == 1 && m->softmax_scale == 10.0f,
-              "bgr model: bgr %d fuse %d scale %g", m->bgr, m->fuse,
-              (double)m->softmax_scale);
+        CHECK(df(m)->bgr == 1 && df(m)->fuse == 1 && df(m)->softmax_scale == 10.0f,
+              "bgr model: bgr %d fuse %d scale %g", df(m)->bgr, df(m)->fuse,
+              (double)df(m)->softmax_scale);
         CHECK(gi_model_get_string(m, GI_MODEL_SOURCE_URL, &s) == GI_OK && s &&
                   s[0] == '\0', "absent source_url must read as \"\"");
         CHECK(gi_model_get_string(m, GI_MODEL_CHANNEL_ORDER, &s) == GI_OK &&
                   strcmp(s, "bgr") == 0, "channel order bgr");
         CHECK(gi_model_get_int(m, GI_MODEL_GUIDE_CHANNELS, &v) == GI_OK && v == 1,
               "guide channels");
-        CHECK(m->layers[GI_DF_CONV1].cin == 6, "conv1 has 6 inputs with a guide");
+        CHECK(df(m)->layers[GI_DF_conv1].cin == 6, "conv1 has 6 inputs with a guide");
         CHECK(gi_model_get_int(m, GI_MODEL_PARAM_COUNT, &v) == GI_OK &&
                   v == expected_params(4, 1), "param count with guide");
         check_weights("f32 width 4 guide", m, f);
@@ -201,8 +206,8 @@ static void test_valid(void) {
     tb_set_f32(f, "gatedinpaint.attention.softmax_scale", 2.5f);
     m = load_ok(f);
     if (m) {
-        CHECK(m->fuse == 0 && m->softmax_scale == 2.5f, "fuse off, scale 2.5");
-        CHECK(m->input_fill == GI_FILL_ZEROS, "no input_fill key: holes enter as 0");
+        CHECK(df(m)->fuse == 0 && df(m)->softmax_scale == 2.5f, "fuse off, scale 2.5");
+        CHECK(df(m)->input_fill == GI_FILL_ZEROS, "no input_fill key: holes enter as 0");
         gi_model_release(m);
     }
     tb_free(f);
@@ -227,7 +232,7 @@ static void test_valid(void) {
         if (m) {
             int64_t ver = -1, res = -1;
             const char *s = NULL;
-            CHECK(m->input_fill == v2[i].want_fill && m->residual == v2[i].residual,
+            CHECK(df(m)->input_fill == v2[i].want_fill && df(m)->residual == v2[i].residual,
                   "input_fill %s, residual %d", v2[i].fill, v2[i].residual);
             CHECK(gi_model_get_int(m, GI_MODEL_ARCH_VERSION, &ver) == GI_OK && ver == 2 &&
                       gi_model_get_int(m, GI_MODEL_RESIDUAL, &res) == GI_OK &&

@@ -21,7 +21,7 @@ flags="-std=c11 -D_GNU_SOURCE -O2 -fopenmp -I$src/include -I$src/lib -I$work"
 # Every tier this build has (scalar, neon) against the naive loops.
 # shellcheck disable=SC2086
 "$cc" $flags "$src/tests/kernels/test_kernels.c" "$src/lib/graph/attention.c" \
-    "$src/lib/graph/fill.c" "$src/lib/api/error.c" "$src"/lib/kernels/ref/*.c \
+    "$src/lib/graph/fill.c" "$src/lib/common/error.c" "$src"/lib/kernels/ref/*.c \
     "$src"/lib/kernels/neon/*.c "$src/lib/cpu/dispatch.c" \
     -lm -o "$work/test_kernels"
 "$qemu" "$work/test_kernels"
@@ -34,7 +34,8 @@ if [ -f "$src/lib/model/default_model.py" ]; then
     /usr/bin/python3 "$src/lib/model/default_model.py" "$work/default_model.c"
     extra="$work/default_model.c"
 fi
-lib=$(ls $extra "$src"/lib/api/*.c "$src"/lib/model/*.c "$src"/lib/graph/*.c "$src"/lib/cpu/*.c \
+lib=$(ls $extra "$src"/lib/api/*.c "$src"/lib/runner/*.c "$src"/lib/model/*.c "$src"/lib/families/*.c \
+    "$src"/lib/graph/*.c "$src"/lib/common/*.c "$src"/lib/cpu/*.c \
     "$src"/lib/kernels/ref/*.c "$src"/lib/kernels/neon/*.c)
 # shellcheck disable=SC2086
 "$cc" $flags "$src/tests/parity/parity_driver.c" $lib -lm -lpthread -o "$work/parity_driver"

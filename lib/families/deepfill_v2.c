@@ -1,15 +1,18 @@
-/* The DeepFill v2 generator (deepfill_v2_reference.md section 2): stage 1
+/* The DeepFill v2 generator (docs/DEEPFILL_V2.md section 2): stage 1
  * (coarse), stage 2 with a convolution branch and a contextual-attention
  * branch, merged and decoded. Activations are HWC float; two ping-pong
- * buffers carry each chain of layers. */
-#include "deepfill.h"
+ * buffers carry each chain of layers. Also the family's input (normalised
+ * colour, guide, ones, mask; the optional hole pre-fill) and output. */
+#include "deepfill_v2.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#include "../api/error.h"
-#include "attention.h"
-#include "conv.h"
-#include "packed.h"
+#include "../common/alloc.h"
+#include "../common/error.h"
+#include "../graph/attention.h"
+#include "../graph/conv.h"
+#include "../graph/fill.h"
 
 /* Output size and TF 'SAME' padding of one layer on an h x w input. */
 static void layer_shape(const gi_layer_spec *l, int32_t in_h, int32_t in_w, int32_t in_ps,
@@ -20,11 +23,11 @@ static void layer_shape(const gi_layer_spec *l, int32_t in_h, int32_t in_w, int3
 
 /* Layer ranges of the graph. */
 enum {
-    STAGE1_FIRST = GI_DF_CONV1, STAGE1_LAST = GI_DF_CONV17,
-    XBRANCH_FIRST = GI_DF_XCONV1, XBRANCH_LAST = GI_DF_XCONV10_ATROUS,
-    PM_FIRST = GI_DF_PMCONV1, PM_BEFORE_CA = GI_DF_PMCONV6,
-    PM_AFTER_CA = GI_DF_PMCONV9, PM_LAST = GI_DF_PMCONV10,
-    MERGE_FIRST = GI_DF_ALLCONV11, MERGE_LAST = GI_DF_ALLCONV17,
+    STAGE1_FIRST = GI_DF_conv1, STAGE1_LAST = GI_DF_conv17,
+    XBRANCH_FIRST = GI_DF_xconv1, XBRANCH_LAST = GI_DF_xconv10_atrous,
+    PM_FIRST = GI_DF_pmconv1, PM_BEFORE_CA = GI_DF_pmconv6,
+    PM_AFTER_CA = GI_DF_pmconv9, PM_LAST = GI_DF_pmconv10,
+    MERGE_FIRST = GI_DF_allconv11, MERGE_LAST = GI_DF_allconv17,
 };
 
 typedef struct plan {
@@ -36,14 +39,7 @@ typedef struct plan {
         o_reach, o_queries, total;
 } plan;
 
-static size_t carve(size_t *off, size_t bytes) {
-    size_t at = *off;
-    *off += (bytes + 63) & ~(size_t)63;
-    return at;
-}
-
-static void make_plan(const gi_session *s, int32_t h, int32_t w, plan *p) {
-    const gi_model *m = s->model;
+static void make_plan(const gi_deepfill *m, const gi_exec *ex, int32_t h, int32_t w, plan *p) {
     memset(p, 0, sizeof *p);
     p->h4 = h / 4;
     p->w4 = w / 4;
@@ -68,10 +64,10 @@ static void make_plan(const gi_session *s, int32_t h, int32_t w, plan *p) {
         ws[i] = sh.out_w;
         size_t n = (size_t)sh.out_h * sh.out_w * sh.cout;
         if (n > p->pingpong) p->pingpong = n;
-        size_t cs = s->kernels->conv_scratch_size(&sh);
+        size_t cs = ex->kernels->conv_scratch_size(&sh);
         if (cs > p->conv_scratch) p->conv_scratch = cs;
     }
-    p->att = (gi_attention_args){s->kernels, s->num_threads, p->h4, p->w4, p->c2, NULL,
+    p->att = (gi_attention_args){ex->kernels, ex->num_threads, p->h4, p->w4, p->c2, NULL,
                                  NULL, m->fuse, m->softmax_scale, NULL, 0, NULL};
     size_t off = 0, f = sizeof(float);
     size_t q = (size_t)p->h4 * p->w4;
@@ -83,18 +79,18 @@ static void make_plan(const gi_session *s, int32_t h, int32_t w, plan *p) {
     p->o_a = 0;
     p->o_b = pp;
     p->o_att = 0;
-    carve(&off, 2 * pp > att ? 2 * pp : att);
-    p->o_xnow = carve(&off, (size_t)h * w * 3 * f);
-    p->o_merged = carve(&off, q * p->c4 * f);
-    p->o_caf = carve(&off, q * p->c2 * f);
-    p->o_cay = carve(&off, q * p->c2 * f);
-    p->o_masks = carve(&off, q * f);
+    gi_carve(&off, 2 * pp > att ? 2 * pp : att);
+    p->o_xnow = gi_carve(&off, (size_t)h * w * 3 * f);
+    p->o_merged = gi_carve(&off, q * p->c4 * f);
+    p->o_caf = gi_carve(&off, q * p->c2 * f);
+    p->o_cay = gi_carve(&off, q * p->c2 * f);
+    p->o_masks = gi_carve(&off, q * f);
     /* mask resize indices: in the arena, not on the stack (tall images) */
-    p->o_ri = carve(&off, (size_t)p->h4 * sizeof(int32_t));
-    p->o_ci = carve(&off, (size_t)p->w4 * sizeof(int32_t));
-    p->o_conv = carve(&off, p->conv_scratch * f * (size_t)s->num_threads);
-    p->o_reach = carve(&off, 2 * q);
-    p->o_queries = carve(&off, q / 4);
+    p->o_ri = gi_carve(&off, (size_t)p->h4 * sizeof(int32_t));
+    p->o_ci = gi_carve(&off, (size_t)p->w4 * sizeof(int32_t));
+    p->o_conv = gi_carve(&off, p->conv_scratch * f * (size_t)ex->num_threads);
+    p->o_reach = gi_carve(&off, 2 * q);
+    p->o_queries = gi_carve(&off, q / 4);
     p->total = off;
 }
 
@@ -147,43 +143,31 @@ static void wanted_queries(const float *mask, int32_t H, int32_t W, int32_t h4, 
         }
 }
 
-size_t gi_deepfill_scratch(const gi_session *s, int32_t h, int32_t w) {
-    plan p;
-    make_plan(s, h, w, &p);
-    return p.total;
-}
-
 typedef struct run {
-    gi_session *s;
-    const gi_packed_model *packed;
+    gi_exec *ex;
+    const gi_deepfill *m;
+    const gi_packed *packed;
     const plan *p;
     float *a, *b, *conv_scratch;
     double macs_done, macs_total;
 } run;
 
-/* One convolution layer, rows split across the session's threads. */
+/* One convolution layer, rows split across the threads. */
 static void conv(run *r, int layer, const float *in, int32_t in_h, int32_t in_w,
                  int32_t in_ps, float *out, int32_t out_ps, int32_t *out_h, int32_t *out_w) {
-    const gi_layer_spec *l = &r->s->model->layers[layer];
+    const gi_layer_spec *l = &r->m->layers[layer];
     gi_conv_shape sh;
     layer_shape(l, in_h, in_w, in_ps, out_ps, &sh);
-    const gi_kernels *k = r->s->kernels;
     const float *wts = r->packed->layer[layer];
-    gi_conv_run(k, r->s->num_threads, &sh, in, wts, out, r->conv_scratch, r->p->conv_scratch);
+    gi_conv_run(r->ex->kernels, r->ex->num_threads, &sh, in, wts, out, r->conv_scratch,
+                r->p->conv_scratch);
     *out_h = sh.out_h;
     *out_w = sh.out_w;
     r->macs_done += (double)sh.out_h * sh.out_w * sh.cconv * sh.cin * sh.k * sh.k;
 }
 
 static gi_status report(run *r, const char *stage) {
-    gi_session *s = r->s;
-    if (!s->progress) return GI_OK;
-    float done = (float)(r->macs_done / r->macs_total);
-    if (done > 1.0f) done = 1.0f;
-    if (s->progress(s->progress_user, done, stage))
-        return gi_fail(GI_E_CANCELLED, "gi_inpaint: cancelled by the progress callback (%s)",
-                       stage);
-    return GI_OK;
+    return gi_exec_report(r->ex, (float)(r->macs_done / r->macs_total), stage);
 }
 
 /* Layers first..last in order, ping-ponging between r->a and r->b; the
@@ -192,10 +176,10 @@ static gi_status chain(run *r, int first, int last, const char *stage, const flo
                        int32_t h, int32_t w, int32_t in_ps, float *out, int32_t out_ps) {
     const float *cur = in;
     for (int i = first; i <= last; i++) {
-        const gi_layer_spec *l = &r->s->model->layers[i];
+        const gi_layer_spec *l = &r->m->layers[i];
         float *dst = i == last ? out : (cur == r->a ? r->b : r->a);
         int32_t ps = i == last ? out_ps : l->cout;
-        conv(r, i, cur, h, w, i == first ? in_ps : r->s->model->layers[i - 1].cout, dst, ps,
+        conv(r, i, cur, h, w, i == first ? in_ps : r->m->layers[i - 1].cout, dst, ps,
              &h, &w);
         cur = dst;
         gi_status st = report(r, stage);
@@ -206,12 +190,12 @@ static gi_status chain(run *r, int first, int last, const char *stage, const flo
 
 /* Multiply-adds of the attention's two GEMMs (matching 9c, paste 16c per
  * pair of positions, c = 2 * cnum channels). */
-static double attention_macs(const gi_model *m, int32_t h, int32_t w) {
+static double attention_macs(const gi_deepfill *m, int32_t h, int32_t w) {
     double P = (double)(h / 8) * (w / 8);
     return P * P * 25.0 * 2 * m->width;
 }
 
-int gi_deepfill_steps(const gi_model *m, int32_t h, int32_t w,
+int gi_deepfill_steps(const gi_deepfill *m, int32_t h, int32_t w,
                       double macs[GI_DF_NUM_STEPS], const char *names[GI_DF_NUM_STEPS]) {
     int32_t hs = h, ws = w;
     int step = 0;
@@ -231,7 +215,7 @@ int gi_deepfill_steps(const gi_model *m, int32_t h, int32_t w,
     return step;
 }
 
-static double total_macs(const gi_model *m, int32_t h, int32_t w) {
+static double total_macs(const gi_deepfill *m, int32_t h, int32_t w) {
     double macs[GI_DF_NUM_STEPS], t = 0;
     const char *names[GI_DF_NUM_STEPS];
     int n = gi_deepfill_steps(m, h, w, macs, names);
@@ -239,17 +223,27 @@ static double total_macs(const gi_model *m, int32_t h, int32_t w) {
     return t;
 }
 
-gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scratch) {
-    const gi_model *m = s->model;
-    plan p;
-    make_plan(s, io->h, io->w, &p);
-    const gi_packed_model *packed = gi_packed_get(s->model, s->kernels);
+/* The network's buffers, all HWC float at the network size h x w, in the
+ * model's channel order. */
+typedef struct net_io {
+    int32_t h, w;
+    const float *x_in; /* h*w*(3 + guide + 2): colour in [-1,1] with holes 0 or
+                          pre-filled, (guide edge), ones, mask */
+    const float *mask; /* h*w, 1 = hole */
+    float *x_stage1;   /* h*w*3 */
+    float *x_stage2;   /* h*w*3 */
+} net_io;
+
+/* Both stages, with the plan's buffers at `base`. */
+static gi_status network(gi_deepfill *m, gi_exec *ex, const plan *pl, const net_io *io,
+                         uint8_t *base) {
+    const plan p = *pl;
+    const gi_packed *packed = gi_packed_get(&m->packed, ex->kernels);
     if (!packed) return GI_E_NOMEM;
-    uint8_t *base = scratch;
-    run r = {s, packed, &p, (float *)(base + p.o_a), (float *)(base + p.o_b),
+    run r = {ex, m, packed, &p, (float *)(base + p.o_a), (float *)(base + p.o_b),
              (float *)(base + p.o_conv), 0, 0};
     r.macs_total = total_macs(m, io->h, io->w);
-    const int32_t H = io->h, W = io->w, cin1 = m->layers[GI_DF_CONV1].cin;
+    const int32_t H = io->h, W = io->w, cin1 = m->layers[GI_DF_conv1].cin;
     gi_status st;
 
     /* Stage 1: coarse result. */
@@ -294,7 +288,7 @@ gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scr
     att.y = cay;
     /* Only the queries that can reach the composited hole, unless the whole
      * x_stage2 is wanted (test taps). */
-    if (!s->taps) {
+    if (!ex->taps) {
         uint8_t *queries = base + p.o_queries;
         wanted_queries(io->mask, H, W, p.h4, p.w4, base + p.o_reach, queries);
         att.queries = queries;
@@ -314,3 +308,123 @@ gi_status gi_deepfill_forward(gi_session *s, const gi_deepfill_io *io, void *scr
         for (size_t i = 0; i < (size_t)H * W * 3; i++) io->x_stage2[i] += xnow[i];
     return GI_OK;
 }
+
+/* ---- the family's input and output ----------------------------------------- */
+
+/* Arena layout of one forward pass: the network's plan, then its input,
+ * mask, both stage outputs and the pre-fill's scratch. */
+typedef struct layout {
+    plan p;
+    size_t o_x, o_m, o_1, o_2, o_fill, total;
+} layout;
+
+static void make_layout(const gi_deepfill *m, const gi_exec *ex, int32_t h, int32_t w,
+                        layout *l) {
+    make_plan(m, ex, h, w, &l->p);
+    size_t npix = (size_t)h * w, f = sizeof(float), off = l->p.total;
+    size_t cin = (size_t)m->layers[GI_DF_conv1].cin;
+    off = (off + 63) & ~(size_t)63;
+    l->o_x = gi_carve(&off, npix * cin * f);
+    l->o_m = gi_carve(&off, npix * f);
+    l->o_1 = gi_carve(&off, npix * 3 * f);
+    l->o_2 = gi_carve(&off, npix * 3 * f);
+    l->o_fill = off;
+    size_t fill = m->input_fill == GI_FILL_PUSHPULL          ? gi_pushpull_scratch(h, w)
+                  : m->input_fill == GI_FILL_GUIDED_PUSHPULL ? gi_guided_pushpull_scratch(h, w)
+                                                             : 0;
+    l->total = off + fill;
+}
+
+static gi_status deepfill_scratch(const void *state, const gi_exec *ex, int32_t h, int32_t w,
+                                  size_t *bytes) {
+    const gi_deepfill *m = state;
+    /* The guided fill numbers pixels with int32. */
+    if (m->input_fill == GI_FILL_GUIDED_PUSHPULL && (size_t)h * w > INT32_MAX)
+        return gi_fail(GI_E_UNSUPPORTED, "the guided_pushpull pre-fill handles at most "
+                       "2^31 - 1 pixels, the network input has %dx%d", (int)w, (int)h);
+    layout l;
+    make_layout(m, ex, h, w, &l);
+    *bytes = l.total;
+    return GI_OK;
+}
+
+/* Network input: [colour in [-1,1] with holes 0, (guide edge), ones, mask]
+ * (the holes' colour is pre-filled afterwards for input_fill models). */
+static void build_input(const gi_deepfill *m, const gi_net_io *io, float *x_in, float *mk) {
+    const int32_t cin = m->layers[GI_DF_conv1].cin;
+    const size_t npix = (size_t)io->h * io->w;
+    for (size_t i = 0; i < npix; i++) {
+        float hole = io->hole[i] ? 1.0f : 0.0f;
+        float *px = x_in + i * cin;
+        for (int ch = 0; ch < 3; ch++) {
+            int32_t src = m->bgr ? 2 - ch : ch;
+            float v = (float)io->rgb[i * 3 + src] / 127.5f - 1.0f;
+            px[ch] = hole != 0.0f ? 0.0f : v;
+        }
+        int32_t k = 3;
+        if (m->guide_channels) px[k++] = (io->edge && io->edge[i]) ? hole : 0.0f;
+        px[k++] = 1.0f;
+        px[k] = hole;
+        mk[i] = hole;
+    }
+}
+
+static gi_status copy_taps(gi_debug_taps *taps, const net_io *io) {
+    size_t n = (size_t)io->h * io->w * 3;
+    taps->net_h = io->h;
+    taps->net_w = io->w;
+    taps->x_stage1 = gi_malloc(n * sizeof(float));
+    taps->x_stage2 = gi_malloc(n * sizeof(float));
+    if (!taps->x_stage1 || !taps->x_stage2) {
+        free(taps->x_stage1);
+        free(taps->x_stage2);
+        taps->x_stage1 = taps->x_stage2 = NULL;
+        return gi_fail(GI_E_NOMEM, "gi_inpaint: cannot allocate the debug taps");
+    }
+    memcpy(taps->x_stage1, io->x_stage1, n * sizeof(float));
+    memcpy(taps->x_stage2, io->x_stage2, n * sizeof(float));
+    return GI_OK;
+}
+
+static gi_status deepfill_forward(void *state, gi_exec *ex, gi_net_io *io, void *scratch) {
+    gi_deepfill *m = state;
+    const int32_t hn = io->h, wn = io->w, cin = m->layers[GI_DF_conv1].cin;
+    layout l;
+    make_layout(m, ex, hn, wn, &l);
+    uint8_t *base = scratch;
+    net_io net = {hn, wn, (float *)(base + l.o_x), (float *)(base + l.o_m),
+                  (float *)(base + l.o_1), (float *)(base + l.o_2)};
+    build_input(m, io, (float *)net.x_in, (float *)net.mask);
+    if (m->input_fill == GI_FILL_PUSHPULL)
+        gi_pushpull_fill((float *)net.x_in, hn, wn, cin, net.mask, base + l.o_fill);
+    else if (m->input_fill == GI_FILL_GUIDED_PUSHPULL) /* channel 3: the guide plane */
+        gi_guided_pushpull_fill((float *)net.x_in, hn, wn, cin, net.mask,
+                                net.x_in + 3, cin, base + l.o_fill);
+    gi_status st = network(m, ex, &l.p, &net, base);
+    if (st) return st;
+    if (ex->taps && (st = copy_taps(ex->taps, &net))) return st;
+    /* tanh outputs to RGB on the 0..255 scale, in place */
+    float *x2 = net.x_stage2;
+    const size_t npix = (size_t)hn * wn;
+    for (size_t i = 0; i < npix; i++) {
+        float *px = x2 + i * 3;
+        if (m->bgr) {
+            float t = px[0];
+            px[0] = px[2];
+            px[2] = t;
+        }
+        for (int ch = 0; ch < 3; ch++) px[ch] = (px[ch] + 1.0f) * 127.5f;
+    }
+    io->out = x2;
+    return GI_OK;
+}
+
+const gi_family gi_family_deepfill_v2 = {
+    .name = "deepfill_v2",
+    .read_metadata = gi_deepfill_read_metadata,
+    .load_tensors = gi_deepfill_load_tensors,
+    .destroy = gi_deepfill_destroy,
+    .scratch = deepfill_scratch,
+    .forward = deepfill_forward,
+    .property = gi_deepfill_property,
+};

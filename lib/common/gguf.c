@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../api/alloc.h"
-#include "../api/error.h"
+#include "alloc.h"
+#include "error.h"
 
 /* A read position in the file image. Every read goes through need(), which
  * compares against the bytes left, so no sum can overflow. */
@@ -481,4 +481,34 @@ uint64_t gi_gguf_tensor_to_f32(const gi_gguf_tensor *t, float *dst, int *is_nan)
         }
     }
     return t->n_elems;
+}
+
+gi_status gi_gguf_find_key(const gi_gguf *g, const char *key, uint32_t type, int required,
+                           const gi_gguf_kv **out) {
+    const gi_gguf_kv *kv = gi_gguf_find(g, key);
+    *out = kv;
+    if (!kv)
+        return required ? gi_fail(GI_E_BAD_MODEL, "missing required key '%s'", key)
+                        : GI_OK;
+    if (kv->type != type)
+        return gi_fail(GI_E_BAD_MODEL, "key '%s' has type %s, expected %s", key,
+                       gi_gguf_type_name(kv->type), gi_gguf_type_name(type));
+    return GI_OK;
+}
+
+gi_status gi_gguf_get_u32(const gi_gguf *g, const char *key, uint64_t *out) {
+    const gi_gguf_kv *kv;
+    gi_status st = gi_gguf_find_key(g, key, GI_GGUF_U32, 1, &kv);
+    if (st == GI_OK) *out = kv->num.u;
+    return st;
+}
+
+void gi_gguf_shape_str(const uint64_t *d, uint32_t n, char *buf, size_t size) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (uint32_t i = n; i-- > 0 && len < size;) {
+        int w = snprintf(buf + len, size - len, "%s%" PRIu64, i + 1 == n ? "" : "x", d[i]);
+        if (w < 0) break;
+        len += (size_t)w;
+    }
 }

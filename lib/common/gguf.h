@@ -90,6 +90,15 @@ char *gi_gguf_printable(gi_gguf_str s, char *buf, size_t n);
  * *is_nan telling which (the rest of dst is then unspecified). */
 uint64_t gi_gguf_tensor_to_f32(const gi_gguf_tensor *t, float *dst, int *is_nan);
 
+/* The key of this type: a missing required key or a wrong type is an error
+ * (GI_E_BAD_MODEL with a message); a missing optional key gives *out NULL. */
+gi_status gi_gguf_find_key(const gi_gguf *g, const char *key, uint32_t type, int required,
+                           const gi_gguf_kv **out);
+/* A required u32 key. */
+gi_status gi_gguf_get_u32(const gi_gguf *g, const char *key, uint64_t *out);
+/* "24x5x5x5": ggml dims printed outermost first, i.e. as the PyTorch shape. */
+void gi_gguf_shape_str(const uint64_t *d, uint32_t n, char *buf, size_t size);
+
 /* IEEE 754 binary16 to binary32, exact for every input (subnormals,
  * infinities, NaNs with their payload). */
 float gi_half_to_float(uint16_t h);

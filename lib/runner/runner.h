@@ -1,0 +1,22 @@
+/* The runner: between gi_inpaint and a network family. It owns what every
+ * family shares: the hole and guide thresholds, padding to the family's
+ * size multiple, the arena, and compositing (known pixels copied exactly).
+ * Processing strategies (per-region crops, rescaling) belong here. */
+#ifndef GI_RUNNER_H
+#define GI_RUNNER_H
+
+#include "../common/tensor.h"
+#include "../graph/exec.h"
+#include "../model/model.h"
+
+#define GI_HOLE_THRESHOLD 127 /* mask value > 127 = hole */
+#define GI_EDGE_THRESHOLD 153 /* guide value > 153 (0.6 * 255) = edge */
+
+/* Inpaint `image` (U8, 3 or 4 channels) where `mask` (U8, 1 channel) is a
+ * hole, into `out` (same shape; may be `image`). The caller has checked
+ * shapes and the model's guide support. Working memory comes from
+ * ex->arena. */
+gi_status gi_run_inpaint(const gi_model *m, gi_exec *ex, const gi_tensor *image,
+                         const gi_tensor *mask, const gi_tensor *guide, gi_tensor *out);
+
+#endif
