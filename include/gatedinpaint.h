@@ -310,8 +310,16 @@ GI_API gi_status gi_inpaint(gi_session *s, const gi_tensor *image,
                             gi_tensor *out);
 
 /* ------------------------------------------------------------------------ */
-/* Kernel-level operations (for building other gated-conv networks)          */
+/* EXPERIMENTAL: kernel-level operations                                     */
 /* ------------------------------------------------------------------------ */
+/*
+ * The building blocks of the networks (one gated convolution, one contextual
+ * attention), exposed for tests and research. Outside the stability promise
+ * of docs/ABI.md: their signatures, values and behaviour may change in a
+ * minor release, and a program that uses them should check gi_version().
+ * The symbols stay exported (removing them would change the soname), but
+ * new code built on the stable API above needs none of them.
+ */
 
 /* Activations for gi_op_gated_conv2d. */
 #define GI_ACT_NONE 0      /* raw convolution, all cconv channels          */
