@@ -1,7 +1,7 @@
 /* Contextual attention, computed in chunks of query positions so that the
  * P x P score matrix is never held whole.
  *
- * Notation (deepfill_v2_reference.md 4.1): the map is h x w x c; matching
+ * Notation (docs/DEEPFILL_V2.md 4.1): the map is h x w x c; matching
  * runs on the x2 nearest-downscaled map of hh x ww = P positions. X[p] is
  * the 3x3 patch (9c values) around position p of the downscaled map,
  * Wn[q] = X[q] / max(|X[q]|, 1e-4), S[p][q] = X[p] . Wn[q].

@@ -1,4 +1,4 @@
-/* DeepFill v2 contextual attention (deepfill_v2_reference.md section 4). */
+/* DeepFill v2 contextual attention (docs/DEEPFILL_V2.md section 4). */
 #ifndef GI_ATTENTION_H
 #define GI_ATTENTION_H
 

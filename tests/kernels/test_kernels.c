@@ -1,5 +1,5 @@
 /* Kernel tests: every kernel table this machine can run, against naive
- * loops written straight from deepfill_v2_reference.md. */
+ * loops written straight from docs/DEEPFILL_V2.md. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
