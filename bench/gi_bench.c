@@ -87,6 +87,10 @@ static int run_config(const char *model_path, const config *c, int repeat, resul
         fprintf(stderr, "gi_bench: %s\n", gi_last_error());
         return 1;
     }
+    if (m->family != &gi_family_deepfill_v2) { /* the per-layer table is DeepFill's */
+        fprintf(stderr, "gi_bench: %s is not a deepfill_v2 model\n", model_path);
+        return 1;
+    }
     int64_t isa = -1;
     gi_session_get_int(s, GI_OPT_ISA, &isa);
     if (isa != c->isa) {
