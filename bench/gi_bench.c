@@ -83,7 +83,8 @@ static int run_config(const char *model_path, const config *c, int repeat, resul
     gi_session *s = NULL;
     if (gi_model_load_file(model_path, &m) || gi_session_create(m, &s) ||
         gi_session_set_int(s, GI_OPT_NUM_THREADS, c->threads) ||
-        gi_session_set_int(s, GI_OPT_MAX_ISA, c->isa)) {
+        gi_session_set_int(s, GI_OPT_MAX_ISA, c->isa) ||
+        gi_session_set_int(s, GI_OPT_STRATEGY, GI_STRATEGY_EXACT)) { /* the whole network */
         fprintf(stderr, "gi_bench: %s\n", gi_last_error());
         return 1;
     }

@@ -219,6 +219,11 @@ GI_API void gi_model_release(gi_model *m);
                                      cross the guide's lines; docs/ENGINE.md) */
 #define GI_MODEL_RESIDUAL 20      /* int: 1 if each stage predicts a
                                      correction to its input image, else 0 */
+#define GI_MODEL_WORKING_SIZE 21  /* int: the window side, in network pixels,
+                                     the model fills best at
+                                     (gatedinpaint.working_size; 512 if the
+                                     file does not say); GI_STRATEGY_REGIONS
+                                     scales each region's window to it */
 
 /** String property; the string lives as long as the model. */
 GI_API gi_status gi_model_get_string(const gi_model *m, int32_t prop,
@@ -263,6 +268,22 @@ GI_API void gi_session_destroy(gi_session *s);
  *   needs 850 MiB); the error message says how much a call needs. */
 #define GI_OPT_MAX_PIXELS 4  /* int >= 0, pixels; default 2^26              */
 #define GI_OPT_MEM_LIMIT 5   /* int >= 0, bytes; default physical memory    */
+/* GI_OPT_STRATEGY: how gi_inpaint() runs the network.
+ * GI_STRATEGY_REGIONS (default): the holes are grouped into regions; each
+ *   gets a context window sized from its holes, shrunk to the model's
+ *   working size (GI_MODEL_WORKING_SIZE) when it is larger, filled on its
+ *   own and pasted back into the hole pixels only. Time and memory follow
+ *   the holes, not the photo (docs/ENGINE.md, "Strategies").
+ * GI_STRATEGY_EXACT: the whole image through the network at full
+ *   resolution: the official graph, bit for bit; time and memory grow with
+ *   the image. */
+#define GI_OPT_STRATEGY 6    /* GI_STRATEGY_*; default GI_STRATEGY_REGIONS   */
+#define GI_OPT_LAST_REGIONS 7 /* read-only: network passes of the last
+                                 successful gi_inpaint() (0: empty mask)    */
+#define GI_OPT_LAST_SCALE 8  /* read-only: the largest factor the last call
+                                shrank a region by (1 = full resolution)    */
+#define GI_STRATEGY_REGIONS 0
+#define GI_STRATEGY_EXACT 1
 
 /* Instruction-set tiers, ordered: a cap allows every tier <= it. */
 #define GI_ISA_SCALAR 0
@@ -303,7 +324,9 @@ GI_API gi_status gi_session_set_progress(gi_session *s, gi_progress_fn fn,
  *  out:   GI_DTYPE_U8, same shape as image; may be the same tensor as image.
  * Pixels outside the hole are copied bit-identical; alpha is copied. Sides
  * that are not multiples of 8 are mirror-padded at the bottom/right for the
- * network and cut back. An empty mask copies the image.
+ * network and cut back. An empty mask copies the image. GI_OPT_STRATEGY
+ * chooses between per-region windows (default) and the exact whole-image
+ * graph; `out` is written only when the call succeeds.
  */
 GI_API gi_status gi_inpaint(gi_session *s, const gi_tensor *image,
                             const gi_tensor *mask, const gi_tensor *guide,

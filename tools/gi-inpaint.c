@@ -27,6 +27,10 @@ static const char usage_text[] =
     "                      library, if it has one\n"
     "  -g, --guide FILE    sketch of the edges wanted in the hole (white or opaque\n"
     "                      strokes), for models trained with a guide\n"
+    "  -s, --strategy NAME regions (default): each hole region in a context\n"
+    "                      window at the model's working scale, pasted back;\n"
+    "                      exact: the whole image at full resolution (the\n"
+    "                      official graph, slow and memory-hungry on photos)\n"
     "  -t, --threads N     number of threads (default 0: all cores)\n"
     "  -q, --quiet         no progress line, no timing\n"
     "  -h, --help          show this help and exit\n"
@@ -37,7 +41,8 @@ static const char usage_text[] =
 
 typedef struct {
     const char *image, *mask, *output, *model, *guide;
-    long threads; /* -1: library default */
+    long threads;     /* -1: library default */
+    long strategy;    /* GI_STRATEGY_* */
     bool quiet, version;
 } options;
 
@@ -107,10 +112,11 @@ static int parse(int argc, char **argv, options *o) {
         {"output", required_argument, NULL, 'o'}, {"model", required_argument, NULL, OPT_MODEL},
         {"guide", required_argument, NULL, 'g'}, {"threads", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},      {"strategy", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0}};
     opterr = 0; /* our own one-line messages instead of getopt's */
     int ch;
-    while ((ch = getopt_long(argc, argv, ":i:m:o:g:t:qhV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":i:m:o:g:t:s:qhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'i': o->image = optarg; break;
         case 'm': o->mask = optarg; break;
@@ -118,6 +124,14 @@ static int parse(int argc, char **argv, options *o) {
         case 'g': o->guide = optarg; break;
         case OPT_MODEL: o->model = optarg; break;
         case 'q': o->quiet = true; break;
+        case 's':
+            if (strcmp(optarg, "regions") == 0)
+                o->strategy = GI_STRATEGY_REGIONS;
+            else if (strcmp(optarg, "exact") == 0)
+                o->strategy = GI_STRATEGY_EXACT;
+            else
+                return usage_error("--strategy wants 'regions' or 'exact', not '%s'", optarg);
+            break;
         case 'V': o->version = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 't': {
@@ -270,6 +284,8 @@ static int run(const options *o, resources *r) {
         return lib_error(EXIT_MODEL, "cannot start a session");
     if (o->threads >= 0 && gi_session_set_int(r->session, GI_OPT_NUM_THREADS, o->threads))
         return lib_error(EXIT_USAGE, "cannot use --threads %ld", o->threads);
+    if (gi_session_set_int(r->session, GI_OPT_STRATEGY, o->strategy))
+        return lib_error(EXIT_USAGE, "cannot use --strategy");
     progress prog = {-1, NULL};
     const bool show = !o->quiet && isatty(STDERR_FILENO);
     if (show) gi_session_set_progress(r->session, on_progress, &prog);
@@ -286,8 +302,16 @@ static int run(const options *o, resources *r) {
     if (!o->quiet) {
         int32_t h, w;
         gi_tensor_shape(r->image, &h, &w, NULL);
-        fprintf(stderr, "gi-inpaint: wrote %s (%dx%d) in %.2f s (inpainting %.2f s)\n",
-                o->output, (int)w, (int)h, now() - t0, t2 - t1);
+        int64_t regions = 0, scale = 1;
+        gi_session_get_int(r->session, GI_OPT_LAST_REGIONS, &regions);
+        gi_session_get_int(r->session, GI_OPT_LAST_SCALE, &scale);
+        char how[80] = "";
+        if (o->strategy == GI_STRATEGY_REGIONS && regions > 0)
+            snprintf(how, sizeof how, "; %lld region%s%s", (long long)regions,
+                     regions == 1 ? "" : "s",
+                     scale > 1 ? ", some shrunk to the model's working size" : "");
+        fprintf(stderr, "gi-inpaint: wrote %s (%dx%d) in %.2f s (inpainting %.2f s%s)\n",
+                o->output, (int)w, (int)h, now() - t0, t2 - t1, how);
     }
     return 0;
 }

@@ -54,5 +54,11 @@ gi_status gi_inpaint(gi_session *s, const gi_tensor *image, const gi_tensor *mas
     gi_status st = check_args(s, image, mask, guide, out);
     if (st) return st;
     gi_exec ex = gi_session_exec(s);
-    return gi_run_inpaint(s->model, &ex, image, mask, guide, out);
+    gi_run_stats stats;
+    st = gi_run_inpaint(s->model, &ex, s->strategy, image, mask, guide, out, &stats);
+    if (!st) {
+        s->last_regions = stats.regions;
+        s->last_scale = stats.max_scale;
+    }
+    return st;
 }

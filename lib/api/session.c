@@ -39,6 +39,8 @@ gi_status gi_session_create(gi_model *model, gi_session **out) {
     s->max_isa = GI_ISA_BEST;
     s->kernels = gi_kernels_select(s->max_isa);
     s->max_pixels = GI_MAX_PIXELS_DEFAULT;
+    s->strategy = GI_STRATEGY_REGIONS;
+    s->last_scale = 1;
     s->arena.limit = default_mem_limit();
     *out = s;
     return GI_OK;
@@ -86,6 +88,18 @@ gi_status gi_session_set_int(gi_session *s, int32_t option, int64_t value) {
         s->arena.limit = (uint64_t)value;
         if (s->arena.limit && s->arena.size > s->arena.limit) gi_arena_release(&s->arena);
         return GI_OK;
+    case GI_OPT_STRATEGY:
+        if (value != GI_STRATEGY_REGIONS && value != GI_STRATEGY_EXACT)
+            return gi_fail(GI_E_INVALID_ARG,
+                           "gi_session_set_int: GI_OPT_STRATEGY = %lld is not "
+                           "GI_STRATEGY_REGIONS (0) or GI_STRATEGY_EXACT (1)",
+                           (long long)value);
+        s->strategy = (int32_t)value;
+        return GI_OK;
+    case GI_OPT_LAST_REGIONS:
+    case GI_OPT_LAST_SCALE:
+        return gi_fail(GI_E_INVALID_ARG, "gi_session_set_int: option %d is read-only",
+                       (int)option);
     default:
         return gi_fail(GI_E_INVALID_ARG, "gi_session_set_int: unknown option %d", (int)option);
     }
@@ -102,6 +116,9 @@ gi_status gi_session_get_int(const gi_session *s, int32_t option, int64_t *value
     case GI_OPT_MEM_LIMIT:
         *value = s->arena.limit > INT64_MAX ? INT64_MAX : (int64_t)s->arena.limit;
         return GI_OK;
+    case GI_OPT_STRATEGY: *value = s->strategy; return GI_OK;
+    case GI_OPT_LAST_REGIONS: *value = s->last_regions; return GI_OK;
+    case GI_OPT_LAST_SCALE: *value = s->last_scale; return GI_OK;
     default:
         return gi_fail(GI_E_INVALID_ARG, "gi_session_get_int: unknown option %d", (int)option);
     }

@@ -20,6 +20,8 @@ struct gi_session {
     void *progress_user;
     gi_debug_taps *taps;
     int64_t max_pixels; /* GI_OPT_MAX_PIXELS resolved: >= 1 */
+    int32_t strategy;   /* GI_STRATEGY_* */
+    int32_t last_regions, last_scale; /* GI_OPT_LAST_* */
 
     /* scratch arena, reused between calls; its limit is GI_OPT_MEM_LIMIT */
     gi_arena arena;

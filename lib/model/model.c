@@ -18,6 +18,10 @@
  * from being read into memory whole. */
 #define GI_MODEL_MAX_FILE_BYTES ((uint64_t)2 << 30)
 
+/* Without gatedinpaint.working_size: the official models were trained on
+ * 256x256 crops and are used on images up to about 512x680. */
+#define GI_MODEL_DEFAULT_WORKING_SIZE 512
+
 static void model_free(gi_model *m) {
     if (m->family && m->state) m->family->destroy(m->state);
     free(m->name);
@@ -70,6 +74,12 @@ static gi_status read_metadata(const gi_gguf *g, gi_model *m) {
                        gi_gguf_printable(kv->str, found, sizeof found), list);
     }
     if ((st = m->family->read_metadata(g, &m->info, &m->state)) != GI_OK) return st;
+    if ((st = gi_gguf_find_key(g, "gatedinpaint.working_size", GI_GGUF_U32, 0, &kv)) != GI_OK)
+        return st;
+    m->working_size = kv ? (int32_t)kv->num.u : GI_MODEL_DEFAULT_WORKING_SIZE;
+    if (kv && (kv->num.u < 64 || kv->num.u > 8192))
+        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.working_size is %" PRIu64 ", must be "
+                       "64 to 8192", kv->num.u);
 
     if ((st = dup_string(g, "gatedinpaint.family", 1, &m->family_name)) != GI_OK ||
         (st = dup_string(g, "gatedinpaint.channel_order", 1, &m->channel_order)) != GI_OK ||
@@ -205,7 +215,7 @@ static int prop_kind(int32_t prop) {
     case GI_MODEL_SOURCE_URL: case GI_MODEL_CHANNEL_ORDER: case GI_MODEL_INPUT_FILL:
         return 1;
     case GI_MODEL_WIDTH: case GI_MODEL_GUIDE_CHANNELS: case GI_MODEL_ARCH_VERSION:
-    case GI_MODEL_PARAM_COUNT: case GI_MODEL_RESIDUAL:
+    case GI_MODEL_PARAM_COUNT: case GI_MODEL_RESIDUAL: case GI_MODEL_WORKING_SIZE:
         return 0;
     default:
         return -1;
@@ -226,6 +236,7 @@ static gi_status prop_value(const gi_model *m, const char *fn, int32_t prop, int
     case GI_MODEL_GUIDE_CHANNELS: *ival = m->info.guide_channels; return GI_OK;
     case GI_MODEL_ARCH_VERSION: *ival = m->info.arch_version; return GI_OK;
     case GI_MODEL_PARAM_COUNT: *ival = m->info.param_count; return GI_OK;
+    case GI_MODEL_WORKING_SIZE: *ival = m->working_size; return GI_OK;
     default:
         if (m->family->property(m->state, prop, ival, sval) == GI_OK) return GI_OK;
         return gi_fail(GI_E_UNSUPPORTED, "%s: property %" PRId32 " is not defined for "

@@ -18,6 +18,7 @@ struct gi_model {
     /* metadata (owned, NUL-terminated, never NULL) */
     char *name, *license, *source_url, *family_name, *channel_order;
     gi_family_info info;
+    int32_t working_size; /* gatedinpaint.working_size: GI_STRATEGY_REGIONS' scale */
 
     const gi_family *family;
     void *state; /* the family's, freed by family->destroy */

@@ -2,9 +2,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/alloc.h"
 #include "../common/error.h"
+#include "regions.h"
 
 /* Mirror index for the bottom/right padding (reflect without repeating the
  * edge, like numpy 'reflect'); valid while pads are < n. */
@@ -70,12 +73,10 @@ static void composite(const gi_tensor *image, const gi_tensor *mask, const float
     }
 }
 
-gi_status gi_run_inpaint(const gi_model *m, gi_exec *ex, const gi_tensor *image,
-                         const gi_tensor *mask, const gi_tensor *guide, gi_tensor *out) {
-    if (mask_is_empty(mask) && !ex->taps) {
-        copy_image(image, out);
-        return GI_OK;
-    }
+/* The whole image through the network at full resolution: the official
+ * graph, bit for bit (GI_STRATEGY_EXACT). */
+static gi_status run_exact(const gi_model *m, gi_exec *ex, const gi_tensor *image,
+                           const gi_tensor *mask, const gi_tensor *guide, gi_tensor *out) {
     const int32_t mult = m->info.pad_multiple;
     int32_t hn = (image->h + mult - 1) / mult * mult, wn = (image->w + mult - 1) / mult * mult;
     size_t npix = (size_t)hn * wn, net = 0;
@@ -107,4 +108,217 @@ gi_status gi_run_inpaint(const gi_model *m, gi_exec *ex, const gi_tensor *image,
     if (st) return st;
     composite(image, mask, io.out, wn, out);
     return GI_OK;
+}
+
+static inline int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
+
+/* The window of region r shrunk k times (k x k block means; a block is a
+ * hole / an edge if any of its pixels is), padded by reflection to hn x wn. */
+static void shrink_planes(const gi_tensor *image, const gi_tensor *mask, const gi_tensor *guide,
+                          const gi_region *r, int32_t hs, int32_t ws, int32_t hn, int32_t wn,
+                          uint8_t *rgb, uint8_t *hole, uint8_t *edge) {
+    const int32_t k = r->k, ic = image->c;
+    for (int32_t sy = 0; sy < hs; sy++) {
+        int32_t ya = r->y0 + sy * k, yb = ya + k < r->y1 ? ya + k : r->y1;
+        for (int32_t sx = 0; sx < ws; sx++) {
+            int32_t xa = r->x0 + sx * k, xb = xa + k < r->x1 ? xa + k : r->x1;
+            uint32_t sum[3] = {0, 0, 0}, cnt = 0;
+            uint8_t h = 0, e = 0;
+            for (int32_t y = ya; y < yb; y++) {
+                const uint8_t *irow = gi_tensor_row(image, y);
+                const uint8_t *mrow = gi_tensor_row(mask, y);
+                const uint8_t *grow = guide ? gi_tensor_row(guide, y) : NULL;
+                for (int32_t x = xa; x < xb; x++) {
+                    const uint8_t *px = irow + (size_t)x * ic;
+                    sum[0] += px[0], sum[1] += px[1], sum[2] += px[2];
+                    cnt++;
+                    h |= mrow[x] > GI_HOLE_THRESHOLD;
+                    if (grow) e |= grow[x] > GI_EDGE_THRESHOLD;
+                }
+            }
+            size_t i = (size_t)sy * wn + sx;
+            for (int ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = (uint8_t)((sum[ch] + cnt / 2) / cnt);
+            hole[i] = h;
+            if (edge) edge[i] = e;
+        }
+    }
+    /* reflect into the padding (pads are below the sides: sides >= 16) */
+    for (int32_t y = 0; y < hn; y++) {
+        int32_t sy = mirror(y, hs);
+        for (int32_t x = y < hs ? ws : 0; x < wn; x++) {
+            size_t d = (size_t)y * wn + x, s = (size_t)sy * wn + mirror(x, ws);
+            memcpy(rgb + d * 3, rgb + s * 3, 3);
+            hole[d] = hole[s];
+            if (edge) edge[d] = edge[s];
+        }
+    }
+}
+
+/* Bilinear sample of an h x w x 3 float map at (fy, fx), edges clamped. */
+static void sample(const float *map, int32_t h, int32_t w, float fy, float fx, float v[3]) {
+    if (fy < 0.0f) fy = 0.0f;
+    if (fx < 0.0f) fx = 0.0f;
+    if (fy > (float)(h - 1)) fy = (float)(h - 1);
+    if (fx > (float)(w - 1)) fx = (float)(w - 1);
+    int32_t y0 = (int32_t)fy, x0 = (int32_t)fx;
+    int32_t y1 = y0 + 1 < h ? y0 + 1 : y0, x1 = x0 + 1 < w ? x0 + 1 : x0;
+    float ty = fy - (float)y0, tx = fx - (float)x0;
+    const float *a = map + ((size_t)y0 * w + x0) * 3, *b = map + ((size_t)y0 * w + x1) * 3;
+    const float *c = map + ((size_t)y1 * w + x0) * 3, *d = map + ((size_t)y1 * w + x1) * 3;
+    for (int ch = 0; ch < 3; ch++) {
+        float top = a[ch] + (b[ch] - a[ch]) * tx, bot = c[ch] + (d[ch] - c[ch]) * tx;
+        v[ch] = top + (bot - top) * ty;
+    }
+}
+
+static uint8_t to_u8(float v) {
+    v = floorf(v + 0.5f);
+    return (uint8_t)(v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v));
+}
+
+/* Bytes of arena one region needs (family scratch + planes + the low-res
+ * composite), or an error. */
+static gi_status region_bytes(const gi_model *m, const gi_exec *ex, const gi_region *r,
+                              size_t *bytes, size_t offs[5]) {
+    const int32_t mult = m->info.pad_multiple;
+    int32_t hs = ceil_div(r->y1 - r->y0, r->k), ws = ceil_div(r->x1 - r->x0, r->k);
+    int32_t hn = ceil_div(hs, mult) * mult, wn = ceil_div(ws, mult) * mult;
+    size_t net = 0, npix = (size_t)hn * wn;
+    gi_status st = m->family->scratch(m->state, ex, hn, wn, &net);
+    if (st) return st;
+    size_t off = (net + 63) & ~(size_t)63;
+    offs[0] = gi_carve(&off, npix * 3);
+    offs[1] = gi_carve(&off, npix);
+    offs[2] = gi_carve(&off, npix);
+    offs[3] = gi_carve(&off, (size_t)hs * ws * 3 * sizeof(float));
+    offs[4] = off;
+    *bytes = off;
+    return GI_OK;
+}
+
+/* One region through the network; its hole pixels' new colours go to
+ * `pending` (3 bytes each, in raster order of the hole box). */
+static gi_status run_region(const gi_model *m, gi_exec *ex, const gi_tensor *image,
+                            const gi_tensor *mask, const gi_tensor *guide, const gi_region *r,
+                            uint8_t *pending, size_t *npending) {
+    const int32_t mult = m->info.pad_multiple, k = r->k;
+    int32_t hs = ceil_div(r->y1 - r->y0, k), ws = ceil_div(r->x1 - r->x0, k);
+    int32_t hn = ceil_div(hs, mult) * mult, wn = ceil_div(ws, mult) * mult;
+    size_t total, o[5];
+    gi_status st = region_bytes(m, ex, r, &total, o);
+    if (!st) st = gi_arena_reserve(ex->arena, total);
+    if (st) {
+        gi_error_prefix("gi_inpaint");
+        return st;
+    }
+    uint8_t *base = ex->arena->base;
+    uint8_t *rgb = base + o[0], *hole = base + o[1], *edge = guide ? base + o[2] : NULL;
+    shrink_planes(image, mask, guide, r, hs, ws, hn, wn, rgb, hole, edge);
+    gi_net_io io = {hn, wn, rgb, hole, edge, NULL};
+    st = m->family->forward(m->state, ex, &io, base);
+    if (st) return st;
+    /* low-res composite: the fill in the hole, the shrunk picture elsewhere */
+    float *comp = (float *)(base + o[3]);
+    for (int32_t y = 0; y < hs; y++)
+        for (int32_t x = 0; x < ws; x++) {
+            size_t i = (size_t)y * wn + x, j = ((size_t)y * ws + x) * 3;
+            for (int ch = 0; ch < 3; ch++)
+                comp[j + ch] = hole[i] ? io.out[i * 3 + ch] : (float)rgb[i * 3 + ch];
+        }
+    const float inv = 1.0f / (float)k;
+    for (int32_t y = r->hy0; y < r->hy1; y++) {
+        const uint8_t *mrow = gi_tensor_row(mask, y);
+        float fy = ((float)(y - r->y0) + 0.5f) * inv - 0.5f;
+        for (int32_t x = r->hx0; x < r->hx1; x++) {
+            if (mrow[x] <= GI_HOLE_THRESHOLD) continue;
+            float v[3];
+            sample(comp, hs, ws, fy, ((float)(x - r->x0) + 0.5f) * inv - 0.5f, v);
+            uint8_t *dst = pending + 3 * (*npending)++;
+            for (int ch = 0; ch < 3; ch++) dst[ch] = to_u8(v[ch]);
+        }
+    }
+    return GI_OK;
+}
+
+static size_t holes_in_box(const gi_tensor *mask, const gi_region *r) {
+    size_t n = 0;
+    for (int32_t y = r->hy0; y < r->hy1; y++) {
+        const uint8_t *mrow = gi_tensor_row(mask, y);
+        for (int32_t x = r->hx0; x < r->hx1; x++) n += mrow[x] > GI_HOLE_THRESHOLD;
+    }
+    return n;
+}
+
+/* GI_STRATEGY_REGIONS: each region at its own scale; only hole pixels
+ * change. Results wait in `pending` until every region succeeded, so a
+ * cancelled or failed call leaves `out` as it was. */
+static gi_status run_regions(const gi_model *m, gi_exec *ex, const gi_tensor *image,
+                             const gi_tensor *mask, const gi_tensor *guide, gi_tensor *out,
+                             gi_run_stats *stats) {
+    gi_region *reg = NULL;
+    int32_t n = 0;
+    gi_status st = gi_plan_regions(mask, GI_HOLE_THRESHOLD, m->working_size, &reg, &n);
+    if (st) return st;
+    size_t holes = 0, peak = 0, o[5];
+    double work = 0;
+    for (int32_t i = 0; i < n && !st; i++) {
+        size_t bytes = 0;
+        holes += holes_in_box(mask, &reg[i]);
+        st = region_bytes(m, ex, &reg[i], &bytes, o);
+        if (bytes > peak) peak = bytes;
+        work += (double)(reg[i].x1 - reg[i].x0) * (reg[i].y1 - reg[i].y0) / reg[i].k / reg[i].k;
+    }
+    char fn[64];
+    snprintf(fn, sizeof fn, "gi_inpaint (%dx%d image)", (int)image->w, (int)image->h);
+    if (!st) st = gi_arena_check(ex->arena, fn, peak + holes * 3);
+    uint8_t *pending = st ? NULL : gi_malloc(holes * 3 + 1);
+    if (!st && !pending) st = gi_fail(GI_E_NOMEM, "%s: cannot allocate %zu bytes", fn, holes * 3);
+    size_t np = 0;
+    gi_exec sub = *ex;
+    double done = 0;
+    for (int32_t i = 0; i < n && !st; i++) {
+        double share = (double)(reg[i].x1 - reg[i].x0) * (reg[i].y1 - reg[i].y0) / reg[i].k /
+                       reg[i].k / work;
+        sub.span_start = ex->span_start + ex->span_len * (float)done;
+        sub.span_len = ex->span_len * (float)share;
+        st = run_region(m, &sub, image, mask, guide, &reg[i], pending, &np);
+        done += share;
+        if (reg[i].k > stats->max_scale) stats->max_scale = reg[i].k;
+    }
+    if (!st) {
+        copy_image(image, out);
+        size_t at = 0;
+        for (int32_t i = 0; i < n; i++) {
+            const gi_region *r = &reg[i];
+            for (int32_t y = r->hy0; y < r->hy1; y++) {
+                const uint8_t *mrow = gi_tensor_row(mask, y);
+                uint8_t *orow = gi_tensor_row(out, y);
+                for (int32_t x = r->hx0; x < r->hx1; x++)
+                    if (mrow[x] > GI_HOLE_THRESHOLD) {
+                        memcpy(orow + (size_t)x * out->c, pending + 3 * at, 3);
+                        at++;
+                    }
+            }
+        }
+        stats->regions = n;
+    }
+    free(pending);
+    free(reg);
+    return st;
+}
+
+gi_status gi_run_inpaint(const gi_model *m, gi_exec *ex, int32_t strategy,
+                         const gi_tensor *image, const gi_tensor *mask, const gi_tensor *guide,
+                         gi_tensor *out, gi_run_stats *stats) {
+    *stats = (gi_run_stats){0, 1};
+    if (mask_is_empty(mask) && !ex->taps) {
+        copy_image(image, out);
+        return GI_OK;
+    }
+    /* The debug taps are the whole network's outputs: exact only. */
+    if (strategy == GI_STRATEGY_EXACT || ex->taps) {
+        stats->regions = 1;
+        return run_exact(m, ex, image, mask, guide, out);
+    }
+    return run_regions(m, ex, image, mask, guide, out, stats);
 }

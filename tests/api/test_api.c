@@ -133,6 +133,15 @@ static void test_session_options(gi_model *m) {
     CHECK(gi_session_set_int(s, GI_OPT_MAX_ISA, GI_ISA_SCALAR) == GI_OK, "cap isa");
     CHECK(gi_session_get_int(s, GI_OPT_ISA, &v) == GI_OK && v == GI_ISA_SCALAR, "isa capped");
     CHECK_ERR(gi_session_get_int(s, GI_OPT_ISA, NULL), GI_E_INVALID_ARG, "value");
+    CHECK(gi_session_get_int(s, GI_OPT_STRATEGY, &v) == GI_OK && v == GI_STRATEGY_REGIONS,
+          "default strategy %lld", (long long)v);
+    CHECK(gi_session_set_int(s, GI_OPT_STRATEGY, GI_STRATEGY_EXACT) == GI_OK, "exact");
+    CHECK(gi_session_get_int(s, GI_OPT_STRATEGY, &v) == GI_OK && v == GI_STRATEGY_EXACT,
+          "strategy read back");
+    CHECK_ERR(gi_session_set_int(s, GI_OPT_STRATEGY, 2), GI_E_INVALID_ARG, "GI_STRATEGY_EXACT");
+    CHECK_ERR(gi_session_set_int(s, GI_OPT_LAST_REGIONS, 1), GI_E_INVALID_ARG, "read-only");
+    CHECK_ERR(gi_session_set_int(s, GI_OPT_LAST_SCALE, 1), GI_E_INVALID_ARG, "read-only");
+    CHECK(gi_session_get_int(s, GI_OPT_LAST_SCALE, &v) == GI_OK && v == 1, "no call yet: scale 1");
     gi_session_destroy(s);
     gi_session_destroy(NULL);
 }
@@ -176,10 +185,11 @@ static int32_t on_progress(void *user, float done, const char *stage) {
     return ++p->calls == p->cancel_at;
 }
 
-static void test_inpaint_behaviour(gi_model *m) {
+static void test_inpaint_behaviour(gi_model *m, int32_t strategy) {
     gi_session *s = NULL;
     gi_session_create(m, &s);
     gi_session_set_int(s, GI_OPT_NUM_THREADS, 1);
+    gi_session_set_int(s, GI_OPT_STRATEGY, strategy);
     /* Odd size, RGBA, strided rows with guard bytes. */
     const int H = 37, W = 29;
     img im = make_img(H, W, 4, 7), out = make_img(H, W, 4, 5), out2 = make_img(H, W, 4, 0);
@@ -235,6 +245,59 @@ static void test_inpaint_behaviour(gi_model *m) {
     gi_session_destroy(s);
 }
 
+/* GI_STRATEGY_REGIONS: far-apart holes are filled independently (each
+ * region's result is the same with or without the other hole), only hole
+ * pixels change, and the working memory follows the hole, not the photo. */
+static void test_regions(gi_model *m) {
+    gi_session *s = NULL;
+    gi_session_create(m, &s);
+    const int H = 420, W = 640;
+    img im = make_img(H, W, 3, 0), both = make_img(H, W, 3, 0), one = make_img(H, W, 3, 0);
+    img mask2 = make_mask(H, W, 30, 40, 20, 24), mask1 = make_mask(H, W, 30, 40, 20, 24);
+    for (int y = 300; y < 330; y++) /* a second hole, far from the first */
+        for (int x = 560; x < 600; x++) mask2.mem[y * W + x] = 255;
+    int64_t n = -1, k = -1;
+    CHECK(gi_inpaint(s, im.t, mask2.t, NULL, both.t) == GI_OK, "two holes: %s", gi_last_error());
+    CHECK(gi_session_get_int(s, GI_OPT_LAST_REGIONS, &n) == GI_OK && n == 2, "%lld regions",
+          (long long)n);
+    CHECK(gi_session_get_int(s, GI_OPT_LAST_SCALE, &k) == GI_OK && k == 1, "scale %lld",
+          (long long)k);
+    gi_arena_release(&s->arena);
+    CHECK(gi_inpaint(s, im.t, mask1.t, NULL, one.t) == GI_OK, "one hole: %s", gi_last_error());
+    int outside_same = 1, first_same = 1, second_changed = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t *a = im.mem + (y * W + x) * 3, *b = both.mem + (y * W + x) * 3;
+            const uint8_t *c = one.mem + (y * W + x) * 3;
+            if (mask2.mem[y * W + x] <= 127 && memcmp(a, b, 3)) outside_same = 0;
+            if (mask1.mem[y * W + x] > 127 && memcmp(b, c, 3)) first_same = 0;
+            if (mask2.mem[y * W + x] > 127 && mask1.mem[y * W + x] <= 127 && memcmp(a, b, 3))
+                second_changed = 1;
+        }
+    CHECK(outside_same, "regions: pixels outside the holes changed");
+    CHECK(first_same, "regions: the first hole's fill depends on the far second hole");
+    CHECK(second_changed, "regions: the second hole was not filled");
+
+    /* The same hole in a photo 4x as wide and high: the same arena. */
+    size_t small = s->arena.size;
+    const int H4 = 4 * H, W4 = 4 * W;
+    img big = make_img(H4, W4, 3, 0), bigout = make_img(H4, W4, 3, 0);
+    img bigmask = make_mask(H4, W4, 30, 40, 20, 24);
+    gi_arena_release(&s->arena);
+    CHECK(gi_inpaint(s, big.t, bigmask.t, NULL, bigout.t) == GI_OK, "big: %s", gi_last_error());
+    CHECK(s->arena.size == small, "arena %zu bytes for the big photo, %zu for the small one",
+          s->arena.size, small);
+    /* and a memory limit far below the exact strategy's need is enough */
+    gi_session_set_int(s, GI_OPT_MEM_LIMIT, (int64_t)small + (1 << 20));
+    CHECK(gi_inpaint(s, big.t, bigmask.t, NULL, bigout.t) == GI_OK, "big under a limit: %s",
+          gi_last_error());
+    gi_session_set_int(s, GI_OPT_STRATEGY, GI_STRATEGY_EXACT);
+    CHECK_ERR(gi_inpaint(s, big.t, bigmask.t, NULL, bigout.t), GI_E_NOMEM, "GI_OPT_MEM_LIMIT");
+    free_img(&im), free_img(&both), free_img(&one), free_img(&mask2), free_img(&mask1);
+    free_img(&big), free_img(&bigout), free_img(&bigmask);
+    gi_session_destroy(s);
+}
+
 /* The attention skips queries that cannot reach the hole; asking for the
  * stage outputs (debug taps) computes all of them. The composited result
  * must be the same to the bit. */
@@ -244,6 +307,7 @@ static void test_attention_pruning(gi_model *m) {
     const int H = 160, W = 144;
     img im = make_img(H, W, 3, 0), a = make_img(H, W, 3, 0), b = make_img(H, W, 3, 0);
     img mask = make_mask(H, W, 12, 100, 10, 14); /* small hole near a corner */
+    gi_session_set_int(s, GI_OPT_STRATEGY, GI_STRATEGY_EXACT); /* the taps are exact's */
     CHECK(gi_inpaint(s, im.t, mask.t, NULL, a.t) == GI_OK, "pruned: %s", gi_last_error());
     gi_debug_taps taps = {0, 0, NULL, NULL};
     gi_session_set_debug_taps(s, &taps);
@@ -349,7 +413,9 @@ int main(void) {
     if (!m) return 1;
     test_session_options(m);
     test_inpaint_errors(m);
-    test_inpaint_behaviour(m);
+    test_inpaint_behaviour(m, GI_STRATEGY_REGIONS);
+    test_inpaint_behaviour(m, GI_STRATEGY_EXACT);
+    test_regions(m);
     test_guide();
     test_guided_prefill();
     test_attention_pruning(m);

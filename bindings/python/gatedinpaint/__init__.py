@@ -300,6 +300,8 @@ class Model:
                           doc='How holes enter the network: "zeros" (official), "pushpull" '
                               'or "guided_pushpull".')
     residual = property(lambda self: bool(self._int(_capi.MODEL_RESIDUAL)))
+    working_size = property(lambda self: self._int(_capi.MODEL_WORKING_SIZE),
+                            doc="window side (network pixels) the 'regions' strategy scales to")
 
     def close(self):
         """Drop this object's reference (sessions keep their own)."""
@@ -326,9 +328,12 @@ class Session:
     """Runs a model; owns scratch memory that is reused between calls. Use a
     session from one thread at a time (one session per thread)."""
 
-    def __init__(self, model, threads=None, max_isa=None):
+    def __init__(self, model, threads=None, max_isa=None, strategy=None):
         """threads: worker threads (None or 0 = all cores). max_isa: cap on the
-        instruction set (GI_ISA_* value of gatedinpaint.h), None = best."""
+        instruction set (GI_ISA_* value of gatedinpaint.h), None = best.
+        strategy: "regions" (default: each hole region in a context window at
+        the model's working scale) or "exact" (the whole image at full
+        resolution, the official graph)."""
         self._handle = None  # for close() from __del__ if creation fails
         if not isinstance(model, Model):
             raise TypeError("model: expected a gatedinpaint.Model, got %s"
@@ -341,6 +346,8 @@ class Session:
             self.threads = threads
         if max_isa is not None:
             _check(_lib.gi_session_set_int(self._ptr, _capi.OPT_MAX_ISA, max_isa))
+        if strategy is not None:
+            self.strategy = strategy
 
     @property
     def _ptr(self):
@@ -361,6 +368,29 @@ class Session:
     @threads.setter
     def threads(self, n):
         _check(_lib.gi_session_set_int(self._ptr, _capi.OPT_NUM_THREADS, n))
+
+    @property
+    def strategy(self):
+        """"regions" or "exact" (see __init__)."""
+        value = self._get(_capi.OPT_STRATEGY)
+        return next(k for k, v in _capi.STRATEGIES.items() if v == value)
+
+    @strategy.setter
+    def strategy(self, name):
+        if name not in _capi.STRATEGIES:
+            raise ValueError("strategy must be one of %s, got %r"
+                             % (", ".join(sorted(_capi.STRATEGIES)), name))
+        _check(_lib.gi_session_set_int(self._ptr, _capi.OPT_STRATEGY, _capi.STRATEGIES[name]))
+
+    @property
+    def last_regions(self):
+        """Network passes of the last inpaint() (0 for an empty mask)."""
+        return self._get(_capi.OPT_LAST_REGIONS)
+
+    @property
+    def last_scale(self):
+        """Largest factor the last inpaint() shrank a region by (1 = full resolution)."""
+        return self._get(_capi.OPT_LAST_SCALE)
 
     @property
     def isa(self):

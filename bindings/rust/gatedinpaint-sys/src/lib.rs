@@ -54,12 +54,19 @@ pub const GI_MODEL_ARCH_VERSION: i32 = 18;
 pub const GI_MODEL_PARAM_COUNT: i32 = 19;
 pub const GI_MODEL_INPUT_FILL: i32 = 6;
 pub const GI_MODEL_RESIDUAL: i32 = 20;
+pub const GI_MODEL_WORKING_SIZE: i32 = 21;
 
 pub const GI_OPT_NUM_THREADS: i32 = 1;
 pub const GI_OPT_MAX_ISA: i32 = 2;
 pub const GI_OPT_ISA: i32 = 3;
 pub const GI_OPT_MAX_PIXELS: i32 = 4;
 pub const GI_OPT_MEM_LIMIT: i32 = 5;
+pub const GI_OPT_STRATEGY: i32 = 6;
+pub const GI_OPT_LAST_REGIONS: i32 = 7;
+pub const GI_OPT_LAST_SCALE: i32 = 8;
+
+pub const GI_STRATEGY_REGIONS: i64 = 0;
+pub const GI_STRATEGY_EXACT: i64 = 1;
 
 pub const GI_ISA_SCALAR: i64 = 0;
 pub const GI_ISA_NEON: i64 = 10;
