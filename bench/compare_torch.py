@@ -22,7 +22,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 
 
 def main():
@@ -34,7 +34,7 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args()
 
-    import deepfill_ref as ref  # the same inputs torch_baseline.py makes
+    from gimodel import deepfill_torch as ref  # the same inputs torch_baseline.py makes
     from make_model import make_model
     from PIL import Image
 

@@ -2,7 +2,7 @@
 """The fastest PyTorch version of the official DeepFill v2 graph we could write on this
 machine: the baseline the C engine's speed is compared against (docs/PERFORMANCE.md).
 
-Same semantics as tests/reference/deepfill_ref.py (the parity reference), but the
+Same semantics as tools/gimodel/deepfill_torch.py (the parity reference), but the
 contextual attention avoids the two matrix products that Debian's torch 1.13 sends to
 a reference BLAS (about 4 GFLOP/s here):
   - matching runs as one conv2d (oneDNN) of the downscaled map with the normalised
@@ -15,7 +15,7 @@ Convolutions pass symmetric pads to conv2d instead of copying the input through 
     torch_baseline.py --model M.gguf --size 512x512 [--threads 2] [--repeat 3] [--check]
 
 prints one line of JSON: {"size", "threads", "seconds": [...], "median"}.
---check first verifies the output against deepfill_ref (max abs diff on x_stage2).
+--check first verifies the output against deepfill_torch (max abs diff on x_stage2).
 """
 import argparse
 import json
@@ -28,14 +28,13 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
-import deepfill_ref as ref  # noqa: E402
+from gimodel import deepfill_torch as ref  # noqa: E402
 from gimodel.gguf import read_gguf  # noqa: E402
 
 
 def fast_contextual_attention(f, mask, *, fuse=True, softmax_scale=10.0):
-    """deepfill_ref.contextual_attention with conv2d in place of the matrix products."""
+    """deepfill_torch.contextual_attention with conv2d in place of the matrix products."""
     _, c, h, w = f.shape
     hh, ww = h // 2, w // 2
     n = hh * ww
@@ -70,7 +69,7 @@ def fast_contextual_attention(f, mask, *, fuse=True, softmax_scale=10.0):
 
 
 def fast_gated_conv(x, weight, bias, layer, symmetric_stride2=False):
-    """deepfill_ref.gated_conv without copies where PyTorch can pad by itself: symmetric
+    """deepfill_torch.gated_conv without copies where PyTorch can pad by itself: symmetric
     TF pads go into conv2d (only the stride-2 layers need an explicit F.pad), and
     nearest x2 upsampling uses F.interpolate."""
     if layer.up:

@@ -5,7 +5,7 @@ recipe uses, measured in one process on the same batches (tools/train/README.md)
     bench/train_step.py [--width 16] [--crop 128] [--batch 8] [--threads 2] [--steps 8]
 
 Variants (each a ratio against the first):
-  baseline     denormals kept, x2 upsampling by repeat_interleave (deepfill_ref's)
+  baseline     denormals kept, x2 upsampling by repeat_interleave (deepfill_torch's)
   flush        + torch.set_flush_denormal(True)            (train.py does this)
   interpolate  + upsampling by F.interpolate                (gitrain.nets.gated_conv)
   + gan        the same with the SN-PatchGAN step           (the late phase of a run)
@@ -63,7 +63,7 @@ def main(argv=None):
                                      ("interpolate", True, True, l1_only),
                                      ("interpolate + gan", True, True, recipe.LossConfig())):
         torch.set_flush_denormal(flush)
-        nets.gated_conv = fast_conv if interp else nets.deepfill_ref.gated_conv
+        nets.gated_conv = fast_conv if interp else nets.deepfill_torch.gated_conv
         torch.manual_seed(0)  # the same weights for every variant
         g, d = recipe.make_nets(a.width, 1, 64)
         rows.append((name, time_steps(g, d, batches, cfg)))

@@ -4,13 +4,11 @@ the writer's refusal of anything the C loader would reject."""
 import json
 import math
 import os
-import re
 import struct
 
 import numpy as np
 import pytest
 
-from convert_testlib import REPO
 from gimodel import deepfill, gguf
 
 
@@ -28,8 +26,10 @@ def write(path, tensors, **kw):
 
 
 def test_architecture_table_matches_reference():
-    # deepfill_v2_reference.md 2.3: 42 layers, 84 tensors, 4 052 478 parameters
+    # The table parsed from lib/families/deepfill_v2_layers.def against
+    # docs/DEEPFILL_V2.md 2.3: 42 layers, 84 tensors, 4 052 478 parameters
     # at width 48 (4 053 678 with a guide channel).
+    assert os.path.basename(deepfill.DEF_PATH) == "deepfill_v2_layers.def"
     shapes = deepfill.expected_shapes(48)
     assert len(deepfill.layers(48)) == 42 and len(shapes) == 84
     assert sum(math.prod(s) for s in shapes.values()) == 4052478
@@ -39,22 +39,39 @@ def test_architecture_table_matches_reference():
     assert shapes["allconv11.weight"] == (192, 192, 3, 3)
     assert shapes["allconv17.bias"] == (3,)
     assert deepfill.expected_shapes(8, 1)["conv1.weight"] == (8, 6, 5, 5)
+    by = {layer.name: layer for layer in deepfill.layers(48)}
+    assert by["pmconv6"].act == deepfill.RELU and by["conv17"].act == deepfill.TANH
+    assert (by["conv10_atrous"].dilation, by["conv2_downsample"].stride) == (16, 2)
+    assert [n for n in deepfill.LAYER_NAMES if by[n].upsample] == [
+        "conv13_upsample", "conv15_upsample", "allconv13_upsample", "allconv15_upsample"]
 
 
-def test_table_mirrors_c_source():
-    """Every row of lib/graph/deepfill_arch.c appears in the Python table."""
-    src = os.path.join(REPO, "lib", "graph", "deepfill_arch.c")
-    if not os.path.exists(src):
-        pytest.skip("lib/graph/deepfill_arch.c is absent")
-    rows = re.findall(r'\{"(\w+)",\s*(IMG|RGB3|\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),'
-                      r'\s*(ELU|RELU|TANH),\s*(\d)\}', open(src).read())
-    acts = {"ELU": deepfill.ELU, "RELU": deepfill.RELU, "TANH": deepfill.TANH}
-    py = deepfill._TABLE
-    assert len(rows) == len(py) == 42
-    for c, p in zip(rows, py):
-        cin = {"IMG": deepfill.IMG, "RGB3": deepfill.RGB3}.get(c[1]) or int(c[1])
-        assert (c[0], cin, int(c[2]), int(c[3]), int(c[4]), int(c[5]), acts[c[6]],
-                int(c[7])) == p
+def _def_text():
+    with open(deepfill.DEF_PATH) as f:
+        return f.read()
+
+
+def test_layer_table_parser_rejects_bad_files(tmp_path):
+    text = _def_text()
+    assert deepfill.parse_layer_table(text) == deepfill._TABLE
+    bad = {
+        "LAYER(conv3, 4, 8, 3, 1, 1, ELU, 0)": "LAYER(conv3, 4, 8, 3, 1, ELU, 0)",
+        "LAYER(conv3, 4, 8, 3, 1, 1, ELU, 0)": "LAYER(conv3, 4, 8, 3, 1, 1, SELU, 0)",
+        "LAYER(conv16, 2, 2, 3, 1, 1, ELU, 0)": "LAYER(conv16, 2, 2, 3, 1, 1, ELU, 0) x",
+    }
+    for old, new in bad.items():
+        assert old in text
+        with pytest.raises(deepfill.LayerTableError, match=r"t\.def:\d+: not a LAYER"):
+            deepfill.parse_layer_table(text.replace(old, new), "t.def")
+    with pytest.raises(deepfill.LayerTableError, match="41 LAYER lines"):
+        deepfill.parse_layer_table(text.replace("LAYER(conv3, 4, 8, 3, 1, 1, ELU, 0)", ""))
+    with pytest.raises(deepfill.LayerTableError, match="41 distinct names"):
+        deepfill.parse_layer_table(text.replace("LAYER(conv3,", "LAYER(conv5,"))
+    missing = [str(tmp_path / "a.def"), str(tmp_path / "b.def")]
+    with pytest.raises(deepfill.LayerTableError, match="missing .*a.def, .*b.def"):
+        deepfill.load_layer_table(missing)
+    (tmp_path / "b.def").write_text(text)
+    assert deepfill.load_layer_table(missing) == (missing[1], deepfill._TABLE)
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f16"])

@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "reference"))
-import deepfill_ref  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+from gimodel import deepfill_torch  # noqa: E402
 
 UPSAMPLE = {"conv13_upsample", "conv15_upsample", "allconv13_upsample", "allconv15_upsample"}
 
@@ -29,7 +29,7 @@ def port_key(name):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     d = tmp_path_factory.mktemp("e2e")
-    weights = deepfill_ref.random_weights(48, 0, seed=7)
+    weights = deepfill_torch.random_weights(48, 0, seed=7)
     pth = d / "states_random.pth"
     torch.save({"G": {port_key(k): torch.from_numpy(v) for k, v in weights.items()}}, pth)
     gguf = d / "random.gguf"
@@ -42,8 +42,8 @@ def model(tmp_path_factory):
 @pytest.mark.parametrize("h,w", [(250, 333), (512, 680)])
 def test_cli_matches_reference(model, h, w):
     weights, gguf, d = model
-    image = deepfill_ref.random_image(h, w, 3, seed=h)
-    mask = deepfill_ref.stroke_mask(h, w, seed=w)
+    image = deepfill_torch.random_image(h, w, 3, seed=h)
+    mask = deepfill_torch.stroke_mask(h, w, seed=w)
     Image.fromarray(image).save(d / "in.png")
     Image.fromarray(mask).save(d / "mask.png")
     out_path = d / f"out{h}x{w}.png"
@@ -57,6 +57,6 @@ def test_cli_matches_reference(model, h, w):
     assert np.array_equal(out[~hole], image[~hole]), "pixels outside the hole changed"
     torch.set_num_threads(2)
     # gi-convert marks the port's weights as BGR, as the official ones are.
-    ref = deepfill_ref.inpaint(weights, image, mask, cnum=48, channel_order="bgr")["out"]
+    ref = deepfill_torch.inpaint(weights, image, mask, cnum=48, channel_order="bgr")["out"]
     diff = np.abs(out.astype(int) - ref.astype(int))
     assert diff.max() <= 1, f"max diff {diff.max()} LSB, {(diff > 1).sum()} values over 1"

@@ -9,6 +9,8 @@ gi-convert, pkg-config file, docs), then builds the C and C++ examples with
 them, the installed gi-inpaint, the Python example and the Rust example (when
 cargo is present) on examples/dune.jpg. Each must load the staged library,
 keep every pixel outside the hole, and all must produce the same image.
+The installed gi-convert must read the layer table installed with it and,
+with torch present, convert a random checkpoint that gi-inpaint then runs.
 The embedded default model is used when the library has one, else MODEL.
 With pip present, the Python package is also pip-installed with the library
 bundled in it, and must load that copy.
@@ -17,6 +19,7 @@ Environment: MESON, CC and CXX (commands; CXX may be empty), VERSION (the
 project's), and the install directories PREFIX, LIBDIR, BINDIR, INCLUDEDIR,
 DATADIR as meson was configured.
 """
+import json
 import os
 import shlex
 import shutil
@@ -67,6 +70,7 @@ expected = {
     os.path.join(bindir, "gi-inpaint"): "",
     os.path.join(bindir, "gi-convert"): None,
     os.path.join(datadir, "gatedinpaint", "gimodel", "gguf.py"): "",
+    os.path.join(datadir, "gatedinpaint", "gimodel", "deepfill_v2_layers.def"): "",
     os.path.join(datadir, "doc", "libgatedinpaint", "README.md"): "",
     os.path.join(datadir, "doc", "libgatedinpaint", "docs", "ABI.md"): "",
 }
@@ -152,6 +156,35 @@ uses_staged_library(os.path.join(bindir, "gi-inpaint"), run_env)
 help_text = run([os.path.join(bindir, "gi-convert"), "--help"], env=run_env).stdout
 if "gi-convert" not in help_text and "usage" not in help_text.lower():
     fail("installed gi-convert --help printed: %s" % help_text)
+
+# The installed gimodel reads the layer table installed next to it (the source tree's
+# lib/families/ is not reachable from the staging prefix); gi-convert converts with it.
+tools_dir = os.path.join(datadir, "gatedinpaint")
+ARCH = ("import json; from gimodel import deepfill; print(json.dumps([deepfill.DEF_PATH, "
+        "[(l.name, l.upsample, l.cconv, l.cin, l.k) for l in deepfill.layers(8)]]))")
+table, layers = json.loads(run([sys.executable, "-c", ARCH],
+                               env=dict(run_env, PYTHONPATH=tools_dir)).stdout)
+if table != os.path.join(tools_dir, "gimodel", "deepfill_v2_layers.def"):
+    fail("installed gimodel read its layer table from %s" % table)
+try:
+    import torch
+except ImportError:
+    torch = None
+    print("torch not found: installed gi-convert conversion skipped")
+if torch is not None:
+    # Random width-8 weights under the TF-compatible PyTorch port's key names.
+    state = {}
+    for name, up, cconv, cin, k in layers:
+        key = name + (".conv.conv." if up else ".conv.")
+        state[key + "weight"] = torch.randn(cconv, cin, k, k) * 0.1
+        state[key + "bias"] = torch.zeros(cconv)
+    pth = os.path.join(work, "random8.pth")
+    torch.save({"G": state}, pth)
+    converted = os.path.join(work, "converted8.gguf")
+    run([os.path.join(bindir, "gi-convert"), pth, "-o", converted], env=run_env)
+    run([os.path.join(bindir, "gi-inpaint"), "--quiet", "--image", image, "--mask", mask,
+         "--output", os.path.join(work, "dune-converted.png"), "--model=" + converted],
+        env=run_env)
 
 LOADED_FROM = ("import gatedinpaint\n"
                "print([l.split()[-1] for l in open('/proc/self/maps') if 'libgatedinpaint' in l][0])")

@@ -1,5 +1,5 @@
 """Network parity: libgatedinpaint's gi_inpaint() against the PyTorch reference of the
-official DeepFill v2 graph (tests/reference/deepfill_ref.py), on random-weight models.
+official DeepFill v2 graph (tools/gimodel/deepfill_torch.py), on random-weight models.
 
 The C side runs through parity_driver (path in GI_PARITY_DRIVER, set by meson), which
 returns the stage outputs via the gi_debug_taps hook. Checks: x_stage1 and x_stage2
@@ -17,8 +17,8 @@ import pytest
 import torch
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(_HERE, "..", "reference"))
-import deepfill_ref as ref  # noqa: E402
+sys.path.insert(0, os.path.join(_HERE, "..", "..", "tools"))
+from gimodel import deepfill_torch as ref  # noqa: E402
 from make_model import make_model  # noqa: E402
 
 DRIVER = os.environ.get("GI_PARITY_DRIVER")

@@ -1,5 +1,5 @@
-"""Self-tests of the PyTorch reference (deepfill_ref.py) against literal loop versions
-of docs/deepfill_v2_reference.md and against its own float64 evaluation."""
+"""Self-tests of the PyTorch reference (tools/gimodel/deepfill_torch.py) against literal
+loop versions of docs/DEEPFILL_V2.md and against its own float64 evaluation."""
 import math
 import os
 import sys
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import deepfill_ref as ref  # noqa: E402
+_TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools")
+sys.path.insert(0, _TOOLS)
+from gimodel import deepfill_torch as ref  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -17,10 +17,9 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.join(_HERE, "..", "..")
 sys.path.insert(0, os.path.join(_ROOT, "tools", "train"))
 sys.path.insert(0, os.path.join(_ROOT, "tools", "eval"))
-sys.path.insert(0, os.path.join(_ROOT, "tests", "reference"))
 sys.path.insert(0, os.path.join(_ROOT, "tools"))
 
-import deepfill_ref as ref  # noqa: E402
+from gimodel import deepfill_torch as ref  # noqa: E402
 from gitrain import data, masks, nets, recipe  # noqa: E402
 
 torch.set_num_threads(1)

@@ -1,11 +1,13 @@
-"""The DeepFill v2 generator's layer table, mirroring lib/graph/deepfill_arch.c.
+"""The DeepFill v2 generator's layer table, read from lib/families/deepfill_v2_layers.def.
 
-Channel counts are multiples of q = width / 4, so that every width divisible
-by 4 works; width 48 gives the table of deepfill_v2_reference.md section 2.3.
-Keep this file and the C table in step: the C loader rejects any file whose
-tensors do not match its own table.
+That file is the one description of the architecture: the C library includes it as an
+X-macro, and this module parses its LAYER lines. Channel counts are multiples of
+q = width / 4, so that every width divisible by 4 works; width 48 gives the table of
+docs/DEEPFILL_V2.md section 2.3.
 """
 
+import os
+import re
 from collections import OrderedDict, namedtuple
 
 FAMILY = "deepfill_v2"
@@ -18,56 +20,61 @@ ELU, RELU, TANH = "elu_gated", "relu_gated", "tanh"
 IMG = -1   # conv1 input: 3 colour channels + guide + ones + mask
 RGB3 = -2  # exactly 3 colour channels
 
+DEF_NAME = "deepfill_v2_layers.def"
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# Installed, the file sits in this folder (tools/meson.build); in the source tree it is
+# lib/families/. The first that exists is read.
+DEF_PATHS = (os.path.join(_HERE, DEF_NAME),
+             os.path.normpath(os.path.join(_HERE, "..", "..", "lib", "families", DEF_NAME)))
+
+_SYMBOLS = {"IMG": IMG, "RGB3": RGB3, "ELU": ELU, "RELU": RELU, "TANH": TANH}
+# LAYER(name, cin_q, cconv_q, k, stride, dilation, act, upsample), one per line
+_LAYER_RE = re.compile(r"LAYER\(\s*(\w+)\s*,\s*(IMG|RGB3|\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,"
+                       r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(ELU|RELU|TANH)\s*,\s*([01])\s*\)")
+
+
+class LayerTableError(RuntimeError):
+    """deepfill_v2_layers.def is missing or not the 42 well-formed LAYER lines."""
+
+
+def parse_layer_table(text, path=DEF_NAME):
+    """The rows (name, cin_q, cconv_q, k, stride, dilation, act, upsample) of a .def
+    text, with IMG/RGB3 as the negative constants above and act as ELU/RELU/TANH.
+    Comments and preprocessor lines are skipped; any other line must be one LAYER."""
+    # Blank the /* */ comments but keep their newlines, so line numbers stay right.
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group().count("\n"), text, flags=re.S)
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _LAYER_RE.fullmatch(line)
+        if not m:
+            raise LayerTableError("%s:%d: not a LAYER(name, cin_q, cconv_q, k, stride, "
+                                  "dilation, ELU|RELU|TANH, 0|1) line: %s"
+                                  % (path, number, line))
+        name, cin_q, cconv_q, k, stride, dil, act, up = m.groups()
+        rows.append((name, _SYMBOLS[cin_q] if cin_q in _SYMBOLS else int(cin_q),
+                     int(cconv_q), int(k), int(stride), int(dil), _SYMBOLS[act], int(up)))
+    names = [row[0] for row in rows]
+    if len(rows) != NUM_LAYERS or len(set(names)) != len(names):
+        raise LayerTableError("%s: %d LAYER lines (%d distinct names), expected %d"
+                              % (path, len(rows), len(set(names)), NUM_LAYERS))
+    return tuple(rows)
+
+
+def load_layer_table(paths=DEF_PATHS):
+    """(path, rows) of the first of `paths` that exists; LayerTableError if none does."""
+    for path in paths:
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                return path, parse_layer_table(f.read(), path)
+    raise LayerTableError("the DeepFill v2 layer table %s is missing (looked for %s)"
+                          % (DEF_NAME, ", ".join(paths)))
+
+
 # name, cin_q, cconv_q (0: the 3 colour outputs), k, stride, dilation, act, upsample
-_TABLE = (
-    # stage 1: coarse
-    ("conv1", IMG, 4, 5, 1, 1, ELU, 0),
-    ("conv2_downsample", 2, 8, 3, 2, 1, ELU, 0),
-    ("conv3", 4, 8, 3, 1, 1, ELU, 0),
-    ("conv4_downsample", 4, 16, 3, 2, 1, ELU, 0),
-    ("conv5", 8, 16, 3, 1, 1, ELU, 0),
-    ("conv6", 8, 16, 3, 1, 1, ELU, 0),
-    ("conv7_atrous", 8, 16, 3, 1, 2, ELU, 0),
-    ("conv8_atrous", 8, 16, 3, 1, 4, ELU, 0),
-    ("conv9_atrous", 8, 16, 3, 1, 8, ELU, 0),
-    ("conv10_atrous", 8, 16, 3, 1, 16, ELU, 0),
-    ("conv11", 8, 16, 3, 1, 1, ELU, 0),
-    ("conv12", 8, 16, 3, 1, 1, ELU, 0),
-    ("conv13_upsample", 8, 8, 3, 1, 1, ELU, 1),
-    ("conv14", 4, 8, 3, 1, 1, ELU, 0),
-    ("conv15_upsample", 4, 4, 3, 1, 1, ELU, 1),
-    ("conv16", 2, 2, 3, 1, 1, ELU, 0),
-    ("conv17", 1, 0, 3, 1, 1, TANH, 0),
-    # stage 2: convolution ("hallucination") branch
-    ("xconv1", RGB3, 4, 5, 1, 1, ELU, 0),
-    ("xconv2_downsample", 2, 4, 3, 2, 1, ELU, 0),
-    ("xconv3", 2, 8, 3, 1, 1, ELU, 0),
-    ("xconv4_downsample", 4, 8, 3, 2, 1, ELU, 0),
-    ("xconv5", 4, 16, 3, 1, 1, ELU, 0),
-    ("xconv6", 8, 16, 3, 1, 1, ELU, 0),
-    ("xconv7_atrous", 8, 16, 3, 1, 2, ELU, 0),
-    ("xconv8_atrous", 8, 16, 3, 1, 4, ELU, 0),
-    ("xconv9_atrous", 8, 16, 3, 1, 8, ELU, 0),
-    ("xconv10_atrous", 8, 16, 3, 1, 16, ELU, 0),
-    # stage 2: attention branch (pmconv6 has ReLU features)
-    ("pmconv1", RGB3, 4, 5, 1, 1, ELU, 0),
-    ("pmconv2_downsample", 2, 4, 3, 2, 1, ELU, 0),
-    ("pmconv3", 2, 8, 3, 1, 1, ELU, 0),
-    ("pmconv4_downsample", 4, 16, 3, 2, 1, ELU, 0),
-    ("pmconv5", 8, 16, 3, 1, 1, ELU, 0),
-    ("pmconv6", 8, 16, 3, 1, 1, RELU, 0),
-    ("pmconv9", 8, 16, 3, 1, 1, ELU, 0),
-    ("pmconv10", 8, 16, 3, 1, 1, ELU, 0),
-    # stage 2: merge and decoder
-    ("allconv11", 16, 16, 3, 1, 1, ELU, 0),
-    ("allconv12", 8, 16, 3, 1, 1, ELU, 0),
-    ("allconv13_upsample", 8, 8, 3, 1, 1, ELU, 1),
-    ("allconv14", 4, 8, 3, 1, 1, ELU, 0),
-    ("allconv15_upsample", 4, 4, 3, 1, 1, ELU, 1),
-    ("allconv16", 2, 2, 3, 1, 1, ELU, 0),
-    ("allconv17", 1, 0, 3, 1, 1, TANH, 0),
-)
-assert len(_TABLE) == NUM_LAYERS
+DEF_PATH, _TABLE = load_layer_table()
 
 Layer = namedtuple("Layer", "name cin cconv cout k stride dilation act upsample")
 

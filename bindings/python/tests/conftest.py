@@ -3,7 +3,7 @@
 The library is found the package's usual way (GATEDINPAINT_LIBRARY, bundled
 copy, system); meson's test sets GATEDINPAINT_LIBRARY to the built library.
 GATEDINPAINT_TEST_MODEL names a model file; without it one is made with
-tests/reference/make_model.py (needs PyTorch).
+tools/make_model.py (needs PyTorch).
 """
 import os
 import subprocess
@@ -23,7 +23,7 @@ def model_path(tmp_path_factory):
     if path:
         return path
     path = str(tmp_path_factory.mktemp("model") / "w8.gguf")
-    subprocess.run([sys.executable, os.path.join(REPO, "tests", "reference", "make_model.py"),
+    subprocess.run([sys.executable, os.path.join(REPO, "tools", "make_model.py"),
                     "-o", path, "--width", "8"], check=True)
     return path
 

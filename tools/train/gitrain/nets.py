@@ -1,12 +1,12 @@
 """Trainable DeepFill v2 generator and SN-PatchGAN discriminator.
 
-The generator is the engine's graph (tests/reference/deepfill_ref.py, which reproduces the
-official TensorFlow graph; docs/deepfill_v2_reference.md): the same 42 layer names, TF SAME
+The generator is the engine's graph (gimodel/deepfill_torch.py, which reproduces the
+official TensorFlow graph; docs/DEEPFILL_V2.md): the same 42 layer names, TF SAME
 padding, gated convolutions, nearest x2 upsampling, contextual attention with score fusion
-and the two-step mask resize, tanh outputs. The layer arithmetic is taken from deepfill_ref
+and the two-step mask resize, tanh outputs. The layer arithmetic is taken from deepfill_torch
 (gated_conv, resize_nn, upsample2x), so a trained state exported to GGUF runs identically in
 the C library. What is new here is batching and differentiability: `contextual_attention`
-below is deepfill_ref.contextual_attention for a batch of images, each with its own mask,
+below is deepfill_torch.contextual_attention for a batch of images, each with its own mask,
 written without in-place updates and with a norm whose gradient stays finite.
 """
 import math
@@ -17,28 +17,26 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-for _p in (os.path.join(_HERE, "..", "..", "..", "tests", "reference"),
-           os.path.join(_HERE, "..", "..")):  # tools/: gimodel
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+_TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")  # tools/
+if _TOOLS not in sys.path:
+    sys.path.insert(0, _TOOLS)
 
-import deepfill_ref  # noqa: E402  (the parity oracle; shared layer table and semantics)
-from deepfill_ref import LAYER_NAMES, layer_specs, resize_nn  # noqa: E402,F401
+from gimodel import deepfill_torch  # noqa: E402  (the parity oracle: layer table, semantics)
 from gimodel.deepfill import INPUT_FILLS  # noqa: E402  (the model format's fill names)
+from gimodel.deepfill_torch import LAYER_NAMES, layer_specs, resize_nn  # noqa: E402,F401
 
 
 def gated_conv(x, weight, bias, layer):
-    """deepfill_ref.gated_conv, with the x2 upsampling done by F.interpolate: the same
+    """deepfill_torch.gated_conv, with the x2 upsampling done by F.interpolate: the same
     pixel replication, but its backward avoids the index_add that repeat_interleave
     needs (bench/train_step.py: 1.12-1.24x faster CPU steps; tools/train/README.md)."""
     if layer.up:
         x = F.interpolate(x, scale_factor=2, mode="nearest")
-    return deepfill_ref.gated_conv(x, weight, bias, layer._replace(up=False))
+    return deepfill_torch.gated_conv(x, weight, bias, layer._replace(up=False))
 
 
 def _diag3(s):
-    """Batched deepfill_ref._diag3: t[p][q] = s[p-1][q-1] + s[p][q] + s[p+1][q+1]."""
+    """Batched deepfill_torch._diag3: t[p][q] = s[p-1][q-1] + s[p][q] + s[p+1][q+1]."""
     return s + F.pad(s[:, :-1, :-1], (1, 0, 1, 0)) + F.pad(s[:, 1:, 1:], (0, 1, 0, 1))
 
 
@@ -46,7 +44,7 @@ def contextual_attention(f, mask_s, *, fuse=True, softmax_scale=10.0):
     """Contextual attention of the official graph (rate 2, f = b) for a batch.
 
     f: (B, C, h, w) with h, w even; mask_s: (B, 1, h, w) (or anything resize_nn maps to
-    h/2 x w/2), 1 = hole. Equals deepfill_ref.contextual_attention image by image.
+    h/2 x w/2), 1 = hole. Equals deepfill_torch.contextual_attention image by image.
     """
     b, c, h, w = f.shape
     hh, ww = h // 2, w // 2
@@ -95,7 +93,7 @@ class Generator(nn.Module):
             # signal (sigmoid gate ~ 0.5), so the official code's Glorot init leaves the
             # output of 42 layers at ~1e-7 and the first thousands of steps barely move.
             # Gain 1.3 gives an output std of ~0.04 and keeps the scale-10 attention tame
-            # (tests/reference/deepfill_ref.random_weights measured the same regime).
+            # (gimodel/deepfill_torch.random_weights measured the same regime).
             std = init_gain * math.sqrt(2.0 / (sp.cin * sp.k * sp.k))
             nn.init.normal_(conv.weight, 0.0, std)
             nn.init.zeros_(conv.bias)
@@ -203,7 +201,7 @@ def guided_pushpull(x, valid, edge):
 
 
 def make_input(image, mask, edge=None, fill="zeros"):
-    """Stage-1 input as gi_inpaint builds it (deepfill_ref.prepare), batched.
+    """Stage-1 input as gi_inpaint builds it (deepfill_torch.prepare), batched.
 
     image: (B, 3, H, W) in [-1, 1]; mask: (B, 1, H, W) in {0, 1}; edge: (B, 1, H, W) in
     {0, 1} or None (no guide channel). Returns [rgb*(1-mask), edge*mask, ones, mask];
@@ -227,8 +225,8 @@ def make_input(image, mask, edge=None, fill="zeros"):
 
 def tf_same_pad(x, k, stride):
     """TF 'SAME' zero padding for a k x k convolution with the given stride."""
-    top, bottom = deepfill_ref.tf_same_pads(x.shape[2], k, stride, 1)
-    left, right = deepfill_ref.tf_same_pads(x.shape[3], k, stride, 1)
+    top, bottom = deepfill_torch.tf_same_pads(x.shape[2], k, stride, 1)
+    left, right = deepfill_torch.tf_same_pads(x.shape[3], k, stride, 1)
     return F.pad(x, (left, right, top, bottom))
 
 

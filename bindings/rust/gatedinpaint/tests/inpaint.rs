@@ -1,6 +1,6 @@
 //! Tests of the safe wrapper against the real library. The model file comes
 //! from GATEDINPAINT_TEST_MODEL, or is made once with
-//! tests/reference/make_model.py (needs /usr/bin/python3 with PyTorch).
+//! tools/make_model.py (needs /usr/bin/python3 with PyTorch).
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,7 +30,7 @@ fn model_path() -> PathBuf {
         None => {
             let p = scratch_dir().join("w8.gguf");
             let status = Command::new("/usr/bin/python3")
-                .arg(repo().join("tests/reference/make_model.py"))
+                .arg(repo().join("tools/make_model.py"))
                 .args(["--width", "8", "-o"])
                 .arg(&p)
                 .status()

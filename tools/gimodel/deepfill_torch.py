@@ -1,6 +1,6 @@
 """Independent PyTorch reference of the official DeepFill v2 generator (inference only).
 
-Written from docs/deepfill_v2_reference.md (sections 1-4 and 8), not from any port:
+Written from docs/DEEPFILL_V2.md (sections 1-4 and 8), not from any port:
 TF 'SAME' padding (bottom/right only on the stride-2 layers), gated convolutions
 (first half = features with ELU, ReLU for pmconv6; second half = sigmoid gates),
 nearest x2 upsampling, contextual attention with score fusion and the two-step
@@ -13,6 +13,10 @@ parity tests use them to show that they would catch each one.
 
 Tensors are NCHW with batch 1. Weights: dict "<layer>.weight" (OIHW) /
 "<layer>.bias" -> numpy array or tensor, names as in the official checkpoint.
+
+The layer table comes from gimodel.deepfill (lib/families/deepfill_v2_layers.def).
+This is the only module of gimodel that imports torch: the parity tests, the
+training recipe and the benchmarks use it; the converter never imports it.
 """
 from collections import namedtuple
 
@@ -20,72 +24,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import deepfill as _arch
+from .deepfill import LAYER_NAMES  # noqa: F401  (the 42 names in graph order)
+
 Layer = namedtuple("Layer", "name cin cconv k stride dil act up")
 
-_IMG = -1   # conv1: colour (+ guide) + ones + mask
-_RGB3 = -2  # xconv1 / pmconv1: the 3-channel composite
-
-# (name, cin, cconv, k, stride, dilation, activation, upsample) with channel counts in
-# units of cnum/4 (reference doc 2.3 at cnum = 48: units of 12); cconv 0 = 3 colours.
-_TABLE = [
-    ("conv1", _IMG, 4, 5, 1, 1, "elu", 0),
-    ("conv2_downsample", 2, 8, 3, 2, 1, "elu", 0),
-    ("conv3", 4, 8, 3, 1, 1, "elu", 0),
-    ("conv4_downsample", 4, 16, 3, 2, 1, "elu", 0),
-    ("conv5", 8, 16, 3, 1, 1, "elu", 0),
-    ("conv6", 8, 16, 3, 1, 1, "elu", 0),
-    ("conv7_atrous", 8, 16, 3, 1, 2, "elu", 0),
-    ("conv8_atrous", 8, 16, 3, 1, 4, "elu", 0),
-    ("conv9_atrous", 8, 16, 3, 1, 8, "elu", 0),
-    ("conv10_atrous", 8, 16, 3, 1, 16, "elu", 0),
-    ("conv11", 8, 16, 3, 1, 1, "elu", 0),
-    ("conv12", 8, 16, 3, 1, 1, "elu", 0),
-    ("conv13_upsample", 8, 8, 3, 1, 1, "elu", 1),
-    ("conv14", 4, 8, 3, 1, 1, "elu", 0),
-    ("conv15_upsample", 4, 4, 3, 1, 1, "elu", 1),
-    ("conv16", 2, 2, 3, 1, 1, "elu", 0),
-    ("conv17", 1, 0, 3, 1, 1, "tanh", 0),
-    ("xconv1", _RGB3, 4, 5, 1, 1, "elu", 0),
-    ("xconv2_downsample", 2, 4, 3, 2, 1, "elu", 0),
-    ("xconv3", 2, 8, 3, 1, 1, "elu", 0),
-    ("xconv4_downsample", 4, 8, 3, 2, 1, "elu", 0),
-    ("xconv5", 4, 16, 3, 1, 1, "elu", 0),
-    ("xconv6", 8, 16, 3, 1, 1, "elu", 0),
-    ("xconv7_atrous", 8, 16, 3, 1, 2, "elu", 0),
-    ("xconv8_atrous", 8, 16, 3, 1, 4, "elu", 0),
-    ("xconv9_atrous", 8, 16, 3, 1, 8, "elu", 0),
-    ("xconv10_atrous", 8, 16, 3, 1, 16, "elu", 0),
-    ("pmconv1", _RGB3, 4, 5, 1, 1, "elu", 0),
-    ("pmconv2_downsample", 2, 4, 3, 2, 1, "elu", 0),
-    ("pmconv3", 2, 8, 3, 1, 1, "elu", 0),
-    ("pmconv4_downsample", 4, 16, 3, 2, 1, "elu", 0),
-    ("pmconv5", 8, 16, 3, 1, 1, "elu", 0),
-    ("pmconv6", 8, 16, 3, 1, 1, "relu", 0),
-    ("pmconv9", 8, 16, 3, 1, 1, "elu", 0),
-    ("pmconv10", 8, 16, 3, 1, 1, "elu", 0),
-    ("allconv11", 16, 16, 3, 1, 1, "elu", 0),
-    ("allconv12", 8, 16, 3, 1, 1, "elu", 0),
-    ("allconv13_upsample", 8, 8, 3, 1, 1, "elu", 1),
-    ("allconv14", 4, 8, 3, 1, 1, "elu", 0),
-    ("allconv15_upsample", 4, 4, 3, 1, 1, "elu", 1),
-    ("allconv16", 2, 2, 3, 1, 1, "elu", 0),
-    ("allconv17", 1, 0, 3, 1, 1, "tanh", 0),
-]
-LAYER_NAMES = [row[0] for row in _TABLE]
+_ACT = {_arch.ELU: "elu", _arch.RELU: "relu", _arch.TANH: "tanh"}
 
 
 def layer_specs(cnum, guide_channels=0):
     """The 42 layers for width `cnum` (divisible by 4) and 0 or 1 guide channels."""
-    if cnum <= 0 or cnum % 4:
-        raise ValueError(f"width must be a positive multiple of 4, got {cnum}")
-    if guide_channels not in (0, 1):
-        raise ValueError(f"guide_channels must be 0 or 1, got {guide_channels}")
-    q = cnum // 4
-    specs = []
-    for name, cin, cconv, k, s, d, act, up in _TABLE:
-        cin = 3 + guide_channels + 2 if cin == _IMG else 3 if cin == _RGB3 else cin * q
-        specs.append(Layer(name, cin, cconv * q if cconv else 3, k, s, d, act, up))
-    return specs
+    return [Layer(sp.name, sp.cin, sp.cconv, sp.k, sp.stride, sp.dilation, _ACT[sp.act],
+                  sp.upsample)
+            for sp in _arch.layers(cnum, guide_channels)]
 
 
 def tf_same_pads(n, k, stride, dil):

@@ -4,28 +4,23 @@
     make_model.py -o model.gguf [--width 48] [--guide 0|1] [--channel-order rgb|bgr]
                   [--seed 0] [--dtype f32|f16] [--no-fuse]
 
-The weights come from deepfill_ref.random_weights, whose scale keeps the network
-numerically tame, so the same file can be held to the PyTorch reference at 1e-4.
+The weights come from gimodel.deepfill_torch.random_weights, whose scale keeps the
+network numerically tame, so the same file can be held to the PyTorch reference at 1e-4.
 """
 import argparse
-import os
 import sys
 
 import numpy as np
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, _HERE)
-sys.path.insert(0, os.path.join(_HERE, "..", "..", "tools"))
-
-import deepfill_ref  # noqa: E402
-from gimodel.gguf import write_model  # noqa: E402
+from gimodel import deepfill_torch
+from gimodel.gguf import write_model
 
 
 def make_model(path, *, width, guide_channels=0, channel_order="rgb", seed=0, dtype="f32",
                fuse=True):
     """Write the model and return its weights as the engine will see them (float32
     numpy arrays, rounded through float16 when dtype is "f16")."""
-    weights = deepfill_ref.random_weights(width, guide_channels, seed)
+    weights = deepfill_torch.random_weights(width, guide_channels, seed)
     if dtype == "f16":
         weights = {k: v.astype(np.float16).astype(np.float32) for k, v in weights.items()}
     write_model(path, weights, width=width, guide_channels=guide_channels,
