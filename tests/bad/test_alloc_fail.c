@@ -4,7 +4,7 @@
  * made to fail (once, then "from n on") for n = 0, 1, ... until the
  * operation no longer reaches an n-th allocation; after each failure the
  * same operation is retried without failures and must give the reference
- * result. Uses the internal hook in lib/api/alloc.h. */
+ * result. Uses the internal hook in lib/common/alloc.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@ import re
 from collections import OrderedDict, namedtuple
 
 FAMILY = "deepfill_v2"
-ARCH_VERSION = 1  # the official network; 2 = 1 + gatedinpaint.input_fill (deepfill_arch.h)
+ARCH_VERSION = 1  # the official network; 2 = 1 + gatedinpaint.input_fill (lib/families/deepfill_v2.h)
 INPUT_FILLS = ("zeros", "pushpull", "guided_pushpull")
 NUM_LAYERS = 42
 
