@@ -107,7 +107,8 @@ gi_status gi_op_contextual_attention(gi_session *s, const gi_tensor *features,
     gi_attention_args a = {s->kernels, s->num_threads, features->h, features->w, features->c,
                            (const float *)features->data,
                            mask ? (const float *)mask->data : NULL, fuse ? 1 : 0,
-                           softmax_scale, (float *)output->data, 0, NULL};
+                           softmax_scale, (float *)output->data, 0, NULL,
+                           NULL, 0, 0, 0, 0, NULL};
     size_t need = gi_attention_workspace(&a);
     st = gi_arena_check(&s->arena, fn, need);
     if (st) return st;

@@ -68,7 +68,8 @@ static void make_plan(const gi_deepfill *m, const gi_exec *ex, int32_t h, int32_
         if (cs > p->conv_scratch) p->conv_scratch = cs;
     }
     p->att = (gi_attention_args){ex->kernels, ex->num_threads, p->h4, p->w4, p->c2, NULL,
-                                 NULL, m->fuse, m->softmax_scale, NULL, 0, NULL};
+                                 NULL, m->fuse, m->softmax_scale, NULL, 0, NULL,
+                                 NULL, 0, 0, 0, 0, NULL};
     size_t off = 0, f = sizeof(float);
     size_t q = (size_t)p->h4 * p->w4;
     /* The attention's workspace shares memory with the ping-pong buffers:
@@ -236,7 +237,7 @@ typedef struct net_io {
 
 /* Both stages, with the plan's buffers at `base`. */
 static gi_status network(gi_deepfill *m, gi_exec *ex, const plan *pl, const net_io *io,
-                         uint8_t *base) {
+                         gi_net_aux *aux, uint8_t *base) {
     const plan p = *pl;
     const gi_packed *packed = gi_packed_get(&m->packed, ex->kernels);
     if (!packed) return GI_E_NOMEM;
@@ -292,6 +293,15 @@ static gi_status network(gi_deepfill *m, gi_exec *ex, const plan *pl, const net_
         uint8_t *queries = base + p.o_queries;
         wanted_queries(io->mask, H, W, p.h4, p.w4, base + p.o_reach, queries);
         att.queries = queries;
+    }
+    if (aux) { /* one attention feature pixel is 4 network pixels */
+        att.aux = aux->src;
+        att.aux_h = aux->src_h;
+        att.aux_w = aux->src_w;
+        att.aux_c = 3;
+        att.aux_scale = 4 * aux->scale;
+        att.aux_y = aux->dst;
+        aux->applied = 1;
     }
     gi_attention_run(&att, base + p.o_att);
     r.macs_done += attention_macs(m, H, W);
@@ -400,7 +410,7 @@ static gi_status deepfill_forward(void *state, gi_exec *ex, gi_net_io *io, void 
     else if (m->input_fill == GI_FILL_GUIDED_PUSHPULL) /* channel 3: the guide plane */
         gi_guided_pushpull_fill((float *)net.x_in, hn, wn, cin, net.mask,
                                 net.x_in + 3, cin, base + l.o_fill);
-    gi_status st = network(m, ex, &l.p, &net, base);
+    gi_status st = network(m, ex, &l.p, &net, io->aux, base);
     if (st) return st;
     if (ex->taps && (st = copy_taps(ex->taps, &net))) return st;
     /* tanh outputs to RGB on the 0..255 scale, in place */

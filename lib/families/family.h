@@ -24,6 +24,19 @@ typedef struct gi_family_info {
     int64_t param_count;
 } gi_family_info;
 
+/* Optional contextual residual aggregation, asked for by the runner when a
+ * region runs below full resolution: a family with an attention layer
+ * pastes `src` (the high frequencies the shrinking lost, src_h x src_w x 3,
+ * `scale` pixels for each network pixel) into the hole with its own
+ * attention weights, writes the result to `dst` (same shape) and sets
+ * `applied`. Others leave it alone. */
+typedef struct gi_net_aux {
+    const float *src;
+    int32_t src_h, src_w, scale;
+    float *dst;
+    int applied;
+} gi_net_aux;
+
 /* The picture at network size, as the runner prepared it: padded to
  * multiples of pad_multiple (bottom/right, by reflection). */
 typedef struct gi_net_io {
@@ -34,6 +47,7 @@ typedef struct gi_net_io {
     /* Set by forward: h*w*3 RGB on the 0..255 scale, not yet rounded
      * (the runner rounds and clamps); only hole pixels are read. */
     const float *out;
+    gi_net_aux *aux; /* NULL: none */
 } gi_net_io;
 
 typedef struct gi_family {

@@ -254,6 +254,70 @@ static void fold(const gi_attention_args *a, const layout *L, int32_t p0, int32_
     }
 }
 
+/* Does query p's 4x4 paste footprint touch the hole? */
+static int query_in_hole(const gi_attention_args *a, const layout *L, int32_t p) {
+    if (!a->mask) return 0;
+    int32_t fy = p / L->ww, fx = p % L->ww;
+    for (int32_t y = 2 * fy - 1; y <= 2 * fy + 2; y++)
+        for (int32_t x = 2 * fx - 1; x <= 2 * fx + 2; x++)
+            if (y >= 0 && y < a->h && x >= 0 && x < a->w && a->mask[(size_t)y * a->w + x] != 0.0f)
+                return 1;
+    return 0;
+}
+
+static inline int32_t clampi(int32_t i, int32_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
+
+/* Bartlett window of the aux paste: side 4S, hop 2S; overlapping copies sum
+ * to 1 (COLA), so the aux map needs no normalisation and keeps its
+ * amplitude at each patch centre. */
+static float tent(int32_t i, int32_t S) {
+    float d = (float)i + 0.5f, e = (float)(4 * S) - d;
+    return (d < e ? d : e) / (float)(2 * S);
+}
+
+/* The aux paste of the chunk's queries (the residual aggregation): query p
+ * copies the aux patch of its strongest background patch, weighted by the
+ * window, into its footprint of aux_y. The strongest match rather than the
+ * weighted mean: a mean of many patches averages their textures away.
+ * Queries are taken in four phases by (row, column) parity: within a phase
+ * no two footprints overlap, so threads never write the same pixel and
+ * every sum keeps its order. */
+static void paste_aux(const gi_attention_args *a, const layout *L, int32_t p0, int32_t p1,
+                      const int32_t *slot, const float *A, int32_t nvalid, const int32_t *valid) {
+    const int32_t S = a->aux_scale, side = 4 * S, c = a->aux_c, ww = L->ww;
+    for (int phase = 0; phase < 4; phase++) {
+#pragma omp parallel for num_threads(a->nthreads) schedule(dynamic, 1)
+        for (int32_t p = p0; p < p1; p++) {
+            int32_t fy = p / ww, fx = p % ww;
+            if (slot[p - p0] < 0 || ((fy & 1) << 1 | (fx & 1)) != phase) continue;
+            if (!query_in_hole(a, L, p)) continue;
+            const float *arow = A + (size_t)slot[p - p0] * nvalid;
+            int32_t best = -1;
+            float wbest = GI_AUX_MIN_WEIGHT;
+            for (int32_t v = 0; v < nvalid; v++)
+                if (arow[v] > wbest) wbest = arow[v], best = v;
+            if (best < 0) continue;
+            int32_t oy0 = S * (2 * fy - 1), ox0 = S * (2 * fx - 1);
+            int32_t q = valid[best], iy0 = S * (2 * (q / ww) - 1), ix0 = S * (2 * (q % ww) - 1);
+            /* source pixels past the map's edge repeat the edge: a patch at
+             * the border is copied whole, not with a dark margin */
+            for (int32_t dy = 0; dy < side; dy++) {
+                int32_t oy = oy0 + dy, iy = clampi(iy0 + dy, a->aux_h);
+                if (oy < 0 || oy >= a->aux_h) continue;
+                float wy = tent(dy, S);
+                for (int32_t dx = 0; dx < side; dx++) {
+                    int32_t ox = ox0 + dx, ix = clampi(ix0 + dx, a->aux_w);
+                    if (ox < 0 || ox >= a->aux_w) continue;
+                    float wgt = wy * tent(dx, S);
+                    float *dst = a->aux_y + ((size_t)oy * a->aux_w + ox) * c;
+                    const float *src = a->aux + ((size_t)iy * a->aux_w + ix) * c;
+                    for (int32_t ch = 0; ch < c; ch++) dst[ch] += wgt * src[ch];
+                }
+            }
+        }
+    }
+}
+
 void gi_attention_run(const gi_attention_args *a, void *ws) {
     layout L;
     plan(a, &L);
@@ -352,6 +416,8 @@ void gi_attention_run(const gi_attention_args *a, void *ws) {
     fill_rows(&s, L.whi_base, P, s.whi, L.whi_base, 0);
 
     memset(a->y, 0, (size_t)a->h * a->w * c * sizeof *a->y);
+    if (a->aux)
+        memset(a->aux_y, 0, (size_t)a->aux_h * a->aux_w * a->aux_c * sizeof *a->aux_y);
     int32_t halo = a->fuse ? ww + 1 : 0;
     int32_t *slot = (int32_t *)(base + L.o_slot);
     for (int32_t p0 = 0; p0 < P; p0 += L.chunk) {
@@ -381,7 +447,9 @@ void gi_attention_run(const gi_attention_args *a, void *ws) {
         }
         par_gemm(a->k, nt, nq, L.k16, nvalid, A, nvalid, r, L.k16, cols, L.k16);
         fold(a, &L, p0, p1, cols, slot);
+        if (a->aux) paste_aux(a, &L, p0, p1, slot, A, nvalid, valid);
     }
     size_t n = (size_t)a->h * a->w * c;
     for (size_t i = 0; i < n; i++) a->y[i] *= 0.25f;
+
 }

@@ -21,7 +21,19 @@ typedef struct gi_attention_args {
     const uint8_t *queries; /* (h/2)*(w/2): 1 = compute this query position;
                                NULL = all. Output pixels pasted only by
                                skipped queries are left incomplete. */
+    /* Optional contextual residual aggregation (after Yi et al., CVPR 2020):
+     * the attention also pastes a second map, `aux` (aux_c channels,
+     * aux_scale pixels for each feature pixel, aux_h x aux_w, zero beyond),
+     * into aux_y (same shape, overwritten), for the queries whose 4x4 paste
+     * footprint touches the hole: each such query copies the aux patch of
+     * its highest-weighted background patch (if that weight reaches
+     * GI_AUX_MIN_WEIGHT) through a Bartlett window. NULL = none. */
+    const float *aux;
+    int32_t aux_h, aux_w, aux_c, aux_scale;
+    float *aux_y;
 } gi_attention_args;
+
+#define GI_AUX_MIN_WEIGHT 1e-3f
 
 /* TF 1.x resize_nearest_neighbor index rule with align_corners=True
  * (reference 4.2): idx[i] = source index of output i, for i < out. */

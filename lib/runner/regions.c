@@ -5,7 +5,7 @@
  *    thickness r (the largest distance inside, in pixels);
  * 3. each group's window: the hole box grown by a margin of 2r (at least 32
  *    pixels of the network's scale), and a downscale factor k that brings r
- *    to at most working/8 and the window to at most 2 * working^2 network
+ *    to at most working/8 and the window to at most working^2 network
  *    pixels;
  * 4. groups whose windows overlap are merged (union-find over the cells
  *    the windows cover) and their windows recomputed, until none overlap.
@@ -45,15 +45,17 @@ static void window_for(const group *g, int32_t W, int32_t H, int32_t L, gi_regio
     const int32_t rnet = max32(L / 8, 4);
     int32_t k = max32(1, ceil_div(g->r, rnet));
     gi_region w = {0};
-    for (int iter = 0; iter < 8; iter++) {
+    for (;;) { /* a larger k widens the margin: repeat until the window fits */
         int32_t margin = max32(2 * g->r, 32 * k);
         w.x0 = max32(g->bx0 - margin, 0);
         w.y0 = max32(g->by0 - margin, 0);
         w.x1 = min32(g->bx1 + margin, W);
         w.y1 = min32(g->by1 + margin, H);
         int64_t net = (int64_t)ceil_div(w.x1 - w.x0, k) * ceil_div(w.y1 - w.y0, k);
-        if (net <= 2 * (int64_t)L * L) break;
-        k++;
+        if (net <= (int64_t)L * L) break;
+        int64_t full = (int64_t)(w.x1 - w.x0) * (w.y1 - w.y0), kk = k + 1;
+        while (kk * kk * L * L < full) kk++; /* at least sqrt(area) / L */
+        k = (int32_t)kk;
     }
     /* The network needs 16 pixels a side after shrinking. */
     while (k > 1 && (W < 16 * k || H < 16 * k)) k--;

@@ -101,7 +101,8 @@ static gi_status run_exact(const gi_model *m, gi_exec *ex, const gi_tensor *imag
         return st;
     }
     uint8_t *base = ex->arena->base;
-    gi_net_io io = {hn, wn, base + o_rgb, base + o_hole, guide ? base + o_edge : NULL, NULL};
+    gi_net_io io = {hn, wn, base + o_rgb, base + o_hole, guide ? base + o_edge : NULL, NULL,
+                    NULL};
     pad_planes(image, mask, guide, hn, wn, base + o_rgb, base + o_hole,
                guide ? base + o_edge : NULL);
     st = m->family->forward(m->state, ex, &io, base);
@@ -176,35 +177,123 @@ static uint8_t to_u8(float v) {
     return (uint8_t)(v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v));
 }
 
-/* Bytes of arena one region needs (family scratch + planes + the low-res
- * composite), or an error. */
-static gi_status region_bytes(const gi_model *m, const gi_exec *ex, const gi_region *r,
-                              size_t *bytes, size_t offs[5]) {
+/* The residual a region's fill gets back is what its window loses when
+ * shrunk GI_RESIDUAL_SHRINK * k times and enlarged again: the network's
+ * fill carries little detail beyond a quarter of its own resolution (at
+ * k = 1 too), so the aggregation supplies that band, not only what the
+ * shrinking to the network's scale removed. Measured in docs/QUALITY.md
+ * against 1 x k (less detail) on held-out photos. */
+#define GI_RESIDUAL_SHRINK 4
+
+/* Arena of one region: the family's scratch, the padded planes, the
+ * low-res composite, and for the residual aggregation the residual and its
+ * aggregate (window size, 3 floats a pixel each) and the window shrunk
+ * GI_RESIDUAL_SHRINK * k times. */
+enum { O_RGB, O_HOLE, O_EDGE, O_COMP, O_RES, O_AGG, O_LOW, O_LOWHOLE, O_END };
+
+typedef struct region_geom {
+    int32_t k, kr;       /* network shrink; the residual's shrink */
+    int32_t hs, ws;      /* shrunk window */
+    int32_t hr, wr;      /* window shrunk kr times */
+    int32_t hn, wn;      /* network size */
+    int32_t wh, wwid;    /* full-resolution window */
+} region_geom;
+
+static region_geom geometry(const gi_model *m, const gi_region *r) {
     const int32_t mult = m->info.pad_multiple;
-    int32_t hs = ceil_div(r->y1 - r->y0, r->k), ws = ceil_div(r->x1 - r->x0, r->k);
-    int32_t hn = ceil_div(hs, mult) * mult, wn = ceil_div(ws, mult) * mult;
-    size_t net = 0, npix = (size_t)hn * wn;
-    gi_status st = m->family->scratch(m->state, ex, hn, wn, &net);
+    region_geom g;
+    g.k = r->k;
+    g.kr = GI_RESIDUAL_SHRINK * r->k;
+    g.wh = r->y1 - r->y0;
+    g.wwid = r->x1 - r->x0;
+    g.hs = ceil_div(g.wh, g.k), g.ws = ceil_div(g.wwid, g.k);
+    g.hr = ceil_div(g.wh, g.kr), g.wr = ceil_div(g.wwid, g.kr);
+    g.hn = ceil_div(g.hs, mult) * mult, g.wn = ceil_div(g.ws, mult) * mult;
+    return g;
+}
+
+static gi_status region_bytes(const gi_model *m, const gi_exec *ex, const gi_region *r,
+                              size_t *bytes, size_t offs[O_END + 1]) {
+    region_geom g = geometry(m, r);
+    size_t net = 0, npix = (size_t)g.hn * g.wn, win = (size_t)g.wh * g.wwid;
+    size_t f = sizeof(float);
+    gi_status st = m->family->scratch(m->state, ex, g.hn, g.wn, &net);
     if (st) return st;
     size_t off = (net + 63) & ~(size_t)63;
-    offs[0] = gi_carve(&off, npix * 3);
-    offs[1] = gi_carve(&off, npix);
-    offs[2] = gi_carve(&off, npix);
-    offs[3] = gi_carve(&off, (size_t)hs * ws * 3 * sizeof(float));
-    offs[4] = off;
+    offs[O_RGB] = gi_carve(&off, npix * 3);
+    offs[O_HOLE] = gi_carve(&off, npix);
+    offs[O_EDGE] = gi_carve(&off, npix);
+    offs[O_COMP] = gi_carve(&off, (size_t)g.hs * g.ws * 3 * f);
+    offs[O_RES] = gi_carve(&off, win * 3 * f);
+    offs[O_AGG] = gi_carve(&off, win * 3 * f);
+    offs[O_LOW] = gi_carve(&off, (size_t)g.hr * g.wr * 3 * f);
+    offs[O_LOWHOLE] = gi_carve(&off, (size_t)g.hr * g.wr);
+    offs[O_END] = off;
     *bytes = off;
     return GI_OK;
 }
 
+/* The window shrunk kr times into `low` (float means) and `lowhole`. */
+static void shrink_float(const gi_tensor *image, const gi_tensor *mask, const gi_region *r,
+                         const region_geom *g, float *low, uint8_t *lowhole) {
+    const int32_t k = g->kr, ic = image->c;
+    for (int32_t sy = 0; sy < g->hr; sy++) {
+        int32_t ya = r->y0 + sy * k, yb = ya + k < r->y1 ? ya + k : r->y1;
+        for (int32_t sx = 0; sx < g->wr; sx++) {
+            int32_t xa = r->x0 + sx * k, xb = xa + k < r->x1 ? xa + k : r->x1;
+            float sum[3] = {0, 0, 0};
+            uint8_t h = 0;
+            for (int32_t y = ya; y < yb; y++) {
+                const uint8_t *irow = gi_tensor_row(image, y);
+                const uint8_t *mrow = gi_tensor_row(mask, y);
+                for (int32_t x = xa; x < xb; x++) {
+                    for (int ch = 0; ch < 3; ch++) sum[ch] += irow[(size_t)x * ic + ch];
+                    h |= mrow[x] > GI_HOLE_THRESHOLD;
+                }
+            }
+            float inv = 1.0f / (float)((yb - ya) * (xb - xa));
+            size_t i = (size_t)sy * g->wr + sx;
+            for (int ch = 0; ch < 3; ch++) low[i * 3 + ch] = sum[ch] * inv;
+            lowhole[i] = h;
+        }
+    }
+}
+
+/* The residual of the window: what it loses when shrunk kr times and
+ * enlarged again (bilinear), 0 wherever that involves a hole pixel. */
+static void residual(const gi_tensor *image, const gi_region *r, const region_geom *g,
+                     const float *low, const uint8_t *lowhole, float *res) {
+    const size_t hole_stride = (size_t)g->wr;
+    const float inv = 1.0f / (float)g->kr;
+    for (int32_t y = 0; y < g->wh; y++) {
+        const uint8_t *irow = gi_tensor_row(image, r->y0 + y);
+        float fy = ((float)y + 0.5f) * inv - 0.5f;
+        int32_t ya = fy < 0 ? 0 : (int32_t)fy, yb = ya + 1 < g->hr ? ya + 1 : ya;
+        for (int32_t x = 0; x < g->wwid; x++) {
+            float fx = ((float)x + 0.5f) * inv - 0.5f, v[3];
+            int32_t xa = fx < 0 ? 0 : (int32_t)fx, xb = xa + 1 < g->wr ? xa + 1 : xa;
+            float *dst = res + ((size_t)y * g->wwid + x) * 3;
+            if (lowhole[ya * hole_stride + xa] || lowhole[ya * hole_stride + xb] ||
+                lowhole[yb * hole_stride + xa] || lowhole[yb * hole_stride + xb]) {
+                dst[0] = dst[1] = dst[2] = 0.0f;
+                continue;
+            }
+            sample(low, g->hr, g->wr, fy, fx, v);
+            const uint8_t *px = irow + (size_t)(r->x0 + x) * image->c;
+            for (int ch = 0; ch < 3; ch++) dst[ch] = (float)px[ch] - v[ch];
+        }
+    }
+}
+
 /* One region through the network; its hole pixels' new colours go to
- * `pending` (3 bytes each, in raster order of the hole box). */
+ * `pending` (3 bytes each, in raster order of the hole box): the low-res
+ * composite enlarged, plus the residual the attention aggregated into the
+ * hole. */
 static gi_status run_region(const gi_model *m, gi_exec *ex, const gi_tensor *image,
                             const gi_tensor *mask, const gi_tensor *guide, const gi_region *r,
                             uint8_t *pending, size_t *npending) {
-    const int32_t mult = m->info.pad_multiple, k = r->k;
-    int32_t hs = ceil_div(r->y1 - r->y0, k), ws = ceil_div(r->x1 - r->x0, k);
-    int32_t hn = ceil_div(hs, mult) * mult, wn = ceil_div(ws, mult) * mult;
-    size_t total, o[5];
+    const region_geom g = geometry(m, r);
+    size_t total, o[O_END + 1];
     gi_status st = region_bytes(m, ex, r, &total, o);
     if (!st) st = gi_arena_reserve(ex->arena, total);
     if (st) {
@@ -212,29 +301,37 @@ static gi_status run_region(const gi_model *m, gi_exec *ex, const gi_tensor *ima
         return st;
     }
     uint8_t *base = ex->arena->base;
-    uint8_t *rgb = base + o[0], *hole = base + o[1], *edge = guide ? base + o[2] : NULL;
-    shrink_planes(image, mask, guide, r, hs, ws, hn, wn, rgb, hole, edge);
-    gi_net_io io = {hn, wn, rgb, hole, edge, NULL};
+    uint8_t *rgb = base + o[O_RGB], *hole = base + o[O_HOLE];
+    uint8_t *edge = guide ? base + o[O_EDGE] : NULL;
+    shrink_planes(image, mask, guide, r, g.hs, g.ws, g.hn, g.wn, rgb, hole, edge);
+    float *res = (float *)(base + o[O_RES]), *agg = (float *)(base + o[O_AGG]);
+    float *low = (float *)(base + o[O_LOW]);
+    uint8_t *lowhole = base + o[O_LOWHOLE];
+    shrink_float(image, mask, r, &g, low, lowhole);
+    residual(image, r, &g, low, lowhole, res);
+    gi_net_aux aux = {res, g.wh, g.wwid, g.k, agg, 0};
+    gi_net_io io = {g.hn, g.wn, rgb, hole, edge, NULL, &aux};
     st = m->family->forward(m->state, ex, &io, base);
     if (st) return st;
     /* low-res composite: the fill in the hole, the shrunk picture elsewhere */
-    float *comp = (float *)(base + o[3]);
-    for (int32_t y = 0; y < hs; y++)
-        for (int32_t x = 0; x < ws; x++) {
-            size_t i = (size_t)y * wn + x, j = ((size_t)y * ws + x) * 3;
+    float *comp = (float *)(base + o[O_COMP]);
+    for (int32_t y = 0; y < g.hs; y++)
+        for (int32_t x = 0; x < g.ws; x++) {
+            size_t i = (size_t)y * g.wn + x, j = ((size_t)y * g.ws + x) * 3;
             for (int ch = 0; ch < 3; ch++)
                 comp[j + ch] = hole[i] ? io.out[i * 3 + ch] : (float)rgb[i * 3 + ch];
         }
-    const float inv = 1.0f / (float)k;
+    const float inv = 1.0f / (float)g.k;
     for (int32_t y = r->hy0; y < r->hy1; y++) {
         const uint8_t *mrow = gi_tensor_row(mask, y);
         float fy = ((float)(y - r->y0) + 0.5f) * inv - 0.5f;
         for (int32_t x = r->hx0; x < r->hx1; x++) {
             if (mrow[x] <= GI_HOLE_THRESHOLD) continue;
             float v[3];
-            sample(comp, hs, ws, fy, ((float)(x - r->x0) + 0.5f) * inv - 0.5f, v);
+            sample(comp, g.hs, g.ws, fy, ((float)(x - r->x0) + 0.5f) * inv - 0.5f, v);
+            const float *d = agg + ((size_t)(y - r->y0) * g.wwid + (x - r->x0)) * 3;
             uint8_t *dst = pending + 3 * (*npending)++;
-            for (int ch = 0; ch < 3; ch++) dst[ch] = to_u8(v[ch]);
+            for (int ch = 0; ch < 3; ch++) dst[ch] = to_u8(v[ch] + (aux.applied ? d[ch] : 0.0f));
         }
     }
     return GI_OK;
@@ -259,7 +356,7 @@ static gi_status run_regions(const gi_model *m, gi_exec *ex, const gi_tensor *im
     int32_t n = 0;
     gi_status st = gi_plan_regions(mask, GI_HOLE_THRESHOLD, m->working_size, &reg, &n);
     if (st) return st;
-    size_t holes = 0, peak = 0, o[5];
+    size_t holes = 0, peak = 0, o[O_END + 1];
     double work = 0;
     for (int32_t i = 0; i < n && !st; i++) {
         size_t bytes = 0;

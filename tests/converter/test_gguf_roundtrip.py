@@ -234,6 +234,15 @@ def test_input_fill_is_written_with_arch_version_2(tmp_path):
     assert g.kv["gatedinpaint.input_fill"] == "guided_pushpull"
 
 
+def test_working_size_is_written_when_given(tmp_path):
+    g = gguf.parse_gguf(open(write(tmp_path / "n.gguf", random_weights(8)), "rb").read())
+    assert "gatedinpaint.working_size" not in g.kv
+    path = write(tmp_path / "w.gguf", random_weights(8), working_size=256)
+    g = gguf.parse_gguf(open(path, "rb").read())
+    assert g.kv["gatedinpaint.working_size"] == 256
+    assert g.kv["gatedinpaint.arch_version"] == 1  # no change to the network
+
+
 @pytest.mark.parametrize("kw,msg", [
     (dict(width=10), "multiple of 4"),
     (dict(width=0), "multiple of 4"),
@@ -247,6 +256,9 @@ def test_input_fill_is_written_with_arch_version_2(tmp_path):
     (dict(input_fill="median"), "input_fill"),
     (dict(input_fill="guided_pushpull"), "needs a guide channel"),
     (dict(residual=1), "residual"),
+    (dict(working_size=63), "working_size"),
+    (dict(working_size=True), "working_size"),
+    (dict(extra_kv={"gatedinpaint.working_size": 256}), "working_size"),
     (dict(extra_kv={"gatedinpaint.input_fill": "pushpull"}), "input_fill"),
     (dict(extra_kv={"general.name": "x"}), "general.name"),
     (dict(extra_kv={"x": [1, 2]}), "values must be"),

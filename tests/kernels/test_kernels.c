@@ -295,7 +295,8 @@ static void test_attention_case(const gi_kernels *kt, int h, int w, int c, int f
     }
     float *y = malloc((size_t)h * w * c * sizeof *y);
     double *ref = malloc((size_t)h * w * c * sizeof *ref);
-    gi_attention_args a = {kt, nthreads, h, w, c, f, mask, fuse, 10.0f, y, budget, NULL};
+    gi_attention_args a = {kt, nthreads, h, w, c, f, mask, fuse, 10.0f, y, budget, NULL,
+                           NULL, 0, 0, 0, 0, NULL};
     void *ws = aligned_alloc(64, (gi_attention_workspace(&a) + 63) & ~(size_t)63);
     gi_attention_run(&a, ws);
     attention_naive(h, w, c, f, mask, fuse, 10.0f, ref);
@@ -334,7 +335,47 @@ static void test_attention_case(const gi_kernels *kt, int h, int w, int c, int f
     free(f), free(mask), free(y), free(ref), free(ws);
 }
 
+/* The residual paste (aux): with a constant aux map the windows' weights
+ * add up to exactly that constant wherever four pasted footprints overlap
+ * (inside the hole, away from the edges), nothing is written where no
+ * footprint touches the hole, and the result does not depend on threads. */
+static void test_attention_aux(const gi_kernels *kt) {
+    const int h = 24, w = 32, c = 4, S = 3, ah = h * S, aw = w * S;
+    float *f = rand_buf((size_t)h * w * c, 1.0f);
+    float *mask = calloc((size_t)h * w, sizeof *mask);
+    for (int y = 8; y < 16; y++)
+        for (int x = 10; x < 22; x++) mask[(size_t)y * w + x] = 1;
+    float *aux = malloc((size_t)ah * aw * 3 * sizeof *aux);
+    for (size_t i = 0; i < (size_t)ah * aw * 3; i++) aux[i] = 5.0f;
+    float *y = malloc((size_t)h * w * c * sizeof *y);
+    float *ay[2];
+    for (int t = 0; t < 2; t++) {
+        ay[t] = malloc((size_t)ah * aw * 3 * sizeof *ay[t]);
+        gi_attention_args a = {kt, t + 1, h, w, c, f, mask, 1, 10.0f, y, 0, NULL,
+                               aux, ah, aw, 3, S, ay[t]};
+        void *ws = aligned_alloc(64, (gi_attention_workspace(&a) + 63) & ~(size_t)63);
+        gi_attention_run(&a, ws);
+        free(ws);
+    }
+    int inside_ok = 1, outside_zero = 1;
+    for (int oy = 0; oy < ah; oy++)
+        for (int ox = 0; ox < aw; ox++) {
+            float v = ay[0][((size_t)oy * aw + ox) * 3];
+            int fy = oy / S, fx = ox / S; /* feature pixel */
+            if (fy >= 10 && fy < 14 && fx >= 12 && fx < 20 && fabsf(v - 5.0f) > 1e-4f)
+                inside_ok = 0;
+            if ((fy < 4 || fy >= 20 || fx < 6 || fx >= 26) && v != 0.0f) outside_zero = 0;
+        }
+    CHECK(inside_ok, "%s aux paste: the windows do not add up to the constant in the hole",
+          kt->name);
+    CHECK(outside_zero, "%s aux paste wrote far from the hole", kt->name);
+    CHECK(!memcmp(ay[0], ay[1], (size_t)ah * aw * 3 * sizeof *ay[0]),
+          "%s aux paste differs between 1 and 2 threads", kt->name);
+    free(f), free(mask), free(aux), free(y), free(ay[0]), free(ay[1]);
+}
+
 static void test_attention(const gi_kernels *kt) {
+    test_attention_aux(kt);
     static const int sizes[][3] = {{2, 2, 1}, {4, 6, 3}, {8, 8, 5}, {6, 14, 4},
                                    {12, 10, 7}, {16, 12, 2}};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)

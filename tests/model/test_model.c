@@ -212,6 +212,36 @@ static void test_valid(void) {
     }
     tb_free(f);
 
+    /* gatedinpaint.working_size: read back; absent = 512; out of range refused */
+    static const struct { uint32_t value; int ok; } ws[] = {{300, 1}, {64, 1}, {63, 0}, {9000, 0}};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+        f = tb_model(4, 0, 0);
+        tb_set_u32(f, "gatedinpaint.working_size", ws[i].value);
+        size_t size;
+        uint8_t *data = tb_serialize(f, &size, NULL);
+        m = NULL;
+        gi_status st = gi_model_load_memory(data, size, &m);
+        int64_t v = -1;
+        if (ws[i].ok)
+            CHECK(st == GI_OK && gi_model_get_int(m, GI_MODEL_WORKING_SIZE, &v) == GI_OK &&
+                      v == ws[i].value, "working_size %u read as %lld", ws[i].value, (long long)v);
+        else
+            CHECK(st == GI_E_BAD_MODEL && strstr(gi_last_error(), "working_size"),
+                  "working_size %u accepted", ws[i].value);
+        gi_model_release(m);
+        free(data);
+        tb_free(f);
+    }
+    f = tb_model(4, 0, 0);
+    m = load_ok(f);
+    if (m) {
+        int64_t v = -1;
+        CHECK(gi_model_get_int(m, GI_MODEL_WORKING_SIZE, &v) == GI_OK && v == 512,
+              "absent working_size reads %lld", (long long)v);
+        gi_model_release(m);
+    }
+    tb_free(f);
+
     /* arch_version 2: the hole pre-fill and residual keys, read back through the API */
     static const struct {
         int guide;

@@ -37,7 +37,7 @@ static int overlap(const gi_region *a, const gi_region *b) {
 
 /* Every region is inside the image with its hole box inside its window,
  * windows are pairwise disjoint, every hole pixel is in some hole box, and
- * the network sees at most 2 * working^2 pixels a region. */
+ * the network sees at most working^2 pixels a region. */
 static void check_plan(const char *what, const mask_t *m, const gi_region *r, int n,
                        int working) {
     int ok = 1;
@@ -46,7 +46,7 @@ static void check_plan(const char *what, const mask_t *m, const gi_region *r, in
         ok &= a->x0 >= 0 && a->y0 >= 0 && a->x1 <= m->w && a->y1 <= m->h && a->k >= 1;
         ok &= a->hx0 >= a->x0 && a->hy0 >= a->y0 && a->hx1 <= a->x1 && a->hy1 <= a->y1;
         long net = (long)((a->x1 - a->x0 + a->k - 1) / a->k) * ((a->y1 - a->y0 + a->k - 1) / a->k);
-        CHECK(net <= 2L * working * working || a->k > 1000, "%s: region %d has %ld network pixels",
+        CHECK(net <= (long)working * working || a->k > 1000, "%s: region %d has %ld network pixels",
               what, i, net);
         CHECK((a->x1 - a->x0) >= 16 * a->k && (a->y1 - a->y0) >= 16 * a->k,
               "%s: region %d is smaller than 16 network pixels", what, i);

@@ -114,7 +114,8 @@ def main(argv=None):
     w, h = (int(v) for v in a.size.lower().split("x"))
     os.makedirs(a.out, exist_ok=True)
 
-    ours = gilib.Inpainter(a.model, threads=a.threads, lib=a.lib)
+    # the network alone, as the official graph runs it (no region windows)
+    ours = gilib.Inpainter(a.model, threads=a.threads, lib=a.lib, strategy="exact")
     guided = True
     names = ["telea", "ns", "pushpull", "ours"]
     files = list_images(a.photos)

@@ -7,6 +7,8 @@ import numpy as np
 
 GI_DTYPE_U8 = 1
 GI_OPT_NUM_THREADS = 1
+GI_OPT_STRATEGY = 6
+STRATEGIES = {"regions": 0, "exact": 1}
 _ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 
@@ -44,9 +46,10 @@ class GILib:
 
 
 class Inpainter:
-    """A model + session. model=None loads the library's embedded default model."""
+    """A model + session. model=None loads the library's embedded default model;
+    strategy: "regions" or "exact" (None: the library's default, regions)."""
 
-    def __init__(self, model=None, threads=1, lib=None):
+    def __init__(self, model=None, threads=1, lib=None, strategy=None):
         self.g = lib if isinstance(lib, GILib) else GILib(lib)
         L = self.g.lib
         self.model, self.session = ctypes.c_void_p(), ctypes.c_void_p()
@@ -58,6 +61,9 @@ class Inpainter:
         self.g.check(L.gi_session_create(self.model, ctypes.byref(self.session)), "session")
         self.g.check(L.gi_session_set_int(self.session, GI_OPT_NUM_THREADS, threads),
                      "threads")
+        if strategy is not None:
+            self.g.check(L.gi_session_set_int(self.session, GI_OPT_STRATEGY,
+                                              STRATEGIES[strategy]), "strategy")
 
     def _wrap(self, a):
         a = np.ascontiguousarray(a, dtype=np.uint8)

@@ -122,7 +122,7 @@ _RESERVED_KEYS = (
     "general.source_url", "gatedinpaint.family", "gatedinpaint.arch_version",
     "gatedinpaint.width", "gatedinpaint.guide_channels", "gatedinpaint.channel_order",
     "gatedinpaint.attention.fuse", "gatedinpaint.attention.softmax_scale",
-    "gatedinpaint.input_fill", "gatedinpaint.residual",
+    "gatedinpaint.input_fill", "gatedinpaint.residual", "gatedinpaint.working_size",
 )
 
 
@@ -209,7 +209,7 @@ def _to_f16(name, data):
 
 def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, license,
                 source_url="", fuse=True, softmax_scale=10.0, input_fill="zeros",
-                residual=False, dtype="f32", extra_kv=None):
+                residual=False, dtype="f32", extra_kv=None, working_size=None):
     """Check and write a DeepFill v2 model file.
 
     tensors: mapping "<layer>.weight" / "<layer>.bias" -> numpy float array
@@ -220,6 +220,8 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
       non-zeros fill is written with arch_version 2, which libraries that do not know
       the key refuse.
     residual: each stage adds its output to its input image (arch_version 2 as well).
+    working_size: the window side (network pixels) the model fills best at, 64..8192,
+      for the library's 'regions' strategy (None: not written; readers assume 512).
     extra_kv: optional dict of additional str/int/float/bool keys.
     Raises GGUFError or deepfill.ArchError (both ValueError) with a message
     naming the offending argument or tensor; nothing is written then.
@@ -247,6 +249,10 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
         raise GGUFError("residual must be a bool, got %r" % (residual,))
     if dtype not in _GGML_BY_NAME:
         raise GGUFError("dtype must be 'f32' or 'f16', got %r" % (dtype,))
+    if working_size is not None and (isinstance(working_size, bool) or
+                                     not isinstance(working_size, int) or
+                                     not 64 <= working_size <= 8192):
+        raise GGUFError("working_size must be an int from 64 to 8192, got %r" % (working_size,))
 
     kv = [("general.architecture", T_STRING, ARCHITECTURE),
           ("general.alignment", T_U32, ALIGNMENT),
@@ -266,6 +272,8 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
         kv.append(("gatedinpaint.input_fill", T_STRING, input_fill))
     if residual:
         kv.append(("gatedinpaint.residual", T_BOOL, True))
+    if working_size is not None:
+        kv.append(("gatedinpaint.working_size", T_U32, working_size))
     kv += [_extra_entry(k, v) for k, v in (extra_kv or {}).items()]
 
     normalized = {str(k): _as_f32(k, v) for k, v in tensors.items()}

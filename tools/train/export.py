@@ -64,7 +64,10 @@ def main(argv=None):
              "gatedinpaint.train.data": "Debian wallpaper photos, tools/data/photos.tsv",
              "gatedinpaint.train.recipe": recipe_summary(args, st["step"])
              + (f"; weights: moving average, decay {args['ema']:g}" if ema else "")}
-    recipe.export_gguf(g, a.output, dtype=a.dtype, name=name, license=a.license, extra=extra)
+    # The regions strategy shrinks windows to this side: twice the training crop, so a
+    # hole up to working_size / 8 thick sits in as much context as in training and more.
+    recipe.export_gguf(g, a.output, dtype=a.dtype, name=name, license=a.license, extra=extra,
+                       working_size=2 * int(args["crop"]))
     print(f"export: {a.output} ({os.path.getsize(a.output)} bytes, step {st['step']})")
     return 0
 

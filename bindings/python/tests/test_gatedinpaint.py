@@ -79,6 +79,7 @@ def test_model_properties(model):
     assert model.channel_order == "rgb"
     assert model.param_count > 0
     assert model.input_fill == "zeros" and model.residual is False
+    assert model.working_size == 512  # the file does not say: the library's default
     assert "width 8" in repr(model)
 
 
@@ -114,6 +115,7 @@ def test_default_model_or_unsupported():
             assert m.family == "deepfill_v2"
             # the default model's pre-fill honours the guide (models/README.md)
             assert m.input_fill == "guided_pushpull" and m.residual is True
+            assert m.working_size == 256  # twice its 128-pixel training crop
 
 
 def test_inpaint_numpy(session, crop):
@@ -226,6 +228,18 @@ def test_threads_and_isa(model, crop):
         np.testing.assert_array_equal(s1.inpaint(image, mask), s2.inpaint(image, mask))
         with pytest.raises(gi.InvalidArgumentError):
             s1.threads = -1
+
+
+def test_strategy(model, crop):
+    image, mask = crop
+    with gi.Session(model) as s, gi.Session(model, strategy="exact") as e:
+        assert s.strategy == "regions" and e.strategy == "exact"
+        hole_changed_rest_same(image, mask, s.inpaint(image, mask))
+        assert s.last_regions >= 1 and s.last_scale >= 1
+        hole_changed_rest_same(image, mask, e.inpaint(image, mask))
+        assert e.last_regions == 1 and e.last_scale == 1
+        with pytest.raises(ValueError):
+            s.strategy = "fast"
 
 
 def test_session_per_thread(model, crop):

@@ -155,10 +155,11 @@ def load_gguf_into(g, path):
     return kv
 
 
-def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=None):
+def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=None,
+                working_size=None):
     """Write the generator as a libgatedinpaint model file (channel order rgb)."""
     from gimodel.gguf import write_model
     write_model(path, g.export_weights(), width=g.width, guide_channels=g.guide_channels,
                 channel_order="rgb", name=name, license=license, source_url=source_url,
                 fuse=g.fuse, softmax_scale=g.softmax_scale, input_fill=g.input_fill,
-                residual=g.residual, dtype=dtype, extra_kv=extra)
+                residual=g.residual, dtype=dtype, extra_kv=extra, working_size=working_size)
