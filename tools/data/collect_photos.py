@@ -40,13 +40,37 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LIST = os.path.join(HERE, "photos.tsv")
 
 
+SPLITS = ("train", "val", "example")
+# Licences a listed photo may have: free ones that allow redistribution and training. A new
+# one is added here only after reading it.
+LICENCES = {"GPL-2.0-or-later", "LGPL-3.0", "MIT", "BSD-3-Clause", "GFDL",
+            "CC0-1.0", "public-domain", "CC-BY-2.0", "CC-BY-3.0", "CC-BY-4.0",
+            "CC-BY-SA-3.0", "CC-BY-SA-4.0"}
+
+
 def read_list(path=LIST):
+    """The rows of photos.tsv as dicts. Raises ValueError, naming the line, for a row that is
+    not five tab-separated fields, has an empty field, an unknown split or a licence not in
+    LICENCES, or repeats an earlier row's package and path."""
     rows = []
+    seen = {}
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             if not line.strip() or line.startswith("#"):
                 continue
-            package, relpath, split, licence, author = line.rstrip("\n").split("\t")
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 5 or not all(x.strip() for x in fields):
+                raise ValueError(f"{path}:{n}: want 5 non-empty tab-separated fields "
+                                 f"(package, path, split, licence, author), got {fields}")
+            package, relpath, split, licence, author = fields
+            if split not in SPLITS:
+                raise ValueError(f"{path}:{n}: unknown split {split!r} (want one of {SPLITS})")
+            if licence not in LICENCES:
+                raise ValueError(f"{path}:{n}: licence {licence!r} is not in LICENCES")
+            if (package, relpath) in seen:
+                raise ValueError(f"{path}:{n}: {package} {relpath} is already on line "
+                                 f"{seen[(package, relpath)]}")
+            seen[(package, relpath)] = n
             rows.append(dict(package=package, path=relpath, split=split, license=licence,
                              author=author))
     return rows
