@@ -263,9 +263,11 @@ GI_API void gi_session_destroy(gi_session *s);
  *   that would need more fails with GI_E_NOMEM and a message giving both
  *   figures, before allocating. Default: the machine's physical memory;
  *   0 = no limit. Lowering it below what the session holds frees the
- *   session's arena. Working memory grows about linearly with the pixel
- *   count: about 450 bytes per pixel at the official width 48 (1920 x 1080
- *   needs 850 MiB); the error message says how much a call needs. */
+ *   session's arena. With GI_STRATEGY_EXACT working memory grows about
+ *   linearly with the pixel count: about 450 bytes per pixel at the
+ *   official width 48 (1920 x 1080 needs 850 MiB); with
+ *   GI_STRATEGY_REGIONS it follows the largest region's window, not the
+ *   photo. The error message says how much a call needs. */
 #define GI_OPT_MAX_PIXELS 4  /* int >= 0, pixels; default 2^26              */
 #define GI_OPT_MEM_LIMIT 5   /* int >= 0, bytes; default physical memory    */
 /* GI_OPT_STRATEGY: how gi_inpaint() runs the network.

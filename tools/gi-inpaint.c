@@ -306,10 +306,12 @@ static int run(const options *o, resources *r) {
         gi_session_get_int(r->session, GI_OPT_LAST_REGIONS, &regions);
         gi_session_get_int(r->session, GI_OPT_LAST_SCALE, &scale);
         char how[80] = "";
-        if (o->strategy == GI_STRATEGY_REGIONS && regions > 0)
-            snprintf(how, sizeof how, "; %lld region%s%s", (long long)regions,
-                     regions == 1 ? "" : "s",
-                     scale > 1 ? ", some shrunk to the model's working size" : "");
+        if (o->strategy == GI_STRATEGY_REGIONS && regions > 0 && scale > 1)
+            snprintf(how, sizeof how, "; %lld region%s, filled at down to 1/%lld scale",
+                     (long long)regions, regions == 1 ? "" : "s", (long long)scale);
+        else if (o->strategy == GI_STRATEGY_REGIONS && regions > 0)
+            snprintf(how, sizeof how, "; %lld region%s at full resolution", (long long)regions,
+                     regions == 1 ? "" : "s");
         fprintf(stderr, "gi-inpaint: wrote %s (%dx%d) in %.2f s (inpainting %.2f s%s)\n",
                 o->output, (int)w, (int)h, now() - t0, t2 - t1, how);
     }

@@ -181,8 +181,8 @@ static uint8_t to_u8(float v) {
  * shrunk GI_RESIDUAL_SHRINK * k times and enlarged again: the network's
  * fill carries little detail beyond a quarter of its own resolution (at
  * k = 1 too), so the aggregation supplies that band, not only what the
- * shrinking to the network's scale removed. Measured in docs/QUALITY.md
- * against 1 x k (less detail) on held-out photos. */
+ * shrinking to the network's scale removed (docs/QUALITY.md, "What was
+ * tried": 1, 2 and 4 times k). */
 #define GI_RESIDUAL_SHRINK 4
 
 /* Arena of one region: the family's scratch, the padded planes, the

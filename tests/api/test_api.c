@@ -278,9 +278,9 @@ static void test_regions(gi_model *m) {
     CHECK(first_same, "regions: the first hole's fill depends on the far second hole");
     CHECK(second_changed, "regions: the second hole was not filled");
 
-    /* The same hole in a photo 4x as wide and high: the same arena. */
+    /* The same hole in a photo 3x as wide and high: the same arena. */
     size_t small = s->arena.size;
-    const int H4 = 4 * H, W4 = 4 * W;
+    const int H4 = 3 * H, W4 = 3 * W;
     img big = make_img(H4, W4, 3, 0), bigout = make_img(H4, W4, 3, 0);
     img bigmask = make_mask(H4, W4, 30, 40, 20, 24);
     gi_arena_release(&s->arena);

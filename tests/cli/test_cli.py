@@ -107,6 +107,8 @@ def run_cases(tmp):
                  "--image needs a value")
     expect_error(base + ["--threads", "two"], EXIT_USAGE, "two")
     expect_error(base + ["-t", "-1"], EXIT_USAGE, "--threads")
+    expect_error(base + ["--strategy", "fast"], EXIT_USAGE, "--strategy", "regions", "exact")
+    expect_error(base + ["-s"], EXIT_USAGE, "-s needs a value")
     expect_error(["-i", img, "-m", mask, "-o", os.path.join(tmp, "out.bmp")],
                  EXIT_USAGE, "out.bmp")
 
@@ -130,6 +132,11 @@ def run_cases(tmp):
     if rc != 0:
         check(rc == EXIT_USAGE and "--model is required" in err
               and err.count("\n") == 1, f"no --model: {rc} {err!r}")
+    else:  # the closing line says how the regions strategy ran (an all-hole mask here)
+        for strategy, needle in (("regions", "1 region"), ("exact", "inpainting")):
+            rc, _, err = run(base + ["--strategy", strategy])
+            check(rc == 0 and needle in err and (strategy == "regions") == ("region" in err),
+                  f"--strategy {strategy}: {rc} {err!r}")
 
     # The error paths free what they allocated.
     valgrind = shutil.which("valgrind")
