@@ -433,3 +433,18 @@ def test_guide_figure_finds_the_outline_column():
     img[:, 182:] = (40, 90, 200)
     assert eval_quality.step_column(img, cx, cy, hole) == 130
     assert eval_quality.boundary_column(img, cx, cy, hole) == 182
+
+
+def test_detail_ratio_measures_fine_texture_in_the_hole():
+    from measures import detail_ratio
+    rng = np.random.default_rng(3)
+    img = (128 + 40 * rng.standard_normal((120, 160, 3))).clip(0, 255).astype(np.uint8)
+    hole = np.zeros((120, 160), bool)
+    hole[40:80, 50:110] = True
+    assert 0.9 < detail_ratio(img, hole) < 1.1          # same texture inside and around
+    flat = img.copy()
+    flat[hole] = 128
+    assert detail_ratio(flat, hole) < 0.05               # a smooth fill
+    half = img.copy()
+    half[hole] = (128 + (img[hole].astype(np.float64) - 128) / 2).astype(np.uint8)
+    assert 0.4 < detail_ratio(half, hole) < 0.6          # half the amplitude

@@ -40,6 +40,7 @@ from gitrain.masks import eval_mask  # noqa: E402
 from gitrain import nets  # noqa: E402
 import torch  # noqa: E402
 import gilib  # noqa: E402
+from measures import detail_ratio  # noqa: E402
 
 
 def fit_crop(rgb, w, h):
@@ -69,7 +70,8 @@ def metrics(out, gt, hole):
     d = (o - g)[hole]
     l1, l2 = float(np.abs(d).mean()), float((d * d).mean())
     ssim = float(np.mean([ssim_map(o[:, :, c], g[:, :, c])[hole].mean() for c in range(3)]))
-    return {"l1": l1, "l2": l2, "psnr": 10 * np.log10(1 / max(l2, 1e-12)), "ssim": ssim}
+    return {"l1": l1, "l2": l2, "psnr": 10 * np.log10(1 / max(l2, 1e-12)), "ssim": ssim,
+            "detail": detail_ratio(out, hole)}
 
 
 def opencv(rgb, mask, flag):
@@ -160,7 +162,7 @@ def main(argv=None):
     summary = {}
     for k in names:
         summary[k] = {m: float(np.mean([c[k][m] for c in cases]))
-                      for m in ("l1", "l2", "psnr", "ssim")}
+                      for m in ("l1", "l2", "psnr", "ssim", "detail")}
         summary[k]["wins_l1_vs_telea"] = int(sum(c[k]["l1"] < c["telea"]["l1"] for c in cases))
     meta = {"photos": len(files), "masks_per_photo": a.masks, "cases": len(cases),
             "size": a.size, "mean_hole": float(np.mean([c["hole"] for c in cases])),
@@ -178,11 +180,12 @@ def main(argv=None):
     lines = [f"{len(files)} held-out photos x {a.masks} masks = {len(cases)} cases, "
              f"{a.size}, mean hole {100 * meta['mean_hole']:.1f}% of the image.", "",
              "| method | L1 (in hole) | L2 (in hole) | PSNR dB (in hole) | SSIM (in hole) "
-             "| cases with lower L1 than Telea |", "|---|---|---|---|---|---|"]
+             "| detail ratio | cases with lower L1 than Telea |", "|---|---|---|---|---|---|---|"]
     for k in names:
         s = summary[k]
         lines.append(f"| {pretty[k]} | {s['l1']:.4f} | {s['l2']:.5f} | {s['psnr']:.2f} | "
-                     f"{s['ssim']:.4f} | {s['wins_l1_vs_telea']}/{len(cases)} |")
+                     f"{s['ssim']:.4f} | {s['detail']:.2f} | "
+                     f"{s['wins_l1_vs_telea']}/{len(cases)} |")
     if guided:
         c = doc["guide"]
         lines += ["", f"guide.jpg ({c['photo']}, {c['hole'][2]} px hole across an outline at "

@@ -27,21 +27,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import gilib  # noqa: E402
-
-
-def detail_ratio(img, hole):
-    grey = img[:, :, :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    hf = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.5, borderType=cv2.BORDER_REFLECT))
-    h8 = hole.astype(np.uint8)
-    inner = cv2.erode(h8, np.ones((5, 5), np.uint8)) > 0
-    near = cv2.dilate(h8, np.ones((5, 5), np.uint8)) > 0
-    ring = (cv2.dilate(h8, np.ones((49, 49), np.uint8)) > 0) & ~near
-    return float(hf[inner].mean() / max(hf[ring].mean(), 1e-9))
-
-
-def psnr(out, gt, hole):
-    d = out[:, :, :3].astype(np.float64)[hole] - gt[:, :, :3].astype(np.float64)[hole]
-    return float(10 * np.log10(255.0 ** 2 / max((d * d).mean(), 1e-12)))
+from measures import detail_ratio, psnr  # noqa: E402
 
 
 def masks(h, w, seed):
