@@ -229,6 +229,14 @@ def test_photo_crops(tmp_path):
     assert set(torch.unique(e).tolist()) <= {0.0, 1.0}
 
 
+def test_fixed_val_set_takes_photos_smaller_than_its_crop(tmp_path):
+    # a 160x400 photo at scale 0.6 is 96 px high: it is enlarged until 128 fits
+    cv2.imwrite(str(tmp_path / "small.jpg"), ref.random_image(160, 400, seed=3))
+    cv2.imwrite(str(tmp_path / "big.jpg"), ref.random_image(600, 800, seed=4))
+    img, m, e = data.fixed_val_set(str(tmp_path), n=4, crop=128)[:3]
+    assert img.shape == (4, 3, 128, 128) and m.shape == (4, 1, 128, 128)
+
+
 def test_pushpull_fills_only_the_holes_smoothly():
     torch.manual_seed(2)
     h, w = 37, 50  # odd sizes: the pyramid pads

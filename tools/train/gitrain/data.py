@@ -106,7 +106,9 @@ def fixed_val_set(folder, *, n=8, crop=256, scale=0.6, seed=1234):
     for i in range(n):
         img = load_rgb(files[i % len(files)])
         h, w = img.shape[:2]
-        img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        s = max(scale, crop / min(h, w))  # small photos: enlarged until the crop fits
+        img = cv2.resize(img, (max(crop, round(w * s)), max(crop, round(h * s))),
+                         interpolation=cv2.INTER_AREA)
         h, w = img.shape[:2]
         y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
         patch = np.ascontiguousarray(img[y:y + crop, x:x + crop])
