@@ -189,7 +189,7 @@ static uint8_t to_u8(float v) {
  * low-res composite, and for the residual aggregation the residual and its
  * aggregate (window size, 3 floats a pixel each) and the window shrunk
  * GI_RESIDUAL_SHRINK * k times. */
-enum { O_RGB, O_HOLE, O_EDGE, O_COMP, O_RES, O_AGG, O_LOW, O_LOWHOLE, O_END };
+enum { O_RGB, O_HOLE, O_EDGE, O_COMP, O_RES, O_AGG, O_LOW, O_EMPTY, O_END };
 
 typedef struct region_geom {
     int32_t k, kr;       /* network shrink; the residual's shrink */
@@ -227,60 +227,74 @@ static gi_status region_bytes(const gi_model *m, const gi_exec *ex, const gi_reg
     offs[O_RES] = gi_carve(&off, win * 3 * f);
     offs[O_AGG] = gi_carve(&off, win * 3 * f);
     offs[O_LOW] = gi_carve(&off, (size_t)g.hr * g.wr * 3 * f);
-    offs[O_LOWHOLE] = gi_carve(&off, (size_t)g.hr * g.wr);
+    offs[O_EMPTY] = gi_carve(&off, (size_t)g.hr * g.wr);
     offs[O_END] = off;
     *bytes = off;
     return GI_OK;
 }
 
-/* The window shrunk kr times into `low` (float means) and `lowhole`. */
-static void shrink_float(const gi_tensor *image, const gi_tensor *mask, const gi_region *r,
-                         const region_geom *g, float *low, uint8_t *lowhole) {
+/* The window shrunk kr times into `low`: each block's mean over its known
+ * pixels; `empty` marks blocks with none. */
+static void shrink_known(const gi_tensor *image, const gi_tensor *mask, const gi_region *r,
+                         const region_geom *g, float *low, uint8_t *empty) {
     const int32_t k = g->kr, ic = image->c;
     for (int32_t sy = 0; sy < g->hr; sy++) {
         int32_t ya = r->y0 + sy * k, yb = ya + k < r->y1 ? ya + k : r->y1;
         for (int32_t sx = 0; sx < g->wr; sx++) {
             int32_t xa = r->x0 + sx * k, xb = xa + k < r->x1 ? xa + k : r->x1;
             float sum[3] = {0, 0, 0};
-            uint8_t h = 0;
+            int32_t n = 0;
             for (int32_t y = ya; y < yb; y++) {
                 const uint8_t *irow = gi_tensor_row(image, y);
                 const uint8_t *mrow = gi_tensor_row(mask, y);
                 for (int32_t x = xa; x < xb; x++) {
+                    if (mrow[x] > GI_HOLE_THRESHOLD) continue;
                     for (int ch = 0; ch < 3; ch++) sum[ch] += irow[(size_t)x * ic + ch];
-                    h |= mrow[x] > GI_HOLE_THRESHOLD;
+                    n++;
                 }
             }
-            float inv = 1.0f / (float)((yb - ya) * (xb - xa));
             size_t i = (size_t)sy * g->wr + sx;
-            for (int ch = 0; ch < 3; ch++) low[i * 3 + ch] = sum[ch] * inv;
-            lowhole[i] = h;
+            for (int ch = 0; ch < 3; ch++) low[i * 3 + ch] = n ? sum[ch] / (float)n : 0.0f;
+            empty[i] = n == 0;
         }
     }
 }
 
-/* The residual of the window: what it loses when shrunk kr times and
- * enlarged again (bilinear), 0 wherever that involves a hole pixel. */
-static void residual(const gi_tensor *image, const gi_region *r, const region_geom *g,
-                     const float *low, const uint8_t *lowhole, float *res) {
-    const size_t hole_stride = (size_t)g->wr;
+/* The residual of the window: each known pixel minus the bilinear
+ * enlargement of `low` over the blocks that have known pixels (weights
+ * renormalised), so it is defined right up to the hole and a patch copied
+ * from there carries texture, not a blank band. Hole pixels get 0. */
+static void residual(const gi_tensor *image, const gi_tensor *mask, const gi_region *r,
+                     const region_geom *g, const float *low, const uint8_t *empty,
+                     float *res) {
     const float inv = 1.0f / (float)g->kr;
     for (int32_t y = 0; y < g->wh; y++) {
         const uint8_t *irow = gi_tensor_row(image, r->y0 + y);
+        const uint8_t *mrow = gi_tensor_row(mask, r->y0 + y);
         float fy = ((float)y + 0.5f) * inv - 0.5f;
-        int32_t ya = fy < 0 ? 0 : (int32_t)fy, yb = ya + 1 < g->hr ? ya + 1 : ya;
+        fy = fy < 0.0f ? 0.0f : (fy > (float)(g->hr - 1) ? (float)(g->hr - 1) : fy);
+        int32_t y0 = (int32_t)fy, y1 = y0 + 1 < g->hr ? y0 + 1 : y0;
+        float ty = fy - (float)y0;
         for (int32_t x = 0; x < g->wwid; x++) {
-            float fx = ((float)x + 0.5f) * inv - 0.5f, v[3];
-            int32_t xa = fx < 0 ? 0 : (int32_t)fx, xb = xa + 1 < g->wr ? xa + 1 : xa;
             float *dst = res + ((size_t)y * g->wwid + x) * 3;
-            if (lowhole[ya * hole_stride + xa] || lowhole[ya * hole_stride + xb] ||
-                lowhole[yb * hole_stride + xa] || lowhole[yb * hole_stride + xb]) {
-                dst[0] = dst[1] = dst[2] = 0.0f;
-                continue;
+            dst[0] = dst[1] = dst[2] = 0.0f;
+            if (mrow[r->x0 + x] > GI_HOLE_THRESHOLD) continue;
+            float fx = ((float)x + 0.5f) * inv - 0.5f;
+            fx = fx < 0.0f ? 0.0f : (fx > (float)(g->wr - 1) ? (float)(g->wr - 1) : fx);
+            int32_t x0 = (int32_t)fx, x1 = x0 + 1 < g->wr ? x0 + 1 : x0;
+            float tx = fx - (float)x0;
+            const int32_t ys[4] = {y0, y0, y1, y1}, xs[4] = {x0, x1, x0, x1};
+            const float ws[4] = {(1 - ty) * (1 - tx), (1 - ty) * tx, ty * (1 - tx), ty * tx};
+            float v[3] = {0, 0, 0}, wsum = 0.0f;
+            for (int c = 0; c < 4; c++) {
+                size_t b = (size_t)ys[c] * g->wr + xs[c];
+                if (empty[b] || ws[c] == 0.0f) continue;
+                for (int ch = 0; ch < 3; ch++) v[ch] += ws[c] * low[b * 3 + ch];
+                wsum += ws[c];
             }
-            sample(low, g->hr, g->wr, fy, fx, v);
+            if (wsum == 0.0f) continue; /* cannot happen: the pixel's own block is known */
             const uint8_t *px = irow + (size_t)(r->x0 + x) * image->c;
-            for (int ch = 0; ch < 3; ch++) dst[ch] = (float)px[ch] - v[ch];
+            for (int ch = 0; ch < 3; ch++) dst[ch] = (float)px[ch] - v[ch] / wsum;
         }
     }
 }
@@ -306,9 +320,9 @@ static gi_status run_region(const gi_model *m, gi_exec *ex, const gi_tensor *ima
     shrink_planes(image, mask, guide, r, g.hs, g.ws, g.hn, g.wn, rgb, hole, edge);
     float *res = (float *)(base + o[O_RES]), *agg = (float *)(base + o[O_AGG]);
     float *low = (float *)(base + o[O_LOW]);
-    uint8_t *lowhole = base + o[O_LOWHOLE];
-    shrink_float(image, mask, r, &g, low, lowhole);
-    residual(image, r, &g, low, lowhole, res);
+    uint8_t *empty = base + o[O_EMPTY];
+    shrink_known(image, mask, r, &g, low, empty);
+    residual(image, mask, r, &g, low, empty, res);
     gi_net_aux aux = {res, g.wh, g.wwid, g.k, agg, 0};
     gi_net_io io = {g.hn, g.wn, rgb, hole, edge, NULL, &aux};
     st = m->family->forward(m->state, ex, &io, base);

@@ -6,14 +6,15 @@
 
 For each photo, two object-removal masks (a person-sized blob, a box), at the photo's
 native size and resized to --big (the photo enlarged, then the same masks scaled: a hole
-of about 1 % there). Methods: the library with --strategy regions and exact (exact only at
-native size: at 4000x3000 it needs gigabytes), OpenCV Telea, OpenCV xphoto ShiftMap.
+of about 1 % there). Methods: the library with --strategy regions and exact, OpenCV Telea,
+OpenCV xphoto ShiftMap (native size only, --shiftmap-photos).
 Measured in the hole: PSNR against the photo, and the detail ratio of the project's
 definition (docs/QUALITY.md): grey = 0.299R + 0.587G + 0.114B; hf = |grey - blur(grey,
 sigma 1.5)|; A = mean hf over the hole eroded by 2 px; B = mean hf over the known pixels
 within 24 px of the hole but more than 2 px from it; ratio = A / B (1 = as much fine detail
-as around the hole). Writes results_strategy.json and strategies.jpg (full-resolution crops
-around the same holes) to --out.
+as around the hole). Writes results_strategy.json, strategies.jpg and strategies_BIG.jpg
+(480x480 crops around the same holes at full resolution; exact runs at the big size only for
+the photos of the figure) to --out.
 """
 import argparse
 import json
@@ -57,16 +58,16 @@ def shiftmap(rgb, mask):
     return np.ascontiguousarray(out[:, :, ::-1])
 
 
-def crop_around(img, hole, pad=0.6, side=360):
+def crop_around(img, hole, side=480):
+    """A side x side crop centred on the hole, at full resolution (1:1 pixels)."""
     ys, xs = np.nonzero(hole)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    ext = int(max(y1 - y0, x1 - x0) * (1 + pad))
-    cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
+    cy, cx = (ys.min() + ys.max()) // 2, (xs.min() + xs.max()) // 2
     h, w = hole.shape
-    t, l = max(0, min(h - ext, cy - ext // 2)), max(0, min(w - ext, cx - ext // 2))
-    c = img[t:t + ext, l:l + ext]
-    return cv2.resize(c, (side, side), interpolation=cv2.INTER_AREA if ext > side
-                      else cv2.INTER_NEAREST)
+    t, l = max(0, min(h - side, cy - side // 2)), max(0, min(w - side, cx - side // 2))
+    c = np.zeros((side, side, 3), np.uint8)
+    part = img[t:t + side, l:l + side, :3]
+    c[:part.shape[0], :part.shape[1]] = part
+    return c
 
 
 def label(img, text):
@@ -85,7 +86,8 @@ def main(argv=None):
     ap.add_argument("--big", default="4000x3000")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="first N photos only")
-    ap.add_argument("--figure-rows", type=int, default=3)
+    ap.add_argument("--figure-rows", type=int, default=2,
+                    help="photos shown in strategies.jpg (native and big size each)")
     ap.add_argument("--methods", default="exact,regions,telea,shiftmap")
     ap.add_argument("--shiftmap-photos", type=int, default=10,
                     help="run ShiftMap (about 13 s an image here) on the first N photos only")
@@ -119,8 +121,11 @@ def main(argv=None):
                         continue
                     if name == "shiftmap" and i >= a.shiftmap_photos:
                         continue
-                    if size == "big" and name in ("exact", "shiftmap"):
-                        continue  # gigabytes / minutes at 12 MP
+                    if size == "big" and name == "shiftmap":
+                        continue  # minutes at 12 MP
+                    if size == "big" and name == "exact" and not (
+                            kind == "blob" and i < a.figure_rows):
+                        continue  # 30 s and 3 GB at 12 MP: only for the figure
                     t = time.time()
                     outs[name] = fn(img, m)
                     dt = time.time() - t
@@ -128,8 +133,8 @@ def main(argv=None):
                                  "hole": float(hole.mean()), "seconds": dt,
                                  "psnr": psnr(outs[name], img, hole),
                                  "detail": detail_ratio(outs[name], hole)})
-                if size == "native" and len(figure) < a.figure_rows and kind == "blob":
-                    figure.append((img, hole, outs))
+                if kind == "blob" and i < a.figure_rows:
+                    figure.append((size, img, hole, outs))
         print("%d/%d %s" % (i + 1, len(files), f), file=sys.stderr)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "results_strategy.json"), "w") as fp:
@@ -146,19 +151,22 @@ def main(argv=None):
                 size if size == "native" else a.big, name, len(r),
                 100 * np.mean([x["hole"] for x in r]), np.mean([x["detail"] for x in r]),
                 np.mean([x["psnr"] for x in r]), np.mean([x["seconds"] for x in r])))
-    # figure: the hole shown white, then each method, cropped around the hole
-    lines = []
-    for img, hole, outs in figure:
-        shown = img.copy()
-        shown[hole] = 255
-        tiles = [label(crop_around(shown, hole), "hole")]
-        for name in ("exact", "regions", "telea", "shiftmap"):
-            if name in outs:
-                tiles.append(label(crop_around(outs[name], hole), name))
-        lines.append(np.concatenate(tiles, axis=1))
-    if lines:
-        cv2.imwrite(os.path.join(a.out, "strategies.jpg"),
-                    np.concatenate(lines, axis=0)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
+    # figures: the hole shown white, then each method, cropped around the hole at full
+    # resolution; one for the native sizes, one for the big size
+    for size, fname in (("native", "strategies.jpg"), ("big", "strategies_%s.jpg" % a.big)):
+        lines = []
+        for fsize, img, hole, outs in figure:
+            if fsize != size:
+                continue
+            shown = img.copy()
+            shown[hole] = 255
+            tiles = [label(crop_around(shown, hole), "hole, %dx%d" % (img.shape[1], img.shape[0]))]
+            tiles += [label(crop_around(outs[n], hole), n)
+                      for n in ("exact", "regions", "telea", "shiftmap") if n in outs]
+            lines.append(np.concatenate(tiles, axis=1))
+        if lines and len({l.shape[1] for l in lines}) == 1:
+            cv2.imwrite(os.path.join(a.out, fname), np.concatenate(lines, axis=0)[:, :, ::-1],
+                        [cv2.IMWRITE_JPEG_QUALITY, 85])
 
 
 if __name__ == "__main__":
