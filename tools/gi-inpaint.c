@@ -371,15 +371,13 @@ static void free_jobs(run_state *r) {
 }
 
 /* The output name for an input: its basename, with its extension when that
- * is .png/.jpg/.jpeg, else .png. NULL (and a message) if the name could
- * leave the folder: a path separator, "." or "..". */
-static char *output_path(run_state *r, const char *dir, const char *image) {
+ * is .png/.jpg/.jpeg, else .png. NULL if the name could leave the folder
+ * or is no name: empty, ".", "..", a backslash (a separator elsewhere). */
+static char *output_path(const char *dir, const char *image) {
     const char *slash = strrchr(image, '/');
     const char *name = slash ? slash + 1 : image;
-    if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '\\')) {
-        say(r, "'%s': not a usable output name", image);
+    if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '\\'))
         return NULL;
-    }
     const char *dot = extension(name);
     const int stem = (int)(dot ? (size_t)(dot - name) : strlen(name));
     return dup_printf("%s/%.*s%s", dir, stem, name, has_image_extension(name) ? dot : ".png");
@@ -427,8 +425,9 @@ static void add_image(run_state *r, const char *image, const char *out_dir) {
     j.image = dup_printf("%s", image);
     j.mask = companion(o->mask, image, "mask", &j.problem);
     j.guide = companion(o->guide, image, "guide", &j.problem);
-    j.output = out_dir ? output_path(r, out_dir, image) : dup_printf("%s", o->output);
-    if (!j.output && !j.problem) j.problem = dup_printf("'%s': no safe output name", image);
+    j.output = out_dir ? output_path(out_dir, image) : dup_printf("%s", o->output);
+    if (!j.output && !j.problem)
+        j.problem = dup_printf("'%s' gives no safe output name in '%s'", image, out_dir);
     add_job(r, j);
 }
 
@@ -794,8 +793,7 @@ static int run(const options *o) {
     int code = 0;
     const double t0 = now();
     if (r.batch) {
-        if (!is_dir(o->mask) && !o->mask[0]) code = usage_error("missing --mask");
-        if (!code && !is_dir(o->output) && mkdir(o->output, 0777) != 0)
+        if (!is_dir(o->output) && mkdir(o->output, 0777) != 0)
             code = (say(&r, "cannot create the output folder '%s': %s", o->output,
                         strerror(errno)), EXIT_IO);
         if (!code && same_file(o->output, o->image))

@@ -450,6 +450,15 @@ def folder_cases(tmp):
                       out4, "-q"])
     check(rc == 0 and sorted(os.listdir(out4)) == ["q.png", "x.png"],
           f"single image into a folder: basename only: {rc} {err!r}")
+    # Masks kept with the images: NAME_mask.png is a mask, not an image.
+    mixed = os.path.join(d, "mixed")
+    os.makedirs(mixed)
+    write_png_pixels(os.path.join(mixed, "m.png"), W, H, 3, texture)
+    write_png_pixels(os.path.join(mixed, "m_mask.png"), W, H, 1, hole_mask())
+    out7 = os.path.join(d, "out7")
+    rc, _, err = run(["-i", mixed, "-m", mixed, "-o", out7, "-q"])
+    check(rc == 0 and os.listdir(out7) == ["m.png"], f"masks beside the images: {rc} {err!r}")
+
     # Output extension: the input's for .png/.jpg/.jpeg (any case), else .png
     # (the format is read from the bytes, so a PNG may be called scan.dat).
     jpgs = os.path.join(d, "jpgs")
