@@ -572,6 +572,7 @@ static int32_t on_progress(void *user, float done, const char *stage) {
 
 typedef struct {
     gi_tensor *image, *mask, *guide, *grown, *filled;
+    char done[PATH_MAX + 160]; /* the closing line of a success, if any */
 } tensors;
 
 static void free_tensors(tensors *t) {
@@ -669,7 +670,7 @@ static int fill_one(run_state *r, gi_session *s, const job *j, tensors *t) {
         return LIB_FAIL(r, EXIT_INPAINT, "cannot blend '%s'", j->image);
     if (gi_image_save(j->output, t->image, 0))
         return LIB_FAIL(r, EXIT_IO, "cannot write '%s'", j->output);
-    if (!o->quiet && !(r->batch && r->tty)) {
+    if (!o->quiet && !(r->batch && r->tty)) { /* printed by work() */
         int64_t regions = 0, scale = 1;
         gi_session_get_int(s, GI_OPT_LAST_REGIONS, &regions);
         gi_session_get_int(s, GI_OPT_LAST_SCALE, &scale);
@@ -680,8 +681,8 @@ static int fill_one(run_state *r, gi_session *s, const job *j, tensors *t) {
         else if (o->strategy == GI_STRATEGY_REGIONS && regions > 0)
             snprintf(how, sizeof how, "; %lld region%s at full resolution", (long long)regions,
                      regions == 1 ? "" : "s");
-        say(r, "wrote %s (%dx%d) in %.2f s (inpainting %.2f s%s)", j->output, (int)w, (int)h,
-            now() - t0, t2 - t1, how);
+        snprintf(t->done, sizeof t->done, "wrote %s (%dx%d) in %.2f s (inpainting %.2f s%s)",
+                 j->output, (int)w, (int)h, now() - t0, t2 - t1, how);
     }
     return 0;
 }
@@ -705,6 +706,9 @@ static void *work(void *arg) {
         free_tensors(&t);
         pthread_mutex_lock(&r->lock);
         r->finished++;
+        if (t.done[0] && !r->batch) fprintf(stderr, "gi-inpaint: %s\n", t.done);
+        if (t.done[0] && r->batch) /* not on a terminal: the progress line is off */
+            fprintf(stderr, "gi-inpaint: [%zu/%zu] %s\n", r->finished, r->n, t.done);
         if (code) {
             r->failed++;
             if (!r->first_code) r->first_code = code;

@@ -192,6 +192,7 @@ def run_cases(tmp):
     expect_error(base + ["--dilate", "-2"], EXIT_USAGE, "--dilate")
     expect_error(base + ["--feather", "-1"], EXIT_USAGE, "--feather")
 
+    batch_args = None
     # Without --model the built-in model is used; a build without one says so.
     part = os.path.join(tmp, "part.png")
     write_png_pixels(part, 32, 24, 1, lambda x, y: (255 if 8 <= x < 20 and 6 <= y < 14 else 0,))
@@ -213,7 +214,7 @@ def run_cases(tmp):
                      "--dilate")
         check(not os.path.exists(out), "no output for an all-hole mask")
         mask_cases(tmp)
-        folder_cases(tmp)
+        batch_args = folder_cases(tmp)
 
     # The error paths free what they allocated.
     valgrind = shutil.which("valgrind")
@@ -226,6 +227,9 @@ def run_cases(tmp):
                      base + ["--bogus"]):
             rc, _, err = run(args, vg)
             check(rc not in (0, 99), f"valgrind {' '.join(args)}: {rc} {err!r}")
+        if batch_args:  # threads, one session each, failures on the way
+            rc, _, err = run(batch_args, vg)
+            check(rc == EXIT_SOME_FAILED, f"valgrind batch: {rc} {err!r}")
     else:
         print("valgrind not found: leak checks skipped")
 
@@ -408,6 +412,27 @@ def folder_cases(tmp):
     check(file_bytes(os.path.join(out2, "p.png")) == file_bytes(os.path.join(out, "a.png")),
           "batch: one mask for all gives the per-image result")
 
+    check("[1/2] wrote" in err and "[2/2] wrote" in err, f"batch: plain count lines: {err!r}")
+    # On a terminal: one progress line with the count, the rate and the time left.
+    master, slave = os.openpty()
+    p = subprocess.run([exe, "-i", good, "-m", one_mask, "-o", os.path.join(d, "out-tty")],
+                       stdout=subprocess.DEVNULL, stderr=slave, timeout=120)
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(master)
+    tty = tty.decode(errors="replace")
+    check(p.returncode == 0 and "[2/2]" in tty and "images/s" in tty and "ETA" in tty
+          and "wrote" not in tty and "2 of 2 images written" in tty,
+          f"batch on a terminal: progress line: {tty!r}")
+
     # Never overwrite an input.
     before = {n: file_bytes(os.path.join(good, n)) for n in os.listdir(good)}
     expect_error(["-i", good, "-m", one_mask, "-o", good], EXIT_USAGE, "overwrite")
@@ -487,6 +512,8 @@ def folder_cases(tmp):
     rc, _, err = run(["-i", good, "-m", one_mask, "-g", guides, "-o", out5, "-q"])
     check(rc == EXIT_SOME_FAILED and "no guide for" in err and "q.png" in err,
           f"guide folder: {rc} {err!r}")
+    return ["-i", good, "-m", one_mask, "-g", guides, "-o", os.path.join(d, "out-vg"),
+            "-j", "2", "--feather", "2", "-q"]
 
 
 if __name__ == "__main__":
