@@ -335,6 +335,47 @@ GI_API gi_status gi_inpaint(gi_session *s, const gi_tensor *image,
                             gi_tensor *out);
 
 /* ------------------------------------------------------------------------ */
+/* Masks and compositing (since 0.1.0)                                       */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The one rule for masks as people make them, applied to a 1-channel
+ * GI_DTYPE_U8 mask (for instance from gi_image_to_mask()): if the largest
+ * value is 1 (a 0/1 mask), every non-zero value is a hole; otherwise every
+ * value > 127 is. Writes a new 1-channel tensor of 0 (keep) and 255 (hole)
+ * to *out (yours to destroy). Errors: NULL arguments or another dtype
+ * (GI_E_INVALID_ARG), another channel count (GI_E_SHAPE).
+ */
+GI_API gi_status gi_mask_normalize(const gi_tensor *mask, gi_tensor **out);
+
+/**
+ * Grow the holes (> 127) of a 1-channel GI_DTYPE_U8 mask in place by
+ * `radius` pixels with a square: a pixel becomes a hole when a hole lies
+ * within `radius` pixels both horizontally and vertically (Chebyshev
+ * distance). The result is 0/255; radius 0 only binarises. Errors: NULL,
+ * another dtype or a negative radius (GI_E_INVALID_ARG), another channel
+ * count (GI_E_SHAPE).
+ */
+GI_API gi_status gi_mask_dilate(gi_tensor *mask, int32_t radius);
+
+/**
+ * Composite `filled` over `image` with a soft band outside the hole:
+ *   out = alpha * filled + (1 - alpha) * image, rounded, every channel,
+ * where alpha is 1 in the hole (mask > 127) and, at Euclidean distance d
+ * from the nearest hole pixel, 1 - d / radius for d < radius and 0 beyond.
+ * Pixels at distance >= radius are copied from `image` bit-identical;
+ * radius 0 is a hard composite. `filled` must hold useful pixels in the
+ * band: inpaint with the mask dilated by `radius` (gi_mask_dilate) first.
+ * image, filled, out: GI_DTYPE_U8, same shape (1 to 4 channels); mask:
+ * 1 channel, same height and width; out may be image or filled. Errors:
+ * NULL, another dtype or a negative radius (GI_E_INVALID_ARG), mismatched
+ * shapes (GI_E_SHAPE), no memory for the distance map (GI_E_NOMEM).
+ */
+GI_API gi_status gi_blend_feather(const gi_tensor *image, const gi_tensor *mask,
+                                  const gi_tensor *filled, int32_t radius,
+                                  gi_tensor *out);
+
+/* ------------------------------------------------------------------------ */
 /* EXPERIMENTAL: kernel-level operations                                     */
 /* ------------------------------------------------------------------------ */
 /*

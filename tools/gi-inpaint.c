@@ -1,65 +1,75 @@
-/* gi-inpaint: fill the holes of an image from the command line. */
+/* gi-inpaint: fill the holes of an image, or of every image in a folder,
+ * from the command line. */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "gatedinpaint.h"
 
 /* Exit codes by class of failure, so scripts can tell them apart. */
-enum { EXIT_USAGE = 2, EXIT_IO = 3, EXIT_MODEL = 4, EXIT_INPAINT = 5 };
+enum { EXIT_USAGE = 2, EXIT_IO = 3, EXIT_MODEL = 4, EXIT_INPAINT = 5, EXIT_SOME_FAILED = 6 };
 
 static const char usage_text[] =
     "Usage: gi-inpaint --image IN --mask MASK --output OUT [options]\n"
     "Fill the masked parts of an image (DeepFill v2, gated convolutions).\n"
     "\n"
-    "  -i, --image FILE    image to fill, PNG or JPEG (an alpha channel is kept)\n"
-    "  -m, --mask FILE     mask of the same size: white (> 127) or, if the mask\n"
-    "                      has a varying alpha channel, opaque = hole\n"
-    "  -o, --output FILE   result; PNG or JPEG by extension (.png, .jpg, .jpeg)\n"
+    "  -i, --image PATH    image to fill, PNG or JPEG (an alpha channel is kept),\n"
+    "                      or a folder: every .png/.jpg/.jpeg in it (subfolders\n"
+    "                      are not entered; other files are skipped with a note)\n"
+    "  -m, --mask PATH     mask of the same size, or a folder of masks found by\n"
+    "                      name: for NAME.jpg, NAME.png, NAME_mask.png or\n"
+    "                      NAME.mask.png (.png, .jpg or .jpeg); one file serves\n"
+    "                      every image. Hole: a mask whose largest value is 1 is\n"
+    "                      read as 0/1 (non-zero = hole), any other as white\n"
+    "                      (> 127); a varying alpha channel is the mask (opaque)\n"
+    "  -o, --output PATH   result; PNG or JPEG by extension (.png, .jpg, .jpeg),\n"
+    "                      or a folder (created if missing): one file per image,\n"
+    "                      named like it (.png unless the image is .png/.jpg/.jpeg);\n"
+    "                      an input file is never overwritten\n"
     "      --model FILE    model file (.gguf); default: the model built into the\n"
     "                      library, if it has one\n"
-    "  -g, --guide FILE    sketch of the edges wanted in the hole (white or opaque\n"
-    "                      strokes), for models trained with a guide\n"
+    "  -g, --guide PATH    sketch of the edges wanted in the hole (white or opaque\n"
+    "                      strokes), for models trained with a guide; a folder\n"
+    "                      is searched like the mask folder\n"
     "  -s, --strategy NAME regions (default): each hole region in a context\n"
     "                      window at the model's working scale, pasted back;\n"
     "                      exact: the whole image at full resolution (the\n"
     "                      official graph, slow and memory-hungry on photos)\n"
-    "  -t, --threads N     number of threads (default 0: all cores)\n"
-    "  -q, --quiet         no progress line, no timing\n"
+    "      --dilate N      grow the hole by N pixels (a square: N px in x and y)\n"
+    "      --feather N     blend the fill into the image over a band of N pixels\n"
+    "                      outside the hole (linear in the distance to the hole);\n"
+    "                      pixels farther away are left bit-identical\n"
+    "  -j, --jobs N        images filled at once in folder mode (default 1); the\n"
+    "                      threads are shared out among them\n"
+    "  -t, --threads N     number of threads in all (default 0: all cores)\n"
+    "  -q, --quiet         no progress, no timing (warnings and errors remain)\n"
     "  -h, --help          show this help and exit\n"
     "  -V, --version       show the library version and exit\n"
     "\n"
+    "An empty mask copies the image with a warning; a mask that covers the\n"
+    "whole image is an error.\n"
     "Exit status: 0 done, 2 usage error, 3 file error, 4 model error,\n"
-    "5 inpainting error (including inputs of different sizes).\n";
+    "5 inpainting error (including inputs of different sizes and all-hole\n"
+    "masks), 6 folder mode: some images failed (the others were written).\n";
 
 typedef struct {
     const char *image, *mask, *output, *model, *guide;
     long threads;     /* -1: library default */
     long strategy;    /* GI_STRATEGY_* */
+    long jobs, dilate, feather;
     bool quiet, version;
 } options;
-
-/* Everything that must be freed, in one place, so every path cleans up. */
-typedef struct {
-    gi_tensor *image, *mask, *guide;
-    gi_model *model;
-    gi_session *session;
-} resources;
-
-static void release(resources *r) {
-    gi_tensor_destroy(r->image);
-    gi_tensor_destroy(r->mask);
-    gi_tensor_destroy(r->guide);
-    gi_session_destroy(r->session);
-    gi_model_release(r->model);
-}
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
@@ -68,7 +78,6 @@ static void release(resources *r) {
 #endif
 
 static int usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-static int lib_error(int code, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 static int usage_error(const char *fmt, ...) {
     va_list ap;
@@ -80,43 +89,60 @@ static int usage_error(const char *fmt, ...) {
     return EXIT_USAGE;
 }
 
-/* "gi-inpaint: <what failed>: <library message>" */
-static int lib_error(int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gi-inpaint: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, ": %s\n", gi_last_error());
-    va_end(ap);
-    return code;
-}
-
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static bool has_image_extension(const char *path) {
+/* The extension of a file name (".png"), or NULL. */
+static const char *extension(const char *path) {
     const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash : path, '.');
+    const char *dot = strrchr(slash ? slash + 1 : path, '.');
+    return dot && dot != (slash ? slash + 1 : path) ? dot : NULL;
+}
+
+static bool has_image_extension(const char *path) {
+    const char *dot = extension(path);
     return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
                    strcasecmp(dot, ".jpeg") == 0);
 }
 
+static bool is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Both paths name one existing file (links and "a/../b" included). */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* A whole number in [lo, INT_MAX] for option `name`; false if not. */
+static bool parse_count(const char *arg, long lo, long *value) {
+    char *end;
+    errno = 0;
+    *value = strtol(arg, &end, 10);
+    return *arg != '\0' && *end == '\0' && errno == 0 && *value >= lo && *value <= INT_MAX;
+}
+
 /* Returns -1 to go on, else the exit code. */
 static int parse(int argc, char **argv, options *o) {
-    enum { OPT_MODEL = 256 };
+    enum { OPT_MODEL = 256, OPT_DILATE, OPT_FEATHER };
     static const struct option longopts[] = {
         {"image", required_argument, NULL, 'i'}, {"mask", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'}, {"model", required_argument, NULL, OPT_MODEL},
         {"guide", required_argument, NULL, 'g'}, {"threads", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {"strategy", required_argument, NULL, 's'},
+        {"jobs", required_argument, NULL, 'j'},   {"dilate", required_argument, NULL, OPT_DILATE},
+        {"feather", required_argument, NULL, OPT_FEATHER},
         {NULL, 0, NULL, 0}};
     opterr = 0; /* our own one-line messages instead of getopt's */
     int ch;
-    while ((ch = getopt_long(argc, argv, ":i:m:o:g:t:s:qhV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":i:m:o:g:t:s:j:qhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'i': o->image = optarg; break;
         case 'm': o->mask = optarg; break;
@@ -134,13 +160,22 @@ static int parse(int argc, char **argv, options *o) {
             break;
         case 'V': o->version = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
-        case 't': {
-            char *end;
-            o->threads = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || o->threads < 0 || o->threads > INT_MAX)
+        case 't':
+            if (!parse_count(optarg, 0, &o->threads))
                 return usage_error("--threads wants a number >= 0, not '%s'", optarg);
             break;
-        }
+        case 'j':
+            if (!parse_count(optarg, 1, &o->jobs))
+                return usage_error("--jobs wants a number >= 1, not '%s'", optarg);
+            break;
+        case OPT_DILATE:
+            if (!parse_count(optarg, 0, &o->dilate))
+                return usage_error("--dilate wants a number of pixels >= 0, not '%s'", optarg);
+            break;
+        case OPT_FEATHER:
+            if (!parse_count(optarg, 0, &o->feather))
+                return usage_error("--feather wants a number of pixels >= 0, not '%s'", optarg);
+            break;
         case ':': return usage_error("%s needs a value", argv[optind - 1]);
         default: {
             /* Unknown short options are in optopt; long ones only in argv. */
@@ -155,7 +190,7 @@ static int parse(int argc, char **argv, options *o) {
     if (!o->mask) return usage_error("missing --mask");
     if (!o->output) return usage_error("missing --output");
     /* Found out now rather than after the expensive part. */
-    if (!has_image_extension(o->output))
+    if (!is_dir(o->image) && !is_dir(o->output) && !has_image_extension(o->output))
         return usage_error("cannot tell the output format of '%s'; use .png, .jpg or .jpeg",
                            o->output);
     return -1;
@@ -173,14 +208,17 @@ static const char *isa_name(int64_t isa) {
 
 /* The instruction set is a session property, so it needs a model: the one
  * named or the built-in one. Without either the line is left out. */
-static int print_version(const options *o, resources *r) {
+static int print_version(const options *o) {
     printf("gi-inpaint (libgatedinpaint) %s\n", gi_version_string());
-    gi_status st = o->model ? gi_model_load_file(o->model, &r->model)
-                            : gi_model_load_default(&r->model);
+    gi_model *model = NULL;
+    gi_session *session = NULL;
+    gi_status st = o->model ? gi_model_load_file(o->model, &model) : gi_model_load_default(&model);
     int64_t isa;
-    if (!st && !gi_session_create(r->model, &r->session) &&
-        !gi_session_get_int(r->session, GI_OPT_ISA, &isa))
+    if (!st && !gi_session_create(model, &session) &&
+        !gi_session_get_int(session, GI_OPT_ISA, &isa))
         printf("instruction set: %s\n", isa_name(isa));
+    gi_session_destroy(session);
+    gi_model_release(model);
     return 0;
 }
 
@@ -217,27 +255,300 @@ static gi_status load_image(const char *path, gi_tensor **out) {
     return GI_OK;
 }
 
-/* A mask-like input (mask or guide) reduced to one channel. */
-static gi_status load_mask(const char *path, gi_tensor **out) {
-    gi_tensor *src;
+/* A mask-like input (mask or guide) reduced to one channel; masks then
+ * follow the 0/1 rule (gi_mask_normalize), guides keep their values. */
+static gi_status load_mask(const char *path, bool normalize, gi_tensor **out) {
+    gi_tensor *src, *m;
     gi_status st = gi_image_load(path, 0, &src);
     if (st) return st;
-    st = gi_image_to_mask(src, out);
+    st = gi_image_to_mask(src, &m);
     gi_tensor_destroy(src);
+    if (st || !normalize) {
+        *out = st ? NULL : m;
+        return st;
+    }
+    st = gi_mask_normalize(m, out);
+    gi_tensor_destroy(m);
     return st;
 }
 
-static int same_size(const gi_tensor *a, const char *a_path, const gi_tensor *b,
-                     const char *b_path, const char *what) {
-    int32_t ah, aw, bh, bw;
-    gi_tensor_shape(a, &ah, &aw, NULL);
-    gi_tensor_shape(b, &bh, &bw, NULL);
-    if (ah == bh && aw == bw) return 1;
-    fprintf(stderr,
-            "gi-inpaint: %s and image differ in size: '%s' is %dx%d, '%s' is %dx%d "
-            "(width x height)\n",
-            what, b_path, (int)bw, (int)bh, a_path, (int)aw, (int)ah);
+/* ------------------------------------------------------------------------ */
+/* One run: the images to fill and what they need                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    char *image, *mask, *guide, *output; /* mask/guide: NULL when none */
+    char *problem; /* set when the job cannot run (no mask found...) */
+} job;
+
+typedef struct {
+    const options *o;
+    gi_model *model;
+    job *jobs;
+    size_t n, cap;
+    bool batch;       /* folder mode: one line per file, a summary, exit 6 */
+    bool tty;         /* stderr is a terminal: a live progress line */
+    pthread_mutex_t lock; /* guards everything below and stderr */
+    size_t next, finished, written, failed, empty, skipped;
+    size_t unlisted; /* images that could not even be looked at */
+    int first_code;   /* single-file mode: the exit code */
+    double t0;
+    bool progress_shown;
+} run_state;
+
+static char *dup_printf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static char *dup_printf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!p) {
+        fputs("gi-inpaint: out of memory\n", stderr);
+        exit(EXIT_IO);
+    }
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+/* "\r[ 3/10] 2.5 images/s, ETA 0:03" on a terminal; called with the lock. */
+static void draw_progress(run_state *r) {
+    if (!r->batch || !r->tty || r->o->quiet) return;
+    const double t = now() - r->t0, rate = t > 0 ? (double)r->finished / t : 0;
+    char eta[32] = "?";
+    if (rate > 0) {
+        long left = (long)((double)(r->n - r->finished) / rate + 0.5);
+        snprintf(eta, sizeof eta, "%ld:%02ld", left / 60, left % 60);
+    }
+    fprintf(stderr, "\r[%zu/%zu] %.2f images/s, ETA %s\x1b[K", r->finished, r->n, rate, eta);
+    fflush(stderr);
+    r->progress_shown = true;
+}
+
+/* One line on stderr, "gi-inpaint: " first, the progress line kept below. */
+static void say(run_state *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static void say(run_state *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&r->lock);
+    if (r->progress_shown) fputs("\r\x1b[K", stderr);
+    fputs("gi-inpaint: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    draw_progress(r);
+    pthread_mutex_unlock(&r->lock);
+    va_end(ap);
+}
+
+/* "gi-inpaint: <what failed>: <library message>"; returns code. */
+#define LIB_FAIL(r, code, fmt, ...) \
+    (say((r), fmt ": %s", __VA_ARGS__, gi_last_error()), (code))
+
+static void add_job(run_state *r, job j) {
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 16;
+        job *p = realloc(r->jobs, r->cap * sizeof *p);
+        if (!p) {
+            fputs("gi-inpaint: out of memory\n", stderr);
+            exit(EXIT_IO);
+        }
+        r->jobs = p;
+    }
+    r->jobs[r->n++] = j;
+}
+
+static void free_jobs(run_state *r) {
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->jobs[i].image);
+        free(r->jobs[i].mask);
+        free(r->jobs[i].guide);
+        free(r->jobs[i].output);
+        free(r->jobs[i].problem);
+    }
+    free(r->jobs);
+}
+
+/* The output name for an input: its basename, with its extension when that
+ * is .png/.jpg/.jpeg, else .png. NULL if the name could leave the folder
+ * or is no name: empty, ".", "..", a backslash (a separator elsewhere). */
+static char *output_path(const char *dir, const char *image) {
+    const char *slash = strrchr(image, '/');
+    const char *name = slash ? slash + 1 : image;
+    if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '\\'))
+        return NULL;
+    const char *dot = extension(name);
+    const int stem = (int)(dot ? (size_t)(dot - name) : strlen(name));
+    return dup_printf("%s/%.*s%s", dir, stem, name, has_image_extension(name) ? dot : ".png");
+}
+
+/* The mask (or guide) for `image` in folder `dir`: STEM, STEM_mask or
+ * STEM.mask with .png, .jpg or .jpeg in either case; never the image. */
+static char *find_companion(const char *dir, const char *image) {
+    static const char *const suffixes[] = {"", "_mask", ".mask"};
+    static const char *const exts[] = {".png", ".PNG", ".jpg", ".JPG", ".jpeg", ".JPEG"};
+    const char *slash = strrchr(image, '/');
+    const char *name = slash ? slash + 1 : image;
+    const char *dot = extension(name);
+    const int stem = (int)(dot ? (size_t)(dot - name) : strlen(name));
+    for (size_t s = 0; s < sizeof suffixes / sizeof *suffixes; s++)
+        for (size_t e = 0; e < sizeof exts / sizeof *exts; e++) {
+            char *p = dup_printf("%s/%.*s%s%s", dir, stem, name, suffixes[s], exts[e]);
+            struct stat st;
+            if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && !same_file(p, image)) return p;
+            free(p);
+        }
+    return NULL;
+}
+
+/* The mask or guide for one image: the file given, or one found in the folder. */
+static char *companion(const char *arg, const char *image, const char *what, char **problem) {
+    if (!arg) return NULL;
+    if (!is_dir(arg)) return dup_printf("%s", arg);
+    char *p = find_companion(arg, image);
+    if (!p && !*problem) {
+        const char *slash = strrchr(image, '/');
+        const char *name = slash ? slash + 1 : image;
+        const char *dot = extension(name);
+        const int stem = (int)(dot ? (size_t)(dot - name) : strlen(name));
+        *problem = dup_printf("no %s for '%s' in '%s' (looked for %.*s, %.*s_mask and "
+                              "%.*s.mask with .png, .jpg or .jpeg)",
+                              what, image, arg, stem, name, stem, name, stem, name);
+    }
+    return p;
+}
+
+static void add_image(run_state *r, const char *image, const char *out_dir) {
+    const options *o = r->o;
+    job j = {0};
+    j.image = dup_printf("%s", image);
+    j.mask = companion(o->mask, image, "mask", &j.problem);
+    j.guide = companion(o->guide, image, "guide", &j.problem);
+    j.output = out_dir ? output_path(out_dir, image) : dup_printf("%s", o->output);
+    if (!j.output && !j.problem)
+        j.problem = dup_printf("'%s' gives no safe output name in '%s'", image, out_dir);
+    add_job(r, j);
+}
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A name that is a mask or guide kept in the image folder (NAME_mask.png,
+ * NAME.mask.png) rather than an image. */
+static bool looks_like_mask(const char *name) {
+    const char *dot = extension(name);
+    size_t stem = dot ? (size_t)(dot - name) : strlen(name);
+    return (stem > 5 && (strncmp(name + stem - 5, "_mask", 5) == 0 ||
+                         strncmp(name + stem - 5, ".mask", 5) == 0));
+}
+
+/* Every image of the folder, sorted by name, without entering subfolders
+ * (so links to folders, loops included, are never followed). */
+static int list_folder(run_state *r) {
+    const options *o = r->o;
+    DIR *d = opendir(o->image);
+    if (!d) {
+        say(r, "cannot read the folder '%s': %s", o->image, strerror(errno));
+        return EXIT_IO;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue; /* ".", "..", hidden files */
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **p = realloc(names, cap * sizeof *p);
+            if (!p) {
+                fputs("gi-inpaint: out of memory\n", stderr);
+                exit(EXIT_IO);
+            }
+            names = p;
+        }
+        names[n++] = dup_printf("%s", e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, compare_names);
+    const bool masks_here = is_dir(o->mask) && same_file(o->mask, o->image);
+    const bool guides_here = o->guide && is_dir(o->guide) && same_file(o->guide, o->image);
+    for (size_t i = 0; i < n; i++) {
+        char *path = dup_printf("%s/%s", o->image, names[i]);
+        struct stat st;
+        const bool image_name = has_image_extension(names[i]);
+        if (stat(path, &st) != 0) {
+            if (image_name) {
+                say(r, "cannot read the image '%s': %s", path, strerror(errno));
+                r->failed++;
+                r->unlisted++;
+            } else {
+                r->skipped++;
+            }
+        } else if (S_ISDIR(st.st_mode)) {
+            if (!o->quiet) say(r, "skipping the subfolder '%s' (folders are not entered)", path);
+            r->skipped++;
+        } else if (!S_ISREG(st.st_mode) || !image_name) {
+            if (!o->quiet) say(r, "skipping '%s': not a .png, .jpg or .jpeg file", path);
+            r->skipped++;
+        } else if ((masks_here || guides_here) && looks_like_mask(names[i])) {
+            r->skipped++; /* a mask or guide that sits with the images */
+        } else {
+            add_image(r, path, o->output);
+        }
+        free(path);
+        free(names[i]);
+    }
+    free(names);
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Filling one image                                                         */
+/* ------------------------------------------------------------------------ */
+
+static gi_status copy_tensor(const gi_tensor *src, gi_tensor **out) {
+    int32_t h, w, c;
+    gi_tensor_shape(src, &h, &w, &c);
+    gi_status st = gi_tensor_create(GI_DTYPE_U8, h, w, c, out);
+    if (st) return st;
+    const uint8_t *s = gi_tensor_data((gi_tensor *)src);
+    uint8_t *d = gi_tensor_data(*out);
+    for (int32_t y = 0; y < h; y++)
+        memcpy(d + (size_t)y * gi_tensor_row_stride(*out),
+               s + (size_t)y * gi_tensor_row_stride(src), (size_t)w * (size_t)c);
+    return GI_OK;
+}
+
+/* Hole pixels of a 0/255 mask. */
+static int64_t count_holes(gi_tensor *mask) {
+    int32_t h, w;
+    gi_tensor_shape(mask, &h, &w, NULL);
+    const uint8_t *p = gi_tensor_data(mask);
+    int64_t n = 0;
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) n += p[(size_t)y * gi_tensor_row_stride(mask) + x] != 0;
+    return n;
+}
+
+static bool same_format(const char *a, const char *b) {
+    const char *x = extension(a), *y = extension(b);
+    if (!x || !y) return false;
+    const bool xp = strcasecmp(x, ".png") == 0, yp = strcasecmp(y, ".png") == 0;
+    return has_image_extension(a) && has_image_extension(b) && xp == yp;
+}
+
+/* The input file byte for byte (an empty mask: nothing to change). */
+static bool copy_file(const char *from, const char *to) {
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    bool ok = in && out;
+    char buf[65536];
+    size_t k;
+    while (ok && (k = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, k, out) == k;
+    if (in && ferror(in)) ok = false;
+    if (in) fclose(in);
+    if (out && fclose(out) != 0) ok = false;
+    return ok;
 }
 
 typedef struct {
@@ -259,52 +570,110 @@ static int32_t on_progress(void *user, float done, const char *stage) {
     return 0;
 }
 
-static int run(const options *o, resources *r) {
+typedef struct {
+    gi_tensor *image, *mask, *guide, *grown, *filled;
+    char done[PATH_MAX + 160]; /* the closing line of a success, if any */
+} tensors;
+
+static void free_tensors(tensors *t) {
+    gi_tensor_destroy(t->image);
+    gi_tensor_destroy(t->mask);
+    gi_tensor_destroy(t->guide);
+    gi_tensor_destroy(t->grown);
+    gi_tensor_destroy(t->filled);
+}
+
+static int check_size(run_state *r, const gi_tensor *image, const char *image_path,
+                      const gi_tensor *b, const char *b_path, const char *what) {
+    int32_t ah, aw, bh, bw;
+    gi_tensor_shape(image, &ah, &aw, NULL);
+    gi_tensor_shape(b, &bh, &bw, NULL);
+    if (ah == bh && aw == bw) return 0;
+    say(r, "%s and image differ in size: '%s' is %dx%d, '%s' is %dx%d (width x height)", what,
+        b_path, (int)bw, (int)bh, image_path, (int)aw, (int)ah);
+    return EXIT_INPAINT;
+}
+
+/* Fill one image; returns 0 or the exit code of its failure (reported). */
+static int fill_one(run_state *r, gi_session *s, const job *j, tensors *t) {
+    const options *o = r->o;
     const double t0 = now();
-    if (load_image(o->image, &r->image))
-        return lib_error(EXIT_IO, "cannot read the image '%s'", o->image);
-    if (load_mask(o->mask, &r->mask))
-        return lib_error(EXIT_IO, "cannot read the mask '%s'", o->mask);
-    if (o->guide && load_mask(o->guide, &r->guide))
-        return lib_error(EXIT_IO, "cannot read the guide '%s'", o->guide);
-    if (!same_size(r->image, o->image, r->mask, o->mask, "mask") ||
-        (r->guide && !same_size(r->image, o->image, r->guide, o->guide, "guide")))
-        return EXIT_INPAINT;
-
-    if (o->model) {
-        if (gi_model_load_file(o->model, &r->model))
-            return lib_error(EXIT_MODEL, "cannot load the model '%s'", o->model);
-    } else {
-        gi_status st = gi_model_load_default(&r->model);
-        if (st == GI_E_UNSUPPORTED)
-            return usage_error("--model is required: this build has no default model");
-        if (st) return lib_error(EXIT_MODEL, "cannot load the default model");
+    if (j->problem) {
+        say(r, "%s", j->problem);
+        return EXIT_IO;
     }
-    if (gi_session_create(r->model, &r->session))
-        return lib_error(EXIT_MODEL, "cannot start a session");
-    if (o->threads >= 0 && gi_session_set_int(r->session, GI_OPT_NUM_THREADS, o->threads))
-        return lib_error(EXIT_USAGE, "cannot use --threads %ld", o->threads);
-    if (gi_session_set_int(r->session, GI_OPT_STRATEGY, o->strategy))
-        return lib_error(EXIT_USAGE, "cannot use --strategy");
-    progress prog = {-1, NULL};
-    const bool show = !o->quiet && isatty(STDERR_FILENO);
-    if (show) gi_session_set_progress(r->session, on_progress, &prog);
+    const char *inputs[3] = {j->image, j->mask, j->guide};
+    for (int i = 0; i < 3; i++)
+        if (same_file(j->output, inputs[i])) {
+            say(r, "refusing to overwrite the input '%s' with the output '%s'", inputs[i],
+                j->output);
+            return EXIT_IO;
+        }
+    if (load_image(j->image, &t->image))
+        return LIB_FAIL(r, EXIT_IO, "cannot read the image '%s'", j->image);
+    if (load_mask(j->mask, true, &t->mask))
+        return LIB_FAIL(r, EXIT_IO, "cannot read the mask '%s'", j->mask);
+    if (j->guide && load_mask(j->guide, false, &t->guide))
+        return LIB_FAIL(r, EXIT_IO, "cannot read the guide '%s'", j->guide);
+    int code = check_size(r, t->image, j->image, t->mask, j->mask, "mask");
+    if (!code && t->guide) code = check_size(r, t->image, j->image, t->guide, j->guide, "guide");
+    if (code) return code;
 
+    if (o->dilate > 0 && gi_mask_dilate(t->mask, (int32_t)o->dilate))
+        return LIB_FAIL(r, EXIT_INPAINT, "cannot grow the mask '%s'", j->mask);
+    int32_t h, w;
+    gi_tensor_shape(t->image, &h, &w, NULL);
+    const int64_t holes = count_holes(t->mask);
+    if (holes == 0) {
+        say(r, "warning: the mask '%s' has no hole; '%s' is written unchanged", j->mask,
+            j->output);
+        bool ok = same_format(j->image, j->output) ? copy_file(j->image, j->output)
+                                                    : !gi_image_save(j->output, t->image, 0);
+        if (!ok) {
+            say(r, "cannot write '%s'", j->output);
+            return EXIT_IO;
+        }
+        pthread_mutex_lock(&r->lock);
+        r->empty++;
+        pthread_mutex_unlock(&r->lock);
+        return 0;
+    }
+    if (holes == (int64_t)h * w) {
+        say(r, "the mask '%s' covers the whole image '%s'%s: nothing is left to fill from",
+            j->mask, j->image, o->dilate > 0 ? " (after --dilate)" : "");
+        return EXIT_INPAINT;
+    }
+    /* Feathering: the network fills hole + band, the band is then blended. */
+    const gi_tensor *hole = t->mask;
+    if (o->feather > 0) {
+        if (copy_tensor(t->mask, &t->grown) || gi_mask_dilate(t->grown, (int32_t)o->feather) ||
+            copy_tensor(t->image, &t->filled))
+            return LIB_FAIL(r, EXIT_INPAINT, "cannot prepare --feather for '%s'", j->image);
+        if (count_holes(t->grown) == (int64_t)h * w) {
+            say(r, "the mask '%s' grown by --feather %ld covers the whole image '%s'", j->mask,
+                o->feather, j->image);
+            return EXIT_INPAINT;
+        }
+        hole = t->grown;
+    }
+    progress prog = {-1, NULL};
+    const bool show = !r->batch && !o->quiet && r->tty;
+    if (show) gi_session_set_progress(s, on_progress, &prog);
     const double t1 = now();
-    /* In place: outside the hole the output equals the input anyway. */
-    gi_status st = gi_inpaint(r->session, r->image, r->mask, r->guide, r->image);
+    /* In place without feathering: outside the hole output = input anyway. */
+    gi_tensor *dst = t->filled ? t->filled : t->image;
+    gi_status st = gi_inpaint(s, t->image, hole, t->guide, dst);
     const double t2 = now();
     if (show && prog.stage) fputs("\r\x1b[K", stderr);
-    if (st) return lib_error(EXIT_INPAINT, "inpainting failed");
-
-    if (gi_image_save(o->output, r->image, 0))
-        return lib_error(EXIT_IO, "cannot write '%s'", o->output);
-    if (!o->quiet) {
-        int32_t h, w;
-        gi_tensor_shape(r->image, &h, &w, NULL);
+    if (st) return LIB_FAIL(r, EXIT_INPAINT, "inpainting '%s' failed", j->image);
+    if (t->filled && gi_blend_feather(t->image, t->mask, t->filled, (int32_t)o->feather, t->image))
+        return LIB_FAIL(r, EXIT_INPAINT, "cannot blend '%s'", j->image);
+    if (gi_image_save(j->output, t->image, 0))
+        return LIB_FAIL(r, EXIT_IO, "cannot write '%s'", j->output);
+    if (!o->quiet && !(r->batch && r->tty)) { /* printed by work() */
         int64_t regions = 0, scale = 1;
-        gi_session_get_int(r->session, GI_OPT_LAST_REGIONS, &regions);
-        gi_session_get_int(r->session, GI_OPT_LAST_SCALE, &scale);
+        gi_session_get_int(s, GI_OPT_LAST_REGIONS, &regions);
+        gi_session_get_int(s, GI_OPT_LAST_SCALE, &scale);
         char how[80] = "";
         if (o->strategy == GI_STRATEGY_REGIONS && regions > 0 && scale > 1)
             snprintf(how, sizeof how, "; %lld region%s, filled at down to 1/%lld scale",
@@ -312,18 +681,155 @@ static int run(const options *o, resources *r) {
         else if (o->strategy == GI_STRATEGY_REGIONS && regions > 0)
             snprintf(how, sizeof how, "; %lld region%s at full resolution", (long long)regions,
                      regions == 1 ? "" : "s");
-        fprintf(stderr, "gi-inpaint: wrote %s (%dx%d) in %.2f s (inpainting %.2f s%s)\n",
-                o->output, (int)w, (int)h, now() - t0, t2 - t1, how);
+        snprintf(t->done, sizeof t->done, "wrote %s (%dx%d) in %.2f s (inpainting %.2f s%s)",
+                 j->output, (int)w, (int)h, now() - t0, t2 - t1, how);
     }
     return 0;
 }
 
+typedef struct {
+    run_state *r;
+    gi_session *session;
+} worker;
+
+/* Takes the next job until none is left; one session per worker. */
+static void *work(void *arg) {
+    worker *wk = arg;
+    run_state *r = wk->r;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        const size_t i = r->next++;
+        pthread_mutex_unlock(&r->lock);
+        if (i >= r->n) return NULL;
+        tensors t = {0};
+        const int code = fill_one(r, wk->session, &r->jobs[i], &t);
+        free_tensors(&t);
+        pthread_mutex_lock(&r->lock);
+        r->finished++;
+        if (t.done[0] && !r->batch) fprintf(stderr, "gi-inpaint: %s\n", t.done);
+        if (t.done[0] && r->batch) /* not on a terminal: the progress line is off */
+            fprintf(stderr, "gi-inpaint: [%zu/%zu] %s\n", r->finished, r->n, t.done);
+        if (code) {
+            r->failed++;
+            if (!r->first_code) r->first_code = code;
+        } else {
+            r->written++;
+        }
+        draw_progress(r);
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+/* Threads per session: the total (--threads, 0 or unset: all cores) shared
+ * out among the jobs; -1 leaves the library default (one job, no --threads). */
+static long threads_per_session(const options *o, long jobs) {
+    if (jobs == 1) return o->threads;
+    long total = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (total < 1) total = 1;
+    return total / jobs > 0 ? total / jobs : 1;
+}
+
+static int load_model(const options *o, gi_model **model) {
+    if (o->model) {
+        if (gi_model_load_file(o->model, model)) {
+            fprintf(stderr, "gi-inpaint: cannot load the model '%s': %s\n", o->model,
+                    gi_last_error());
+            return EXIT_MODEL;
+        }
+        return 0;
+    }
+    gi_status st = gi_model_load_default(model);
+    if (st == GI_E_UNSUPPORTED)
+        return usage_error("--model is required: this build has no default model");
+    if (st) {
+        fprintf(stderr, "gi-inpaint: cannot load the default model: %s\n", gi_last_error());
+        return EXIT_MODEL;
+    }
+    return 0;
+}
+
+static int run_jobs(run_state *r) {
+    const options *o = r->o;
+    long jobs = o->jobs < 1 ? 1 : o->jobs;
+    if ((size_t)jobs > r->n) jobs = r->n ? (long)r->n : 1;
+    const long per = threads_per_session(o, jobs);
+    worker *workers = calloc((size_t)jobs, sizeof *workers);
+    pthread_t *ids = calloc((size_t)jobs, sizeof *ids);
+    int code = 0;
+    if (!workers || !ids) {
+        fputs("gi-inpaint: out of memory\n", stderr);
+        code = EXIT_IO;
+    }
+    for (long k = 0; !code && k < jobs; k++) {
+        workers[k].r = r;
+        if (gi_session_create(r->model, &workers[k].session)) {
+            fprintf(stderr, "gi-inpaint: cannot start a session: %s\n", gi_last_error());
+            code = EXIT_MODEL;
+        } else if (per >= 0 && gi_session_set_int(workers[k].session, GI_OPT_NUM_THREADS, per)) {
+            fprintf(stderr, "gi-inpaint: cannot use --threads %ld: %s (see gi-inpaint --help)\n",
+                    o->threads, gi_last_error());
+            code = EXIT_USAGE;
+        } else if (gi_session_set_int(workers[k].session, GI_OPT_STRATEGY, o->strategy)) {
+            fprintf(stderr, "gi-inpaint: cannot use --strategy: %s\n", gi_last_error());
+            code = EXIT_USAGE;
+        }
+    }
+    long started = 0;
+    if (!code) {
+        r->t0 = now();
+        pthread_mutex_lock(&r->lock);
+        draw_progress(r);
+        pthread_mutex_unlock(&r->lock);
+        for (started = 1; started < jobs; started++)
+            if (pthread_create(&ids[started], NULL, work, &workers[started]) != 0) break;
+        work(&workers[0]); /* this thread is worker 0 */
+        for (long k = 1; k < started; k++) pthread_join(ids[k], NULL);
+    }
+    for (long k = 0; workers && k < jobs; k++) gi_session_destroy(workers[k].session);
+    free(workers);
+    free(ids);
+    return code;
+}
+
+static int run(const options *o) {
+    run_state r = {.o = o, .batch = is_dir(o->image), .tty = isatty(STDERR_FILENO) != 0};
+    pthread_mutex_init(&r.lock, NULL);
+    int code = 0;
+    const double t0 = now();
+    if (r.batch) {
+        if (!is_dir(o->output) && mkdir(o->output, 0777) != 0)
+            code = (say(&r, "cannot create the output folder '%s': %s", o->output,
+                        strerror(errno)), EXIT_IO);
+        if (!code && same_file(o->output, o->image))
+            code = usage_error("the output folder '%s' is the image folder '%s': the results "
+                               "would overwrite the images", o->output, o->image);
+        if (!code) code = list_folder(&r);
+    } else {
+        add_image(&r, o->image, is_dir(o->output) ? o->output : NULL);
+    }
+    if (!code && r.n > 0) code = load_model(o, &r.model);
+    if (!code && r.n > 0) code = run_jobs(&r);
+    if (!code && r.batch) {
+        if (r.progress_shown) fputs("\r\x1b[K", stderr);
+        if (!o->quiet || r.failed)
+            fprintf(stderr,
+                    "gi-inpaint: %zu of %zu image%s written (%zu copied: empty mask), "
+                    "%zu failed, %zu file%s skipped, in %.2f s\n",
+                    r.written, r.n + r.unlisted, r.n + r.unlisted == 1 ? "" : "s", r.empty,
+                    r.failed, r.skipped, r.skipped == 1 ? "" : "s", now() - t0);
+        code = r.failed ? EXIT_SOME_FAILED : 0;
+    } else if (!code) {
+        code = r.first_code;
+    }
+    gi_model_release(r.model);
+    free_jobs(&r);
+    pthread_mutex_destroy(&r.lock);
+    return code;
+}
+
 int main(int argc, char **argv) {
-    options o = {.threads = -1};
+    options o = {.threads = -1, .jobs = 1};
     int code = parse(argc, argv, &o);
     if (code >= 0) return code;
-    resources r = {0};
-    code = o.version ? print_version(&o, &r) : run(&o, &r);
-    release(&r);
-    return code;
+    return o.version ? print_version(&o) : run(&o);
 }

@@ -87,7 +87,7 @@ def cases(tmp):
     write_png(p("one.png"), 1, 1, 3, 1)
     write_png(p("one_mask.png"), 1, 1, 1, 255)
     write_png(p("row.png"), 40, 1, 3, 1)
-    write_png(p("row_mask.png"), 40, 1, 1, 255)
+    write_png(p("row_mask.png"), 40, 1, 1, pixels=[[255] * 10 + [0] * 30])
     write_png(p("giga.png"), 1, 1, 3, 0, declared=(100000, 100000))
     write_png(p("mask_wide.png"), 21, 24, 1, 255)
     with open(p("empty.png"), "wb"):
@@ -101,7 +101,7 @@ def cases(tmp):
 
     base = ["--model", model, "-o", out]
     # the good cases first: they must work
-    for name, img, mask in (("valid", "img.png", "mask.png"), ("all-hole", "img.png", "allhole.png"),
+    for name, img, mask in (("valid", "img.png", "mask.png"),
                             ("no hole", "img.png", "nohole.png"), ("gray+alpha", "graya.png", "mask.png")):
         expect(name, ["-i", p(img), "-m", p(mask)] + base, 0)
         check(os.path.exists(out), f"{name}: output written")
@@ -120,9 +120,12 @@ def cases(tmp):
                          ("missing.png", "missing.png")):
         expect(f"image {name}", ["-i", p(name), "-m", p("mask.png")] + base, IO, needle, out=out)
         expect(f"mask {name}", ["-i", p("img.png"), "-m", p(name)] + base, IO, needle, out=out)
-    # sizes the network refuses, mismatches
+    # an all-hole mask leaves nothing to fill from (a 1x1 mask is one)
+    expect("all-hole", ["-i", p("img.png"), "-m", p("allhole.png")] + base, INPAINT,
+           "covers the whole image", out=out)
     expect("1x1", ["-i", p("one.png"), "-m", p("one_mask.png")] + base, INPAINT,
-           "minimum is 16x16", out=out)
+           "covers the whole image", out=out)
+    # sizes the network refuses, mismatches
     expect("40x1", ["-i", p("row.png"), "-m", p("row_mask.png")] + base, INPAINT,
            "minimum is 16x16", out=out)
     expect("mask size", ["-i", p("img.png"), "-m", p("mask_wide.png")] + base, INPAINT,

@@ -21,6 +21,7 @@ from ._capi import lib as _lib
 __version__ = "0.1.0"
 __all__ = [
     "Model", "Session", "inpaint", "load_image", "load_mask", "save_image",
+    "normalize_mask", "dilate_mask", "blend_feather",
     "library_version", "library_path",
     "GatedInpaintError", "InvalidArgumentError", "OutOfMemoryError", "FileError",
     "BadModelError", "UnsupportedError", "ShapeError", "CancelledError", "InternalError",
@@ -185,6 +186,57 @@ def _to_mask(array):
 def load_mask(path):
     """Load a mask image file as a uint8 H x W array (> 127 = fill)."""
     return _to_mask(_as_hwc(load_image(path), "mask"))
+
+
+def _mask_array(mask, what="mask"):
+    """A 1-channel uint8 mask array (H x W or H x W x 1) as H x W x 1."""
+    array = _as_hwc(np.asarray(mask), what)
+    if array.shape[2] != 1:
+        raise ValueError("%s: %d channels, expected 1 (see load_mask)" % (what, array.shape[2]))
+    return array
+
+
+def _radius(radius):
+    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)):
+        raise TypeError("radius: expected an int, got %s" % type(radius).__name__)
+    if radius < 0:
+        raise ValueError("radius is %d, must be >= 0" % radius)
+    return int(radius)
+
+
+def normalize_mask(mask):
+    """The library's rule for masks as people make them (gi_mask_normalize):
+    if the largest value is 1, non-zero is a hole, else > 127 is. Returns a
+    new H x W uint8 array of 0 and 255."""
+    with _Borrowed(_mask_array(mask)) as t:
+        return _owned(lambda out: _lib.gi_mask_normalize(t, out))[:, :, 0]
+
+
+def dilate_mask(mask, radius):
+    """Grow the holes (> 127) by `radius` pixels with a square
+    (gi_mask_dilate). Returns a new H x W uint8 array of 0 and 255."""
+    radius = _radius(radius)
+    array = _mask_array(mask).copy()
+    with _Borrowed(array) as t:
+        _check(_lib.gi_mask_dilate(t, radius))
+    return array[:, :, 0]
+
+
+def blend_feather(image, mask, filled, radius):
+    """Composite `filled` over `image`: the hole (mask > 127) from `filled`,
+    then a band of `radius` pixels where the weight of `filled` falls
+    linearly from 1 to 0 with the distance to the hole; beyond it the
+    pixels of `image` unchanged (gi_blend_feather). Returns a new array
+    shaped like `image`."""
+    radius = _radius(radius)
+    img = _as_hwc(np.asarray(image), "image")
+    fill = _as_hwc(np.asarray(filled), "filled")
+    m = _mask_array(mask)
+    out = np.empty(img.shape, dtype=np.uint8)
+    with _Borrowed(img) as ti, _Borrowed(m) as tm, _Borrowed(fill) as tf, \
+            _Borrowed(out) as to:
+        _check(_lib.gi_blend_feather(ti, tm, tf, radius, to))
+    return out.reshape(np.asarray(image).shape)
 
 
 # --------------------------------------------------------------------------

@@ -116,6 +116,15 @@ extern "C" {
         -> gi_status;
     pub fn gi_image_save(path: *const c_char, image: *const gi_tensor, quality: i32) -> gi_status;
     pub fn gi_image_to_mask(image: *const gi_tensor, out: *mut *mut gi_tensor) -> gi_status;
+    pub fn gi_mask_normalize(mask: *const gi_tensor, out: *mut *mut gi_tensor) -> gi_status;
+    pub fn gi_mask_dilate(mask: *mut gi_tensor, radius: i32) -> gi_status;
+    pub fn gi_blend_feather(
+        image: *const gi_tensor,
+        mask: *const gi_tensor,
+        filled: *const gi_tensor,
+        radius: i32,
+        out: *mut gi_tensor,
+    ) -> gi_status;
 
     pub fn gi_model_load_file(path: *const c_char, out: *mut *mut gi_model) -> gi_status;
     pub fn gi_model_load_memory(
