@@ -20,40 +20,9 @@ import sys
 import tempfile
 import zipfile
 
+from scratch import clean_env, copy_source, run, skip_unless
+
 MODE, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
-SKIP = 77
-# What a user's shell might have set must not help the installed package.
-ENV = {k: v for k, v in os.environ.items()
-       if not k.startswith(("GATEDINPAINT_", "PYTHON", "PIP_", "MESON")) and
-       k not in ("LD_LIBRARY_PATH", "PKG_CONFIG_PATH", "VIRTUAL_ENV")}
-ENV["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-
-
-def run(cmd, cwd=None, env=ENV, timeout=900):
-    print("+", " ".join(cmd), flush=True)
-    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise SystemExit("FAIL: exit status %d from %s\n%s\n%s"
-                         % (r.returncode, " ".join(cmd), r.stdout[-4000:], r.stderr[-4000:]))
-    return r.stdout
-
-
-def skip_unless(ok, why):
-    if not ok:
-        print("SKIP:", why)
-        sys.exit(SKIP)
-
-
-def copy_source(dest):
-    """The tracked part of the tree: no build folders, caches or Cargo targets."""
-    anywhere = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "target", "*.egg-info")
-    at_root = shutil.ignore_patterns("build*", ".mesonpy*", "data", "runs")
-
-    def ignore(folder, names):
-        skipped = anywhere(folder, names)
-        return skipped | at_root(folder, names) if folder == SOURCE else skipped
-    shutil.copytree(SOURCE, dest, ignore=ignore, symlinks=True)
-    return dest
 
 
 def make_venv(path):
@@ -71,7 +40,7 @@ def make_venv(path):
 
 def wheel(tmp):
     pip = make_venv(os.path.join(tmp, "venv"))
-    src = copy_source(os.path.join(tmp, "src"))
+    src = copy_source(SOURCE, os.path.join(tmp, "src"))
     out = os.path.join(tmp, "wheels")
     run([pip, "wheel", "--no-build-isolation", "--no-index", "--no-deps", "--no-cache-dir",
          "-w", out, src], cwd=tmp)
@@ -137,7 +106,7 @@ print("ok", gi.library_version(), model.family, model.width, _capi.path)
 def install(tmp):
     venv = os.path.join(tmp, "venv")
     pip = make_venv(venv)
-    src = copy_source(os.path.join(tmp, "src"))
+    src = copy_source(SOURCE, os.path.join(tmp, "src"))
     run([pip, "install", "--no-build-isolation", "--no-index", "--no-cache-dir", src], cwd=tmp)
     python = os.path.join(venv, "bin", "python")
     # Run from an empty folder: only the installed package can be imported.
@@ -147,7 +116,7 @@ def install(tmp):
     # The bundled copy comes first: a GATEDINPAINT_LIBRARY that does not exist
     # is not even tried.
     print(run([python, "-c", USE], cwd=work,
-              env=dict(ENV, GATEDINPAINT_LIBRARY="/nonexistent/libgatedinpaint.so.0")).strip())
+              env=clean_env(GATEDINPAINT_LIBRARY="/nonexistent/libgatedinpaint.so.0")).strip())
     print("install test passed")
 
 
