@@ -3,7 +3,7 @@
 Python bindings (ctypes) of libgatedinpaint; see docs/python.md.
 
     import gatedinpaint as gi
-    with gi.Model.from_file("model.gguf") as model, gi.Session(model) as session:
+    with gi.Model.default() as model, gi.Session(model) as session:
         filled = session.inpaint("photo.jpg", "mask.png")   # numpy array
 
 Images are numpy uint8 arrays (H x W x 3 or 4), PIL images or file paths;

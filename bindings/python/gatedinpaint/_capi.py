@@ -1,6 +1,7 @@
 """Finding libgatedinpaint and declaring its C functions (include/gatedinpaint.h)."""
 import ctypes
 import ctypes.util
+import glob
 import os
 import sys
 
@@ -14,15 +15,26 @@ else:
     _NAMES = ("libgatedinpaint.so.%d" % MIN_VERSION[0],)
 
 
+def _bundled(here):
+    """Copies of the library inside this package folder: libgatedinpaint.so.0
+    (copied in by hand) or libgatedinpaint.so.0.1.0 (what `pip install .` from
+    the repository root, meson-python, puts there)."""
+    found = [os.path.join(here, n) for n in _NAMES if os.path.exists(os.path.join(here, n))]
+    if sys.platform != "darwin":
+        found += sorted(glob.glob(os.path.join(here, _NAMES[0] + ".*")))
+    return found
+
+
 def _candidates():
-    """Where to look, in order: $GATEDINPAINT_LIBRARY alone when it is set (an
-    explicit choice must not silently fall back), else a copy bundled in this
-    package, else the system's dynamic loader path."""
+    """Where to look, in order (docs/python.md): a copy bundled in this package
+    (a wheel built from the repository root carries one), else
+    $GATEDINPAINT_LIBRARY alone when it is set (an explicit choice must not
+    silently fall back), else the system's dynamic loader path."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = _bundled(here)
     explicit = os.environ.get("GATEDINPAINT_LIBRARY")
     if explicit:
-        return [explicit]
-    here = os.path.dirname(os.path.abspath(__file__))
-    found = [os.path.join(here, n) for n in _NAMES if os.path.exists(os.path.join(here, n))]
+        return found + [explicit]
     found += list(_NAMES)
     system = ctypes.util.find_library("gatedinpaint")
     if system and system not in found:

@@ -1,7 +1,7 @@
 """Fixtures: the package under test, a small random model, the bundled example.
 
-The library is found the package's usual way (GATEDINPAINT_LIBRARY, bundled
-copy, system); meson's test sets GATEDINPAINT_LIBRARY to the built library.
+The library is found the package's usual way (bundled copy,
+GATEDINPAINT_LIBRARY, system); meson's test sets GATEDINPAINT_LIBRARY to the built library.
 GATEDINPAINT_TEST_MODEL names a model file; without it one is made with
 tools/make_model.py (needs PyTorch).
 """

@@ -5,7 +5,7 @@
 //! use gatedinpaint::{ImageBuf, Model, Session};
 //!
 //! # fn main() -> Result<(), gatedinpaint::Error> {
-//! let model = Model::from_file("model.gguf")?; // or Model::load_default()
+//! let model = Model::load_default()?; // embedded; or Model::from_file(path)
 //! let mut session = Session::new(&model)?;
 //! let image = ImageBuf::load_with_channels("photo.jpg", 3)?;
 //! let mask = ImageBuf::load("mask.png")?.to_mask()?; // white = fill
