@@ -134,7 +134,8 @@ class ModelPlugin(WorkerPlugin):
     def setup(self, worker):
         self.model = gi.Model.from_file(self.model_path) if self.model_path else gi.Model.default()
         self._local = threading.local()
-        nthreads = getattr(worker, "nthreads", None) or getattr(worker.state, "nthreads", 1)
+        state = getattr(worker, "state", None)  # distributed >= 2022.11; older: worker.nthreads
+        nthreads = getattr(state, "nthreads", None) or getattr(worker, "nthreads", 1)
         self._per_session = self.threads or max(1, (os.cpu_count() or 1) // max(1, nthreads))
 
     def teardown(self, worker):
