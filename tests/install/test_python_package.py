@@ -60,7 +60,8 @@ def wheel(tmp):
                 failures.append("%s is not an ELF file" % libs[0])
             if b"GGUF" not in data:  # the embedded default model (models/default.gguf)
                 failures.append("%s has no embedded GGUF model" % libs[0])
-        for want in ("gatedinpaint/__init__.py", "gatedinpaint/_capi.py"):
+        for want in ("gatedinpaint/__init__.py", "gatedinpaint/_capi.py",
+                     "gatedinpaint/dask.py"):
             if want not in names:
                 failures.append("missing %s" % want)
         if not any(n.endswith(".dist-info/LICENSE") for n in names):
