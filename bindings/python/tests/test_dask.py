@@ -163,3 +163,30 @@ def test_command_line_exit_status(tmp_path, example_paths, model_path):
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == gid.EXIT_FAILED, r.stderr
     assert "2 written, 1 failed" in r.stderr and "img01.png" in r.stderr
+
+
+def test_masks_with_images_like_cli(tmp_path, example_paths, model_path, client):
+    """Masks beside the images (NAME_mask / NAME.mask are not images), an
+    image without a mask, an empty mask (written unchanged): the same files
+    written, the same failures and the same pixels as gi-inpaint."""
+    images, masks = _make_inputs(tmp_path, example_paths, n=4)
+    for m in os.listdir(masks):  # NAME.png would be the image itself: NAME_mask.png
+        bare = "_" not in m and m.count(".") == 1
+        os.replace(str(masks / m), str(images / (m.replace(".png", "_mask.png") if bare else m)))
+    gi.save_image(str(images / "img01.mask.png"), np.zeros((96, 128), np.uint8))  # empty
+    os.unlink(str(images / "img01_mask.png"))
+    gi.save_image(str(images / "lonely.png"), np.zeros((96, 128, 3), np.uint8))
+    cli_out, dask_out = tmp_path / "cli", tmp_path / "dask"
+    r = subprocess.run([_cli(), "--image", str(images), "--mask", str(images),
+                        "--output", str(cli_out), "--model", model_path, "-q"])
+    assert r.returncode == 6
+    jobs, problems = gid.pair_files(str(images), str(images), str(dask_out))
+    assert [os.path.basename(p) for p, _ in problems] == ["lonely.png"]
+    records = gid.run(client, jobs, problems, progress=None)
+    assert [os.path.basename(r["image"]) for r in records if not r["ok"]] == ["lonely.png"]
+    assert [os.path.basename(r["image"]) for r in records if r["empty"]] == ["img01.png"]
+    assert sorted(os.listdir(cli_out)) == sorted(os.listdir(dask_out))
+    for name in os.listdir(cli_out):
+        if name == "img01.png":  # copied byte for byte by both
+            assert (cli_out / name).read_bytes() == (dask_out / name).read_bytes()
+        assert np.array_equal(_pixels(str(cli_out / name)), _pixels(str(dask_out / name))), name
