@@ -39,6 +39,7 @@ from gitrain.data import edge_map, list_images, load_rgb  # noqa: E402
 from gitrain.masks import eval_mask  # noqa: E402
 from gitrain import nets  # noqa: E402
 import torch  # noqa: E402
+import eval_strategy  # noqa: E402  (object-removal masks, ShiftMap)
 import gilib  # noqa: E402
 from measures import detail_ratio  # noqa: E402
 
@@ -112,22 +113,40 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=os.path.join(HERE, "..", "..", "docs", "quality"))
     p.add_argument("--grid-rows", type=int, default=4)
+    p.add_argument("--mask-kind", choices=("strokes", "objects"), default="strokes",
+                   help="strokes: free-form brush masks (default); objects: a person-sized "
+                        "blob and a box per photo (object removal, eval_strategy.masks)")
+    p.add_argument("--compare", default=None,
+                   help="a second model file, run the same way (e.g. the current default "
+                        "when judging a new one)")
+    p.add_argument("--shiftmap", action="store_true",
+                   help="also OpenCV's patch-based xphoto ShiftMap (slow)")
     a = p.parse_args(argv)
     w, h = (int(v) for v in a.size.lower().split("x"))
     os.makedirs(a.out, exist_ok=True)
+    per_photo = 2 if a.mask_kind == "objects" else a.masks
 
     # the network alone, as the official graph runs it (no region windows)
     ours = gilib.Inpainter(a.model, threads=a.threads, lib=a.lib, strategy="exact")
     guided = True
     names = ["telea", "ns", "pushpull", "ours"]
+    other = None
+    if a.compare:
+        other = gilib.Inpainter(a.compare, threads=a.threads, lib=a.lib, strategy="exact")
+        names.append("compare")
+    if a.shiftmap:
+        names.append("shiftmap")
     files = list_images(a.photos)
     cases, grid_rows = [], []
     t_ours = 0.0
     for i, path in enumerate(files):
         gt = fit_crop(load_rgb(path), w, h)
         edges = edge_map(gt)
-        for j in range(a.masks):
-            mask = eval_mask(h, w, seed=1000 * i + j)
+        if a.mask_kind == "objects":
+            case_masks = [m for _, m in eval_strategy.masks(h, w, i)]
+        else:
+            case_masks = [eval_mask(h, w, seed=1000 * i + j) for j in range(a.masks)]
+        for j, mask in enumerate(case_masks):
             hole = mask > 127
             res = {"telea": opencv(gt, mask, cv2.INPAINT_TELEA),
                    "ns": opencv(gt, mask, cv2.INPAINT_NS), "pushpull": pushpull(gt, mask)}
@@ -136,6 +155,10 @@ def main(argv=None):
             t = time.time()
             res["ours"] = ours(inp, mask)
             t_ours += time.time() - t
+            if other:
+                res["compare"] = other(inp, mask)
+            if a.shiftmap:
+                res["shiftmap"] = eval_strategy.shiftmap(gt, mask)
             if guided:
                 try:
                     res["ours_guide"] = ours(inp, mask, edges)
@@ -154,7 +177,9 @@ def main(argv=None):
             if j == 0 and len(grid_rows) < a.grid_rows:
                 cols = [label(show_hole(gt, mask), "input")] + \
                     [label(res[k], {"telea": "OpenCV Telea", "ns": "OpenCV NS",
-                                    "ours": "ours", "ours_guide": "ours + edge guide"}[k])
+                                    "ours": "ours", "ours_guide": "ours + edge guide",
+                                    "compare": "compared model",
+                                    "shiftmap": "OpenCV ShiftMap"}[k])
                      for k in names if k != "pushpull"] + [label(gt, "ground truth")]
                 grid_rows.append(np.concatenate([cv2.resize(c, (w // 2, h // 2),
                                                              interpolation=cv2.INTER_AREA)
@@ -164,7 +189,7 @@ def main(argv=None):
         summary[k] = {m: float(np.mean([c[k][m] for c in cases]))
                       for m in ("l1", "l2", "psnr", "ssim", "detail")}
         summary[k]["wins_l1_vs_telea"] = int(sum(c[k]["l1"] < c["telea"]["l1"] for c in cases))
-    meta = {"photos": len(files), "masks_per_photo": a.masks, "cases": len(cases),
+    meta = {"photos": len(files), "masks_per_photo": per_photo, "mask_kind": a.mask_kind, "cases": len(cases),
             "size": a.size, "mean_hole": float(np.mean([c["hole"] for c in cases])),
             "model": a.model or "embedded default", "ours_seconds_per_image":
             t_ours / max(len(cases), 1), "threads": a.threads}
@@ -172,12 +197,16 @@ def main(argv=None):
     if guided:
         doc["guide"] = guide_figure(ours, files, w, h, os.path.join(a.out, "guide.jpg"))
     ours.close()
+    if other:
+        other.close()
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
     pretty = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes",
               "pushpull": "push-pull fill alone (no network)",
-              "ours": "ours (no guide)", "ours_guide": "ours + Canny edges of the truth"}
-    lines = [f"{len(files)} held-out photos x {a.masks} masks = {len(cases)} cases, "
+              "ours": "ours (no guide)", "ours_guide": "ours + Canny edges of the truth",
+              "compare": "compared model (%s, no guide)" % a.compare,
+              "shiftmap": "OpenCV xphoto ShiftMap"}
+    lines = [f"{len(files)} held-out photos x {per_photo} {a.mask_kind} masks = {len(cases)} cases, "
              f"{a.size}, mean hole {100 * meta['mean_hole']:.1f}% of the image.", "",
              "| method | L1 (in hole) | L2 (in hole) | PSNR dB (in hole) | SSIM (in hole) "
              "| detail ratio | cases with lower L1 than Telea |", "|---|---|---|---|---|---|---|"]

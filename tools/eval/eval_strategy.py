@@ -55,7 +55,10 @@ def shiftmap(rgb, mask):
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     out = np.zeros_like(bgr)
     cv2.xphoto.inpaint(bgr, (mask <= 127).astype(np.uint8), out, cv2.xphoto.INPAINT_SHIFTMAP)
-    return np.ascontiguousarray(out[:, :, ::-1])
+    out = np.ascontiguousarray(out[:, :, ::-1])
+    keep = mask <= 127  # it also changes a few known pixels near the hole: every method
+    out[keep] = rgb[keep]  # is measured with the known pixels as they were
+    return out
 
 
 def crop_around(img, hole, side=480):
