@@ -454,8 +454,8 @@ static gi_status save_png(encoder *e) {
                        e->io.msg);
     }
     png_set_write_fn(png, &e->io, png_write_cb, png_flush_cb);
-    /* zlib level 3, not libpng's 6: about twice as fast on photos (2.3 s ->
-     * 1.0 s for 4000x3000) for files about a fifth larger. */
+    /* zlib level 3, not libpng's 6: 2.3x faster on photos for files a fifth
+     * larger (docs/PERFORMANCE.md, "Strategies"). */
     png_set_compression_level(png, 3);
     png_set_IHDR(png, info, (png_uint_32)t->w, (png_uint_32)t->h, 8, png_color_types[t->c],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
