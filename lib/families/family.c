@@ -3,11 +3,13 @@
 #include <stdio.h>
 
 #include "deepfill_v2.h"
+#include "pconv_unet.h"
 
 /* The families this library runs. Adding one: a file defining its
  * gi_family and a row here (docs/ARCHITECTURE.md). */
 static const gi_family *const families[] = {
     &gi_family_deepfill_v2,
+    &gi_family_pconv_unet,
 };
 
 #define NUM_FAMILIES (sizeof families / sizeof families[0])

@@ -21,6 +21,7 @@ typedef struct gi_family_info {
     int32_t width;          /* base channel count (GI_MODEL_WIDTH) */
     int32_t guide_channels; /* 0 or 1: whether gi_inpaint takes a guide */
     int32_t pad_multiple;   /* network sides must be multiples of this */
+    int32_t pad_is_hole;    /* 1: the padding is a hole (colour 0), not a reflection */
     int64_t param_count;
 } gi_family_info;
 
@@ -38,7 +39,8 @@ typedef struct gi_net_aux {
 } gi_net_aux;
 
 /* The picture at network size, as the runner prepared it: padded to
- * multiples of pad_multiple (bottom/right, by reflection). */
+ * multiples of pad_multiple (bottom/right, by reflection or, with
+ * pad_is_hole, as hole). */
 typedef struct gi_net_io {
     int32_t h, w;
     const uint8_t *rgb;  /* h*w*3, RGB */

@@ -32,8 +32,10 @@ void gi_conv_shape_same(gi_conv_shape *sh, int32_t in_h, int32_t in_w, int32_t c
     sh->act = act;
 }
 
-void gi_conv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
-                 const float *packed, float *out, float *scratch, size_t scratch_floats) {
+/* Rows split across threads; scale: NULL for an ordinary convolution. */
+static void run_rows(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
+                     const float *packed, const float *scale, float *out, float *scratch,
+                     size_t scratch_floats) {
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt)
     {
@@ -45,8 +47,43 @@ void gi_conv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const flo
 #endif
         int32_t y0 = (int32_t)((int64_t)sh->out_h * t / n);
         int32_t y1 = (int32_t)((int64_t)sh->out_h * (t + 1) / n);
+        float *s = scratch + (size_t)t * scratch_floats;
         gi_fpu fpu = gi_fpu_enter();
-        if (y1 > y0) k->conv_rows(sh, in, packed, out, y0, y1, scratch + (size_t)t * scratch_floats);
+        if (y1 > y0 && scale)
+            k->pconv_rows(sh, in, packed, scale, out, y0, y1, s);
+        else if (y1 > y0)
+            k->conv_rows(sh, in, packed, out, y0, y1, s);
         gi_fpu_leave(fpu);
     }
+}
+
+void gi_conv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
+                 const float *packed, float *out, float *scratch, size_t scratch_floats) {
+    run_rows(k, nt, sh, in, packed, NULL, out, scratch, scratch_floats);
+}
+
+void gi_pconv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
+                  const float *packed, const float *scale, float *out, float *scratch,
+                  size_t scratch_floats) {
+    run_rows(k, nt, sh, in, packed, scale, out, scratch, scratch_floats);
+}
+
+void gi_pconv_scale(const gi_conv_shape *sh, const int32_t *valid, float *scale,
+                    uint8_t *mask_out) {
+    for (int32_t oy = 0; oy < sh->out_h; oy++)
+        for (int32_t ox = 0; ox < sh->out_w; ox++) {
+            int64_t sum = 0;
+            for (int32_t ky = 0; ky < sh->k; ky++) {
+                int32_t iy = oy * sh->stride - sh->pad_top + ky * sh->dil;
+                if (iy < 0 || iy >= sh->in_h) continue; /* padding: a hole */
+                const int32_t *row = valid + (size_t)iy * sh->in_w;
+                for (int32_t kx = 0; kx < sh->k; kx++) {
+                    int32_t ix = ox * sh->stride - sh->pad_left + kx * sh->dil;
+                    if (ix >= 0 && ix < sh->in_w) sum += row[ix];
+                }
+            }
+            size_t q = (size_t)oy * sh->out_w + ox;
+            scale[q] = sum ? 1.0f / (float)sum : 0.0f;
+            mask_out[q] = sum != 0;
+        }
 }

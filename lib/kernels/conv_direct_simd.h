@@ -19,7 +19,9 @@
  *   bias[nv*V], then weights [ky][kx][ci][nv*V].
  *
  * Every output value is bias + taps in (ky, kx, ci) order, whatever tile or
- * row range it is computed in, so any [y0, y1) split gives the same bits. */
+ * row range it is computed in, so any [y0, y1) split gives the same bits.
+ * Partial convolutions (pconv_rows) run the same tiles with a per-pixel
+ * scale: taps from zero, then taps * scale + bias in the epilogue. */
 #ifndef GI_CONV_DIRECT_SIMD_H
 #define GI_CONV_DIRECT_SIMD_H
 
@@ -104,11 +106,13 @@ GI_VF_INLINE void conv_store_col(const conv_cols *c, int32_t u, gi_vf r, float *
 }
 
 /* Output pixels [ox0, ox0 + nx) of row oy, columns [u0, u0 + nv), with the
- * panel's bias and weights at panel. nv and nx are constants after inlining,
- * so the accumulators live in registers. */
+ * panel's bias and weights at panel; scale: NULL, or the partial
+ * convolution's per-pixel scale (out_h x out_w). nv and nx are constants
+ * after inlining, so the accumulators live in registers. */
 GI_VF_INLINE void conv_tile(const gi_conv_shape *sh, const conv_cols *c, int32_t u0,
                             const float *panel, const float *in, const float *zero,
-                            float *out, int32_t oy, int32_t ox0, const int nv, const int nx) {
+                            const float *scale, float *out, int32_t oy, int32_t ox0,
+                            const int nv, const int nx) {
     const int32_t k = sh->k, cin = sh->cin, ps = sh->in_pstride;
     const int32_t up_shift = sh->up == 2; /* upsampled coordinate -> stored one */
     const uint32_t up_h = (uint32_t)(sh->in_h * sh->up), up_w = (uint32_t)(sh->in_w * sh->up);
@@ -123,7 +127,7 @@ GI_VF_INLINE void conv_tile(const gi_conv_shape *sh, const conv_cols *c, int32_t
     GI_UNROLL
     for (int b = 0; b < nx; b++)
         GI_UNROLL
-        for (int v = 0; v < nv; v++) acc[b][v] = vf_load(panel + v * CONV_V);
+        for (int v = 0; v < nv; v++) acc[b][v] = scale ? vf_zero() : vf_load(panel + v * CONV_V);
     const float *w = panel + (size_t)nv * CONV_V;
     for (int32_t ky = 0; ky < k; ky++) {
         int32_t iy = oy * sh->stride - sh->pad_top + ky * sh->dil;
@@ -160,7 +164,21 @@ GI_VF_INLINE void conv_tile(const gi_conv_shape *sh, const conv_cols *c, int32_t
      * come in (feature, gate) pairs and only the feature half is stored. */
     float *o = out + ((size_t)oy * sh->out_w + ox0) * sh->out_pstride;
     const size_t ops = (size_t)sh->out_pstride;
-    if (sh->act == GI_ACT_ELU_GATED || sh->act == GI_ACT_RELU_GATED) {
+    if (scale) {
+        const float *srow = scale + (size_t)oy * sh->out_w + ox0;
+        const gi_vf slope = vf_set1(0.2f);
+        GI_UNROLL
+        for (int b = 0; b < nx; b++)
+            GI_UNROLL
+            for (int v = 0; v < nv; v++) {
+                gi_vf r = vf_fma(acc[b][v], vf_set1(srow[b]), vf_load(panel + v * CONV_V));
+                if (sh->act == GI_ACT_RELU)
+                    r = vf_relu(r);
+                else if (sh->act == GI_ACT_LEAKY_RELU)
+                    r = vf_max(r, vf_mul(r, slope)); /* x > 0 ? x : 0.2 x */
+                conv_store_col(c, u0 + v, srow[b] != 0.0f ? r : vf_zero(), o + b * ops);
+            }
+    } else if (sh->act == GI_ACT_ELU_GATED || sh->act == GI_ACT_RELU_GATED) {
         const int elu = sh->act == GI_ACT_ELU_GATED;
         GI_UNROLL
         for (int b = 0; b < nx; b++)
@@ -187,12 +205,13 @@ GI_VF_INLINE void conv_tile(const gi_conv_shape *sh, const conv_cols *c, int32_t
  * one with variable shape. */
 typedef void conv_tile_fn(const gi_conv_shape *sh, const conv_cols *c, int32_t u0,
                           const float *panel, const float *in, const float *zero,
-                          float *out, int32_t oy, int32_t ox0);
+                          const float *scale, float *out, int32_t oy, int32_t ox0);
 #define CONV_TILE_DEF(NV, NX)                                                              \
     static __attribute__((noinline)) void conv_tile_##NV##v_##NX##px(                      \
         const gi_conv_shape *sh, const conv_cols *c, int32_t u0, const float *panel,       \
-        const float *in, const float *zero, float *out, int32_t oy, int32_t ox0) {         \
-        conv_tile(sh, c, u0, panel, in, zero, out, oy, ox0, NV, NX);                       \
+        const float *in, const float *zero, const float *scale, float *out, int32_t oy,    \
+        int32_t ox0) {                                                                     \
+        conv_tile(sh, c, u0, panel, in, zero, scale, out, oy, ox0, NV, NX);                \
     }
 #define CONV_TILE_TABLE(NV)                                                                 \
     CONV_TILE_DEF(NV, 1) CONV_TILE_DEF(NV, 2) CONV_TILE_DEF(NV, 3)                          \
@@ -214,8 +233,9 @@ static conv_tile_fn *const *conv_tiles_for(int32_t nv) {
     return nv == 2 ? conv_tiles_2v : conv_tiles_1v;
 }
 
-static void conv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
-                      float *out, int32_t y0, int32_t y1, float *scratch) {
+static void conv_rows_scaled(const gi_conv_shape *sh, const float *in, const float *packed,
+                             const float *scale, float *out, int32_t y0, int32_t y1,
+                             float *scratch) {
     const conv_cols c = conv_cols_of(sh->cconv);
     const size_t panel_floats_per_vec = CONV_V * (1 + (size_t)sh->k * sh->k * sh->cin);
     memset(scratch, 0, (size_t)sh->cin * sizeof *scratch);
@@ -228,11 +248,23 @@ static void conv_rows(const gi_conv_shape *sh, const float *in, const float *pac
             conv_tile_fn *const *tiles = conv_tiles_for(nv);
             int32_t ox0 = 0;
             for (; ox0 + CONV_TILE_PIX <= sh->out_w; ox0 += CONV_TILE_PIX)
-                tiles[CONV_TILE_PIX - 1](sh, &c, u0, panel, in, scratch, out, oy, ox0);
+                tiles[CONV_TILE_PIX - 1](sh, &c, u0, panel, in, scratch, scale, out, oy, ox0);
             if (ox0 < sh->out_w)
-                tiles[sh->out_w - ox0 - 1](sh, &c, u0, panel, in, scratch, out, oy, ox0);
+                tiles[sh->out_w - ox0 - 1](sh, &c, u0, panel, in, scratch, scale, out, oy,
+                                           ox0);
         }
     }
+}
+
+static void conv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
+                      float *out, int32_t y0, int32_t y1, float *scratch) {
+    conv_rows_scaled(sh, in, packed, NULL, out, y0, y1, scratch);
+}
+
+static void pconv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
+                       const float *scale, float *out, int32_t y0, int32_t y1,
+                       float *scratch) {
+    conv_rows_scaled(sh, in, packed, scale, out, y0, y1, scratch);
 }
 
 #endif

@@ -22,6 +22,11 @@ typedef struct gi_conv_shape {
     int32_t act;         /* GI_ACT_* */
 } gi_conv_shape;
 
+/* Activations of the partial-convolution family only (gi_op_* takes the
+ * GI_ACT_* of gatedinpaint.h). */
+#define GI_ACT_RELU 16
+#define GI_ACT_LEAKY_RELU 17 /* slope 0.2 */
+
 typedef struct gi_kernels {
     const char *name; /* "scalar", "avx2", ... */
     int32_t isa;      /* GI_ISA_* */
@@ -37,6 +42,17 @@ typedef struct gi_kernels {
     void (*conv_rows)(const gi_conv_shape *sh, const float *in,
                       const float *packed, float *out, int32_t y0, int32_t y1,
                       float *scratch);
+
+    /* Partial convolution rows (Liu et al. 2018), same packing, geometry and
+     * row-split rule as conv_rows, with the packed bias added after the taps
+     * are renormalised: out = act(taps * scale[p] + bias), where scale[p]
+     * (out_h x out_w) is 1 / (valid input values in output pixel p's
+     * window), or 0 when none is valid: then out = 0. The input must already
+     * be multiplied by its mask. act: GI_ACT_NONE, GI_ACT_RELU or
+     * GI_ACT_LEAKY_RELU. Scratch: conv_scratch_size. */
+    void (*pconv_rows)(const gi_conv_shape *sh, const float *in, const float *packed,
+                       const float *scale, float *out, int32_t y0, int32_t y1,
+                       float *scratch);
 
     /* C[i][j] = sum_k A[i*lda + k] * B[k*ldb + j] for i < m, j < n
      * (overwrites C). Summation over k in increasing order, so results do

@@ -28,12 +28,25 @@ static void copy_image(const gi_tensor *src, gi_tensor *dst) {
         memmove(gi_tensor_row(dst, y), gi_tensor_row(src, y), (size_t)src->w * src->c);
 }
 
+/* Padding that is a hole: colour 0, no guide line (families with
+ * pad_is_hole, whose networks ignore hole pixels). */
+static void hole_pixel(size_t i, uint8_t *rgb, uint8_t *hole, uint8_t *edge) {
+    memset(rgb + i * 3, 0, 3);
+    hole[i] = 1;
+    if (edge) edge[i] = 0;
+}
+
 /* The picture at network size hn x wn: RGB, hole and guide-edge planes,
- * padded bottom/right by reflection. */
+ * padded bottom/right by reflection or as hole. */
 static void pad_planes(const gi_tensor *image, const gi_tensor *mask, const gi_tensor *guide,
-                       int32_t hn, int32_t wn, uint8_t *rgb, uint8_t *hole, uint8_t *edge) {
+                       int pad_is_hole, int32_t hn, int32_t wn, uint8_t *rgb, uint8_t *hole,
+                       uint8_t *edge) {
     const int32_t ic = image->c;
     for (int32_t y = 0; y < hn; y++) {
+        if (pad_is_hole && y >= image->h) {
+            for (int32_t x = 0; x < wn; x++) hole_pixel((size_t)y * wn + x, rgb, hole, edge);
+            continue;
+        }
         int32_t sy = mirror(y, image->h);
         const uint8_t *irow = gi_tensor_row(image, sy);
         const uint8_t *mrow = gi_tensor_row(mask, sy);
@@ -41,6 +54,10 @@ static void pad_planes(const gi_tensor *image, const gi_tensor *mask, const gi_t
         for (int32_t x = 0; x < wn; x++) {
             int32_t sx = mirror(x, image->w);
             size_t i = (size_t)y * wn + x;
+            if (pad_is_hole && x >= image->w) {
+                hole_pixel(i, rgb, hole, edge);
+                continue;
+            }
             memcpy(rgb + i * 3, irow + (size_t)sx * ic, 3);
             hole[i] = mrow[sx] > GI_HOLE_THRESHOLD;
             if (grow) edge[i] = grow[sx] > GI_EDGE_THRESHOLD;
@@ -103,7 +120,7 @@ static gi_status run_exact(const gi_model *m, gi_exec *ex, const gi_tensor *imag
     uint8_t *base = ex->arena->base;
     gi_net_io io = {hn, wn, base + o_rgb, base + o_hole, guide ? base + o_edge : NULL, NULL,
                     NULL};
-    pad_planes(image, mask, guide, hn, wn, base + o_rgb, base + o_hole,
+    pad_planes(image, mask, guide, m->info.pad_is_hole, hn, wn, base + o_rgb, base + o_hole,
                guide ? base + o_edge : NULL);
     st = m->family->forward(m->state, ex, &io, base);
     if (st) return st;
@@ -114,10 +131,11 @@ static gi_status run_exact(const gi_model *m, gi_exec *ex, const gi_tensor *imag
 static inline int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
 
 /* The window of region r shrunk k times (k x k block means; a block is a
- * hole / an edge if any of its pixels is), padded by reflection to hn x wn. */
+ * hole / an edge if any of its pixels is), padded to hn x wn by reflection
+ * or as hole. */
 static void shrink_planes(const gi_tensor *image, const gi_tensor *mask, const gi_tensor *guide,
-                          const gi_region *r, int32_t hs, int32_t ws, int32_t hn, int32_t wn,
-                          uint8_t *rgb, uint8_t *hole, uint8_t *edge) {
+                          int pad_is_hole, const gi_region *r, int32_t hs, int32_t ws,
+                          int32_t hn, int32_t wn, uint8_t *rgb, uint8_t *hole, uint8_t *edge) {
     const int32_t k = r->k, ic = image->c;
     for (int32_t sy = 0; sy < hs; sy++) {
         int32_t ya = r->y0 + sy * k, yb = ya + k < r->y1 ? ya + k : r->y1;
@@ -148,6 +166,10 @@ static void shrink_planes(const gi_tensor *image, const gi_tensor *mask, const g
         int32_t sy = mirror(y, hs);
         for (int32_t x = y < hs ? ws : 0; x < wn; x++) {
             size_t d = (size_t)y * wn + x, s = (size_t)sy * wn + mirror(x, ws);
+            if (pad_is_hole) {
+                hole_pixel(d, rgb, hole, edge);
+                continue;
+            }
             memcpy(rgb + d * 3, rgb + s * 3, 3);
             hole[d] = hole[s];
             if (edge) edge[d] = edge[s];
@@ -317,7 +339,7 @@ static gi_status run_region(const gi_model *m, gi_exec *ex, const gi_tensor *ima
     uint8_t *base = ex->arena->base;
     uint8_t *rgb = base + o[O_RGB], *hole = base + o[O_HOLE];
     uint8_t *edge = guide ? base + o[O_EDGE] : NULL;
-    shrink_planes(image, mask, guide, r, g.hs, g.ws, g.hn, g.wn, rgb, hole, edge);
+    shrink_planes(image, mask, guide, m->info.pad_is_hole, r, g.hs, g.ws, g.hn, g.wn, rgb, hole, edge);
     float *res = (float *)(base + o[O_RES]), *agg = (float *)(base + o[O_AGG]);
     float *low = (float *)(base + o[O_LOW]);
     uint8_t *empty = base + o[O_EMPTY];

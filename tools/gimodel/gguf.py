@@ -1,8 +1,8 @@
 """GGUF v3 writer and reader for libgatedinpaint model files (docs/MODEL_FORMAT.md).
 
-`write_model` is the one way our tools (gi-convert, the training recipe)
-write a model: it checks the tensor set against the DeepFill v2 table before
-anything touches the disk. `write_gguf` is the unchecked low-level writer and
+`write_model` (DeepFill v2) and `write_pconv_model` (PConv U-Net) are the one
+way our tools (gi-convert, the training recipe) write a model: they check the
+tensor set against the family's table before anything touches the disk. `write_gguf` is the unchecked low-level writer and
 `read_gguf` / `parse_gguf` the reader used by the round-trip tests.
 
 Dimensions are stored innermost-first as in ggml: a PyTorch OIHW weight of
@@ -14,7 +14,7 @@ import os
 import struct
 from collections import OrderedDict, namedtuple
 
-from . import deepfill
+from . import deepfill, pconv
 from .tensor import f32_from_bytes, numel, numpy_or_none
 
 MAGIC = b"GGUF"
@@ -123,6 +123,7 @@ _RESERVED_KEYS = (
     "gatedinpaint.width", "gatedinpaint.guide_channels", "gatedinpaint.channel_order",
     "gatedinpaint.attention.fuse", "gatedinpaint.attention.softmax_scale",
     "gatedinpaint.input_fill", "gatedinpaint.residual", "gatedinpaint.working_size",
+    "gatedinpaint.pconv.layer_size",
 )
 
 
@@ -227,13 +228,7 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
     naming the offending argument or tensor; nothing is written then.
     """
     deepfill.check_params(width, guide_channels)
-    if channel_order not in ("bgr", "rgb"):
-        raise GGUFError("channel_order must be 'bgr' or 'rgb', got %r" % (channel_order,))
-    for label, value in (("name", name), ("license", license)):
-        if not isinstance(value, str) or not value.strip():
-            raise GGUFError("%s must be a non-empty string, got %r" % (label, value))
-    if not isinstance(source_url, str):
-        raise GGUFError("source_url must be a string, got %r" % (source_url,))
+    _check_common(channel_order, name, license, source_url, dtype, working_size)
     if not isinstance(fuse, bool):
         raise GGUFError("fuse must be a bool, got %r" % (fuse,))
     if isinstance(softmax_scale, bool) or not isinstance(softmax_scale, (int, float)) \
@@ -247,19 +242,8 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
         raise GGUFError("input_fill guided_pushpull needs a guide channel (guide_channels 1)")
     if not isinstance(residual, bool):
         raise GGUFError("residual must be a bool, got %r" % (residual,))
-    if dtype not in _GGML_BY_NAME:
-        raise GGUFError("dtype must be 'f32' or 'f16', got %r" % (dtype,))
-    if working_size is not None and (isinstance(working_size, bool) or
-                                     not isinstance(working_size, int) or
-                                     not 64 <= working_size <= 8192):
-        raise GGUFError("working_size must be an int from 64 to 8192, got %r" % (working_size,))
 
-    kv = [("general.architecture", T_STRING, ARCHITECTURE),
-          ("general.alignment", T_U32, ALIGNMENT),
-          ("general.name", T_STRING, name),
-          ("general.license", T_STRING, license)]
-    if source_url:
-        kv.append(("general.source_url", T_STRING, source_url))
+    kv = _general_kv(name, license, source_url)
     kv += [("gatedinpaint.family", T_STRING, deepfill.FAMILY),
            ("gatedinpaint.arch_version", T_U32,
             deepfill.ARCH_VERSION if input_fill == "zeros" and not residual else 2),
@@ -272,15 +256,78 @@ def write_model(path, tensors, *, width, guide_channels=0, channel_order, name, 
         kv.append(("gatedinpaint.input_fill", T_STRING, input_fill))
     if residual:
         kv.append(("gatedinpaint.residual", T_BOOL, True))
-    if working_size is not None:
-        kv.append(("gatedinpaint.working_size", T_U32, working_size))
-    kv += [_extra_entry(k, v) for k, v in (extra_kv or {}).items()]
-
     normalized = {str(k): _as_f32(k, v) for k, v in tensors.items()}
     deepfill.check_tensor_shapes({k: s for k, (s, _) in normalized.items()},
                                  width, guide_channels)
+    _write_checked(path, kv, working_size, extra_kv, normalized,
+                   deepfill.expected_shapes(width, guide_channels), dtype)
+
+
+def write_pconv_model(path, tensors, *, width, depth, name, license, source_url="",
+                      channel_order="rgb", bn_eps=1e-5, dtype="f32", extra_kv=None,
+                      working_size=None):
+    """Check and write a PConv U-Net model file (gatedinpaint.family pconv_unet).
+
+    tensors: mapping in our names ("enc_1.conv.weight", "enc_2.bn.running_var",
+      "dec_1.conv.bias", ...; tools/gimodel/pconv.py) -> numpy float array or
+      (shape, float32 bytes). Conv biases are optional (net.py has only dec_1's).
+    depth: net.py's layer_size (sides are padded to multiples of 2**depth).
+    Other arguments as write_model. Raises GGUFError or pconv.ArchError.
+    """
+    pconv.check_params(width, depth)
+    _check_common(channel_order, name, license, source_url, dtype, working_size)
+    if isinstance(bn_eps, bool) or not isinstance(bn_eps, (int, float)) or \
+            not math.isfinite(bn_eps) or bn_eps <= 0:
+        raise GGUFError("bn_eps must be a positive finite number, got %r" % (bn_eps,))
+    kv = _general_kv(name, license, source_url)
+    kv += [("gatedinpaint.family", T_STRING, pconv.FAMILY),
+           ("gatedinpaint.arch_version", T_U32, pconv.ARCH_VERSION),
+           ("gatedinpaint.width", T_U32, width),
+           ("gatedinpaint.pconv.layer_size", T_U32, depth),
+           ("gatedinpaint.channel_order", T_STRING, channel_order)]
+    if bn_eps != 1e-5:
+        kv.append(("gatedinpaint.pconv.bn_eps", T_F32, float(bn_eps)))
+    normalized = {str(k): _as_f32(k, v) for k, v in tensors.items()}
+    pconv.check_tensor_shapes({k: s for k, (s, _) in normalized.items()}, width, depth)
+    required, optional = pconv.expected_shapes(width, depth)
+    shapes = OrderedDict((k, v) for k, v in list(required.items()) + list(optional.items())
+                         if k in normalized)
+    _write_checked(path, kv, working_size, extra_kv, normalized, shapes, dtype)
+
+
+def _check_common(channel_order, name, license, source_url, dtype, working_size):
+    if channel_order not in ("bgr", "rgb"):
+        raise GGUFError("channel_order must be 'bgr' or 'rgb', got %r" % (channel_order,))
+    for label, value in (("name", name), ("license", license)):
+        if not isinstance(value, str) or not value.strip():
+            raise GGUFError("%s must be a non-empty string, got %r" % (label, value))
+    if not isinstance(source_url, str):
+        raise GGUFError("source_url must be a string, got %r" % (source_url,))
+    if dtype not in _GGML_BY_NAME:
+        raise GGUFError("dtype must be 'f32' or 'f16', got %r" % (dtype,))
+    if working_size is not None and (isinstance(working_size, bool) or
+                                     not isinstance(working_size, int) or
+                                     not 64 <= working_size <= 8192):
+        raise GGUFError("working_size must be an int from 64 to 8192, got %r" % (working_size,))
+
+
+def _general_kv(name, license, source_url):
+    kv = [("general.architecture", T_STRING, ARCHITECTURE),
+          ("general.alignment", T_U32, ALIGNMENT),
+          ("general.name", T_STRING, name),
+          ("general.license", T_STRING, license)]
+    if source_url:
+        kv.append(("general.source_url", T_STRING, source_url))
+    return kv
+
+
+def _write_checked(path, kv, working_size, extra_kv, normalized, shapes, dtype):
+    """kv + working_size + extra keys, then the tensors of `shapes` in its order."""
+    if working_size is not None:
+        kv.append(("gatedinpaint.working_size", T_U32, working_size))
+    kv += [_extra_entry(k, v) for k, v in (extra_kv or {}).items()]
     out = []
-    for tname, shape in deepfill.expected_shapes(width, guide_channels).items():
+    for tname, shape in shapes.items():
         data = normalized[tname][1]
         _check_finite(tname, data)
         if dtype == "f16":

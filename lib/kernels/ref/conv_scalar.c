@@ -34,9 +34,21 @@ static size_t conv_scratch_size(const gi_conv_shape *sh) {
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* Activation epilogue: gated layers store act(first half) * sigmoid(second). */
-static void epilogue(const gi_conv_shape *sh, const float *acc, float *out) {
+/* Activation epilogue: gated layers store act(first half) * sigmoid(second).
+ * Partial convolutions (scale != NULL) renormalise first; *scale == 0: no
+ * valid input, the output is 0. */
+static void epilogue(const gi_conv_shape *sh, const float *acc, const float *bias,
+                     const float *scale, float *out) {
     int32_t half = sh->cout;
+    if (scale) {
+        for (int32_t j = 0; j < half; j++) {
+            float v = acc[j] * *scale + bias[j];
+            if (sh->act == GI_ACT_RELU) v = v > 0.0f ? v : 0.0f;
+            if (sh->act == GI_ACT_LEAKY_RELU) v = v > 0.0f ? v : v * 0.2f;
+            out[j] = *scale != 0.0f ? v : 0.0f;
+        }
+        return;
+    }
     switch (sh->act) {
     case GI_ACT_ELU_GATED:
         for (int32_t j = 0; j < half; j++) {
@@ -60,9 +72,9 @@ static void epilogue(const gi_conv_shape *sh, const float *acc, float *out) {
     }
 }
 
-static void conv_rows(const gi_conv_shape *sh, const float *in,
-                      const float *packed, float *out, int32_t y0, int32_t y1,
-                      float *scratch) {
+static void conv_rows_scaled(const gi_conv_shape *sh, const float *in,
+                             const float *packed, const float *scale, float *out,
+                             int32_t y0, int32_t y1, float *scratch) {
     const int32_t cconv = sh->cconv, cin = sh->cin, k = sh->k;
     const int32_t up_h = sh->in_h * sh->up, up_w = sh->in_w * sh->up;
     const float *bias = packed, *wts = packed + cconv;
@@ -73,8 +85,12 @@ static void conv_rows(const gi_conv_shape *sh, const float *in,
     for (int32_t oy = y0; oy < y1; oy++) {
         for (int32_t ox0 = 0; ox0 < sh->out_w; ox0 += PIX_BLOCK) {
             int32_t nb = sh->out_w - ox0 < PIX_BLOCK ? sh->out_w - ox0 : PIX_BLOCK;
-            for (int32_t b = 0; b < PIX_BLOCK; b++)
-                memcpy(acc + (size_t)b * cconv, bias, (size_t)cconv * sizeof *acc);
+            for (int32_t b = 0; b < PIX_BLOCK; b++) {
+                if (scale)
+                    memset(acc + (size_t)b * cconv, 0, (size_t)cconv * sizeof *acc);
+                else
+                    memcpy(acc + (size_t)b * cconv, bias, (size_t)cconv * sizeof *acc);
+            }
             for (int32_t ky = 0; ky < k; ky++) {
                 int32_t iy = oy * sh->stride - sh->pad_top + ky * sh->dil;
                 int row_ok = iy >= 0 && iy < up_h;
@@ -105,11 +121,24 @@ static void conv_rows(const gi_conv_shape *sh, const float *in,
                     }
                 }
             }
-            for (int32_t b = 0; b < nb; b++)
-                epilogue(sh, acc + (size_t)b * cconv,
-                         out + ((size_t)oy * sh->out_w + ox0 + b) * sh->out_pstride);
+            for (int32_t b = 0; b < nb; b++) {
+                size_t p = (size_t)oy * sh->out_w + ox0 + b;
+                epilogue(sh, acc + (size_t)b * cconv, bias, scale ? scale + p : NULL,
+                         out + p * sh->out_pstride);
+            }
         }
     }
+}
+
+static void conv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
+                      float *out, int32_t y0, int32_t y1, float *scratch) {
+    conv_rows_scaled(sh, in, packed, NULL, out, y0, y1, scratch);
+}
+
+static void pconv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
+                       const float *scale, float *out, int32_t y0, int32_t y1,
+                       float *scratch) {
+    conv_rows_scaled(sh, in, packed, scale, out, y0, y1, scratch);
 }
 
 void gi_gemm_ab_scalar(int32_t m, int32_t n, int32_t k, const float *a, size_t lda,
@@ -122,6 +151,7 @@ static const gi_kernels scalar_kernels = {
     .conv_pack = conv_pack,
     .conv_scratch_size = conv_scratch_size,
     .conv_rows = conv_rows,
+    .pconv_rows = pconv_rows,
     .gemm_ab = gi_gemm_ab_scalar,
 };
 
