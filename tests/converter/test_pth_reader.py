@@ -89,8 +89,10 @@ def test_not_a_state_dict(tmp_path):
     path = tmp_path / "x.pth"
     torch.save({"G": {"a": torch.zeros(1)}, "epoch": 3}, path)
     assert list(pth.load_state_dict(str(path))) == ["a"]
-    torch.save({"model": {"a": torch.zeros(1)}}, path)
-    with pytest.raises(pth.CheckpointError, match="entry 'model' is a dict, not a tensor"):
+    torch.save({"model": {"b": torch.zeros(1)}, "n_iter": 3}, path)  # the PConv script's
+    assert list(pth.load_state_dict(str(path))) == ["b"]
+    torch.save({"net": {"a": torch.zeros(1)}}, path)
+    with pytest.raises(pth.CheckpointError, match="entry 'net' is a dict, not a tensor"):
         pth.load_state_dict(str(path))
     (tmp_path / "t.pth").write_bytes(b"hello")
     with pytest.raises(pth.CheckpointError, match="not a PyTorch checkpoint"):

@@ -230,19 +230,24 @@ def load(path):
 
 
 def load_state_dict(path):
-    """The generator state dict of a checkpoint: `{'G': state_dict}` or a bare one.
+    """The generator state dict of a checkpoint: `{'G': state_dict}` (the DeepFill v2
+    port), `{'model': state_dict, 'n_iter': ..., 'optimizer': ...}` (the PConv
+    reimplementation's training script) or a bare one.
 
     Returns an OrderedDict name -> RawTensor.
     """
     obj = load(path)
-    if isinstance(obj, dict) and isinstance(obj.get("G"), dict):
-        obj = obj["G"]
+    for key in ("G", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
     if not isinstance(obj, dict) or not obj:
-        raise CheckpointError("%s: expected a state dict or {'G': state_dict}, found %s"
+        raise CheckpointError("%s: expected a state dict, {'G': state_dict} or "
+                              "{'model': state_dict}, found %s"
                               % (path, type(obj).__name__))
     bad = [k for k, v in obj.items() if not isinstance(v, RawTensor)]
     if bad:
-        raise CheckpointError("%s: expected a state dict or {'G': state_dict}; entry %r is "
+        raise CheckpointError("%s: expected a state dict, {'G': ...} or {'model': ...}; entry %r is "
                               "a %s, not a tensor (top-level keys: %s)"
                               % (path, bad[0], type(obj[bad[0]]).__name__,
                                  ", ".join(repr(k) for k in list(obj)[:8])))
