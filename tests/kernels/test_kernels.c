@@ -168,6 +168,69 @@ static void test_conv(const gi_kernels *kt) {
         }
 }
 
+/* ---- partial convolution ------------------------------------------------- */
+
+/* pconv_rows against the definition: out = act(taps * scale + bias), 0 where
+ * scale is 0; zero padding k/2 as in the PConv U-Net. */
+static void test_pconv_case(const gi_kernels *kt, int in_h, int in_w, int cin, int k,
+                            int stride, int cout, int act) {
+    gi_conv_shape sh;
+    shape_for(&sh, in_h, in_w, cin, 1, k, stride, 1, cout, act, 0);
+    sh.pad_top = sh.pad_left = k / 2;
+    size_t npix = (size_t)sh.out_h * sh.out_w, nout = npix * cout;
+    float *in = rand_buf((size_t)in_h * in_w * cin, 1.0f);
+    float *w = rand_buf((size_t)cout * cin * k * k, 0.5f), *b = rand_buf((size_t)cout, 0.5f);
+    float *scale = rand_buf(npix, 1.0f);
+    for (size_t p = 0; p < npix; p++) scale[p] = irand(4) == 0 ? 0.0f : fabsf(scale[p]) + 0.01f;
+    float *packed = malloc(kt->conv_packed_size(cout, cin, k) * sizeof(float));
+    float *scratch = malloc(kt->conv_scratch_size(&sh) * sizeof(float));
+    float *out = malloc(nout * sizeof *out), *out2 = malloc(nout * sizeof *out2);
+    kt->conv_pack(w, b, cout, cin, k, packed);
+    kt->pconv_rows(&sh, in, packed, scale, out, 0, sh.out_h, scratch);
+    for (int y = 0; y < sh.out_h; y++) kt->pconv_rows(&sh, in, packed, scale, out2, y, y + 1, scratch);
+    double maxerr = 0;
+    for (int oy = 0; oy < sh.out_h; oy++)
+        for (int ox = 0; ox < sh.out_w; ox++)
+            for (int co = 0; co < cout; co++) {
+                double t = 0;
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        int iy = oy * stride - k / 2 + ky, ix = ox * stride - k / 2 + kx;
+                        if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) continue;
+                        for (int ci = 0; ci < cin; ci++)
+                            t += (double)in[((size_t)iy * in_w + ix) * cin + ci] *
+                                 w[(((size_t)co * cin + ci) * k + ky) * k + kx];
+                    }
+                size_t p = (size_t)oy * sh.out_w + ox;
+                double v = t * scale[p] + b[co];
+                if (act == GI_ACT_RELU) v = v > 0 ? v : 0;
+                if (act == GI_ACT_LEAKY_RELU) v = v > 0 ? v : 0.2 * v;
+                if (scale[p] == 0.0f) v = 0;
+                double e = fabs(out[p * cout + co] - v);
+                if (scale[p] == 0.0f && out[p * cout + co] != 0.0f) e = 1; /* exactly 0 */
+                if (e > maxerr) maxerr = e;
+            }
+    double tol = 1e-5 * (1 + cin * k * k / 16.0);
+    CHECK(maxerr <= tol, "%s pconv in %dx%dx%d k%d s%d cout %d act %d: max err %.3g > %.3g",
+          kt->name, in_h, in_w, cin, k, stride, cout, act, maxerr, tol);
+    CHECK(memcmp(out, out2, nout * sizeof *out) == 0, "%s pconv: row-split result differs",
+          kt->name);
+    free(in), free(w), free(b), free(scale), free(packed), free(scratch), free(out), free(out2);
+}
+
+static void test_pconv(const gi_kernels *kt) {
+    static const int acts[] = {GI_ACT_NONE, GI_ACT_RELU, GI_ACT_LEAKY_RELU};
+    for (int k = 3; k <= 7; k += 2)
+        for (int stride = 1; stride <= 2; stride++)
+            for (int a = 0; a < 3; a++)
+                test_pconv_case(kt, 1 + irand(19), 1 + irand(19), 1 + irand(20), k, stride,
+                                1 + irand(40), acts[a]);
+    /* the U-Net's shapes: 3 -> 64 (7x7/2), 67 -> 3 (odd cout), panels with tails */
+    test_pconv_case(kt, 12, 30, 3, 7, 2, 64, GI_ACT_RELU);
+    test_pconv_case(kt, 8, 25, 67, 3, 1, 3, GI_ACT_NONE);
+    test_pconv_case(kt, 6, 13, 48, 3, 1, 40, GI_ACT_LEAKY_RELU);
+}
+
 /* ---- GEMM ---------------------------------------------------------------- */
 
 static void test_gemm(const gi_kernels *kt) {
@@ -553,6 +616,7 @@ int main(void) {
         seen[nseen++] = kt;
         printf("kernel table: %s\n", kt->name);
         test_conv(kt);
+        test_pconv(kt);
         test_gemm(kt);
         test_attention(kt);
     }
