@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "families/deepfill_v2.h"
+#include "families/pconv_unet.h"
 
 static void *xrealloc(void *p, size_t n) {
     p = realloc(p, n ? n : 1);
@@ -191,6 +192,40 @@ tb_file *tb_model(int width, int guide, uint32_t type) {
     return f;
 }
 
+tb_file *tb_pconv_model(int width, int depth, uint32_t type, int all_biases) {
+    gi_pc_layer l[GI_PC_MAX_LAYERS];
+    if (gi_pconv_layer_specs(width, depth, l) != 0) abort();
+    tb_file *f = tb_new();
+    f->alignment = 64;
+    tb_set_str(f, "general.architecture", "gatedinpaint");
+    tb_set_u32(f, "general.alignment", 64);
+    tb_set_str(f, "general.name", "tiny pconv test model");
+    tb_set_str(f, "general.license", "CC0-1.0");
+    tb_set_str(f, "gatedinpaint.family", "pconv_unet");
+    tb_set_u32(f, "gatedinpaint.arch_version", 1);
+    tb_set_u32(f, "gatedinpaint.width", (uint32_t)width);
+    tb_set_u32(f, "gatedinpaint.pconv.layer_size", (uint32_t)depth);
+    tb_set_str(f, "gatedinpaint.channel_order", "rgb");
+    static const char *const bn[] = {"weight", "bias", "running_mean", "running_var"};
+    for (int i = 0; i < 2 * depth; i++) {
+        char name[300];
+        uint64_t wd[4] = {(uint64_t)l[i].k, (uint64_t)l[i].k, (uint64_t)l[i].cin,
+                          (uint64_t)l[i].cout};
+        uint64_t cd[1] = {(uint64_t)l[i].cout};
+        snprintf(name, sizeof name, "%.7s.conv.weight", l[i].name);
+        tb_add_tensor(f, name, 4, wd, type);
+        if (all_biases || strcmp(l[i].name, "dec_1") == 0) {
+            snprintf(name, sizeof name, "%.7s.conv.bias", l[i].name);
+            tb_add_tensor(f, name, 1, cd, type);
+        }
+        for (int b = 0; b < 4 && l[i].bn; b++) {
+            snprintf(name, sizeof name, "%.7s.bn.%s", l[i].name, bn[b]);
+            tb_add_tensor(f, name, 1, cd, type)->nonneg = b == 3;
+        }
+    }
+    return f;
+}
+
 float tb_value(uint32_t seed, uint64_t i) {
     uint64_t h = (seed + 1) * 0x9E3779B97F4A7C15ull ^ (i + 1) * 0xD1B54A32D192ED03ull;
     h ^= h >> 29;
@@ -255,6 +290,7 @@ uint8_t *tb_serialize(const tb_file *f, size_t *size, size_t *data_start) {
         uint64_t bytes = data_bytes(t), esize = t->type == 1 ? 2 : 4;
         for (uint64_t e = 0; e < bytes / esize; e++) {
             float v = tb_value(t->seed, e);
+            if (t->nonneg) v = fabsf(v);
             uint32_t bits;
             if (t->poison_index >= 0 && (uint64_t)t->poison_index == e)
                 bits = t->poison_bits;

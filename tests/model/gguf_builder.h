@@ -1,4 +1,4 @@
-/* A GGUF writer for tests: builds valid tiny DeepFill v2 models with
+/* A GGUF writer for tests: builds valid tiny DeepFill v2 and PConv models with
  * deterministic weights, and lets a test change any field (counts, types,
  * offsets, dims, raw value bytes) before serializing, to produce malformed
  * files on purpose. Test code: it aborts on out-of-memory. */
@@ -28,6 +28,7 @@ typedef struct tb_tensor {
     uint32_t seed;          /* values are tb_value(seed, i) */
     int64_t poison_index;   /* >= 0: element replaced by poison_bits */
     uint32_t poison_bits;   /* raw F32 or F16 bits (NaN, Inf) */
+    int nonneg;             /* values are |tb_value| (BatchNorm variances) */
 } tb_tensor;
 
 typedef struct tb_file {
@@ -50,6 +51,10 @@ void tb_free(tb_file *f);
  * extra keys (including arrays) and the 84 tensors for this width and guide
  * count, all of tensor type `type` (0 F32, 1 F16; 2 alternates F32/F16). */
 tb_file *tb_model(int width, int guide, uint32_t type);
+
+/* A complete valid PConv U-Net model (family pconv_unet) for this width and
+ * depth (layer_size); conv biases on every layer or only on dec_1. */
+tb_file *tb_pconv_model(int width, int depth, uint32_t type, int all_biases);
 
 /* Set (replace or append) a key. */
 void tb_set_raw(tb_file *f, const char *key, uint32_t type, const void *value,

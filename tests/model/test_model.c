@@ -18,6 +18,7 @@
 #include "gguf_builder.h"
 #include "common/gguf.h"
 #include "families/deepfill_v2.h"
+#include "families/pconv_unet.h"
 #include "model/model.h"
 
 
@@ -565,7 +566,7 @@ static void test_model_rules(void) {
     }
 
     static const struct { const char *key; const char *value; const char *msg; } strs[] = {
-        {"gatedinpaint.family", "pconv_unet", "model family 'pconv_unet' is not supported"},
+        {"gatedinpaint.family", "lama", "model family 'lama' is not supported by this library (it runs 'deepfill_v2', 'pconv_unet')"},
         {"general.architecture", "llama", "general.architecture is 'llama'"},
         {"gatedinpaint.channel_order", "rgba", "channel_order is 'rgba'"},
         {"gatedinpaint.channel_order", "RGB", "channel_order is 'RGB'"},
@@ -767,6 +768,100 @@ static void test_api(void) {
 
 /* Seeds for the fuzzer: valid models (F32, F16, guide) and their header
  * alone, so that mutations also reach the header-only code paths cheaply. */
+/* ---- the PConv U-Net family ------------------------------------------------ */
+
+static void test_pconv(void) {
+    const gi_status BAD = GI_E_BAD_MODEL;
+    for (int all = 0; all <= 1; all++) {
+        tb_file *f = tb_pconv_model(4, 4, all ? 1 : 0, all);
+        gi_model *m = load_ok(f);
+        if (m) {
+            const char *fam = NULL;
+            int64_t v = -1;
+            CHECK(gi_model_get_string(m, GI_MODEL_FAMILY, &fam) == GI_OK &&
+                      strcmp(fam, "pconv_unet") == 0, "family %s", fam ? fam : "?");
+            CHECK(gi_model_get_int(m, GI_MODEL_GUIDE_CHANNELS, &v) == GI_OK && v == 0,
+                  "guide channels %lld", (long long)v);
+            CHECK(m->info.pad_multiple == 16 && m->info.pad_is_hole == 1, "padding rule");
+            CHECK(gi_model_get_string(m, GI_MODEL_INPUT_FILL, &fam) == GI_E_UNSUPPORTED,
+                  "pconv_unet has no input_fill");
+            /* BatchNorm folded: enc_2 (layer 1), channel 0, first weight */
+            const gi_pconv_unet *pc = m->state;
+            const tb_tensor *w = tb_find_tensor(f, "enc_2.conv.weight");
+            const tb_tensor *g = tb_find_tensor(f, "enc_2.bn.weight");
+            const tb_tensor *var = tb_find_tensor(f, "enc_2.bn.running_var");
+            double s = tb_value(g->seed, 0) / sqrt(fabs(tb_value(var->seed, 0)) + 1e-5);
+            double want = s * tb_value(w->seed, 0);
+            CHECK(fabs(pc->convs[1].weight[0] - want) <= 1e-6 * (1 + fabs(want)),
+                  "folded weight %g, want %g", (double)pc->convs[1].weight[0], want);
+            /* only dec_1 has a bias when all == 0; BN makes enc_2's bias nonzero */
+            CHECK(pc->convs[1].bias[0] != 0.0f, "folded bias");
+        }
+        gi_model_release(m);
+        tb_free(f);
+    }
+    static const struct { const char *what; const char *key; int set; uint32_t v;
+                          const char *str; const char *msg; } keys[] = {
+        {"no layer_size", "gatedinpaint.pconv.layer_size", 0, 0, NULL,
+         "missing required key 'gatedinpaint.pconv.layer_size'"},
+        {"layer_size 3", "gatedinpaint.pconv.layer_size", 1, 3, NULL, "layer_size is 3, must be 4 to 9"},
+        {"layer_size 10", "gatedinpaint.pconv.layer_size", 1, 10, NULL, "layer_size is 10"},
+        {"width 0", "gatedinpaint.width", 1, 0, NULL, "gatedinpaint.width is 0, must be 1 to 512"},
+        {"a guide", "gatedinpaint.guide_channels", 1, 1, NULL, "pconv_unet takes no guide"},
+        {"arch 2", "gatedinpaint.arch_version", 1, 2, NULL, "supports 1 for pconv_unet"},
+        {"order", "gatedinpaint.channel_order", 2, 0, "grb", "channel_order is 'grb'"},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        tb_file *f = tb_pconv_model(4, 4, 0, 0);
+        if (keys[i].set == 0) tb_remove_kv(f, keys[i].key);
+        if (keys[i].set == 1) tb_set_u32(f, keys[i].key, keys[i].v);
+        if (keys[i].set == 2) tb_set_str(f, keys[i].key, keys[i].str);
+        expect_file(keys[i].what, f, BAD, keys[i].msg);
+        tb_free(f);
+    }
+    tb_file *f = tb_pconv_model(4, 4, 0, 0);
+    tb_set_f32(f, "gatedinpaint.pconv.bn_eps", 0.0f);
+    expect_file("bn_eps 0", f, BAD, "bn_eps is 0");
+    tb_free(f);
+    f = tb_pconv_model(4, 4, 0, 0);
+    tb_remove_tensor(f, "dec_3.bn.running_mean");
+    expect_file("missing bn", f, BAD, "missing tensor 'dec_3.bn.running_mean'");
+    tb_free(f);
+    f = tb_pconv_model(4, 4, 0, 0);
+    tb_find_tensor(f, "enc_3.conv.weight")->dims[0] = 3;
+    expect_file("shape", f, BAD, "tensor 'enc_3.conv.weight' has shape 16x8x5x3, expected 16x8x5x5");
+    tb_free(f);
+    f = tb_pconv_model(4, 4, 0, 0);
+    uint64_t d1[1] = {4};
+    tb_add_tensor(f, "enc_1.bn.weight", 1, d1, 0); /* enc_1 has no BatchNorm */
+    expect_file("extra", f, BAD, "unexpected tensor 'enc_1.bn.weight'");
+    tb_free(f);
+    f = tb_pconv_model(4, 5, 0, 0);
+    tb_set_u32(f, "gatedinpaint.pconv.layer_size", 4); /* enc_5 / dec_5 left over */
+    expect_file("depth mismatch", f, BAD, "unexpected tensor 'enc_5.conv.weight'");
+    tb_free(f);
+    f = tb_pconv_model(4, 4, 0, 0);
+    tb_find_tensor(f, "dec_2.bn.running_var")->nonneg = 0;
+    expect_file("negative var", f, BAD, "'dec_2.bn.running_var' is negative");
+    tb_free(f);
+    f = tb_pconv_model(4, 4, 0, 0);
+    tb_tensor *t = tb_find_tensor(f, "dec_4.conv.weight");
+    t->poison_index = 7;
+    t->poison_bits = 0x7fc00000u;
+    expect_file("nan", f, BAD, "'dec_4.conv.weight' contains NaN at element 7");
+    tb_free(f);
+    f = tb_pconv_model(4, 4, 0, 0);
+    tb_find_tensor(f, "enc_4.bn.weight")->poison_index = -1;
+    tb_set_f32(f, "gatedinpaint.pconv.bn_eps", 1e-30f);
+    t = tb_find_tensor(f, "enc_4.bn.running_var");
+    t->poison_index = 0;
+    t->poison_bits = 0; /* var 0 + eps 1e-30: the scale overflows float */
+    tb_find_tensor(f, "enc_4.bn.weight")->poison_index = 0;
+    tb_find_tensor(f, "enc_4.bn.weight")->poison_bits = 0x7f000000u; /* 1.7e38 */
+    expect_file("overflow", f, BAD, "layer enc_4: BatchNorm channel 0 scales the weights");
+    tb_free(f);
+}
+
 static int write_seeds(const char *dir) {
     static const struct { const char *name; int width, guide; uint32_t type; int header_only; }
         seeds[] = {
@@ -775,13 +870,17 @@ static int write_seeds(const char *dir) {
             {"valid_w4_f16.gguf", 4, 0, 1, 0},
             {"header_w4.gguf", 4, 0, 0, 1},
             {"header_w8_guide_f16.gguf", 8, 1, 1, 1},
+            {"pconv_w2_f32.gguf", 2, 2, 0, 0},
+            {"pconv_w2_f16.gguf", 2, 2, 1, 0},
         };
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        tb_file *f = tb_model(seeds[i].width, seeds[i].guide, seeds[i].type);
+        /* guide 2: a PConv U-Net (layer_size 4) instead */
+        tb_file *f = seeds[i].guide == 2 ? tb_pconv_model(seeds[i].width, 4, seeds[i].type, 0)
+                                         : tb_model(seeds[i].width, seeds[i].guide, seeds[i].type);
         size_t size, start;
         uint8_t *data = tb_serialize(f, &size, &start);
         if (seeds[i].header_only) size = start;
@@ -813,5 +912,6 @@ int main(int argc, char **argv) {
     test_truncation();
     test_bit_flips();
     test_api();
+    test_pconv();
     return check_report();
 }
