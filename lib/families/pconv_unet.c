@@ -85,27 +85,35 @@ typedef struct run {
 } run;
 
 /* Layer li on `in` (in_h x in_w, valid counts in the valid plane): output
- * and its mask. */
+ * rows [y0, y1) (-1: all) and the whole output mask. */
 static gi_status layer(run *r, int32_t li, const float *in, int32_t in_h, int32_t in_w,
-                       float *out, uint8_t *mask_out) {
+                       int32_t y0, int32_t y1, float *out, uint8_t *mask_out) {
     const gi_pc_layer *ly = &r->m->layers[li];
     gi_conv_shape sh;
     layer_shape(ly, in_h, in_w, &sh);
     float *scale = (float *)(r->base + r->l->o_scale);
     gi_pconv_scale(&sh, (const int32_t *)(r->base + r->l->o_valid), scale, mask_out);
+    if (y0 < 0) y0 = 0, y1 = sh.out_h;
     gi_pconv_run(r->ex->kernels, r->ex->num_threads, &sh, in, r->packed->layer[li], scale, out,
-                 (float *)(r->base + r->l->o_conv), r->l->conv_scratch);
+                 y0, y1, (float *)(r->base + r->l->o_conv), r->l->conv_scratch);
     r->macs_done += (double)sh.out_h * sh.out_w * ly->cout * ly->cin * ly->k * ly->k;
     return gi_exec_report(r->ex, (float)(r->macs_done / r->l->macs),
                           li < r->m->depth ? "encoder" : "decoder");
 }
 
 /* Network input h_0 and its mask: colour normalised with ImageNet's mean and
- * standard deviation, 0 in the hole. */
-static void build_input(const gi_pconv_unet *m, const gi_net_io *io, float *x, uint8_t *known) {
+ * standard deviation, 0 in the hole; [*y0, *y1): the rows with hole pixels. */
+static void build_input(const gi_pconv_unet *m, const gi_net_io *io, float *x, uint8_t *known,
+                        int32_t *y0, int32_t *y1) {
     const size_t npix = (size_t)io->h * io->w;
+    *y0 = io->h, *y1 = 0;
     for (size_t i = 0; i < npix; i++) {
         known[i] = !io->hole[i];
+        if (!known[i]) {
+            int32_t y = (int32_t)(i / (size_t)io->w);
+            if (y < *y0) *y0 = y;
+            *y1 = y + 1;
+        }
         for (int ch = 0; ch < 3; ch++) {
             int32_t src = m->bgr ? 2 - ch : ch;
             float v = ((float)io->rgb[i * 3 + src] / 255.0f - mean_rgb[ch]) / std_rgb[ch];
@@ -145,13 +153,14 @@ static gi_status pconv_forward(void *state, gi_exec *ex, gi_net_io *io, void *sc
         mk[i] = base + l.o_m[i];
     }
     int32_t *valid = (int32_t *)(base + l.o_valid);
-    build_input(m, io, h[0], mk[0]);
+    int32_t hole_y0, hole_y1;
+    build_input(m, io, h[0], mk[0], &hole_y0, &hole_y1);
     gi_status st;
     for (int32_t i = 1; i <= L; i++) { /* enc_i: h_{i-1} -> h_i */
         int32_t cin = m->layers[i - 1].cin;
         size_t px = (size_t)(H >> (i - 1)) * (size_t)(W >> (i - 1));
         for (size_t p = 0; p < px; p++) valid[p] = cin * mk[i - 1][p];
-        if ((st = layer(&r, i - 1, h[i - 1], H >> (i - 1), W >> (i - 1), h[i], mk[i])))
+        if ((st = layer(&r, i - 1, h[i - 1], H >> (i - 1), W >> (i - 1), -1, -1, h[i], mk[i])))
             return st;
     }
     float *cat = (float *)(base + l.o_cat), *dec = (float *)(base + l.o_dec);
@@ -163,13 +172,14 @@ static gi_status pconv_forward(void *state, gi_exec *ex, gi_net_io *io, void *sc
         const gi_pc_layer *ly = &m->layers[li];
         concat(src, smask, ly->cin_up, h[i - 1], mk[i - 1], ly->cin - ly->cin_up, H >> (i - 1),
                W >> (i - 1), cat, valid);
-        if ((st = layer(&r, li, cat, H >> (i - 1), W >> (i - 1), dec, dmask))) return st;
+        /* Of dec_1, only the rows with hole pixels are ever read. */
+        int32_t y0 = i == 1 ? hole_y0 : -1, y1 = i == 1 ? hole_y1 : -1;
+        if ((st = layer(&r, li, cat, H >> (i - 1), W >> (i - 1), y0, y1, dec, dmask))) return st;
         src = dec;
         smask = dmask;
     }
     /* dec_1's normalised colour back to RGB on the 0..255 scale, in place */
-    const size_t npix = (size_t)H * W;
-    for (size_t i = 0; i < npix; i++) {
+    for (size_t i = (size_t)hole_y0 * W; i < (size_t)hole_y1 * W; i++) {
         float px[3];
         for (int ch = 0; ch < 3; ch++) px[ch] = (dec[i * 3 + ch] * std_rgb[ch] + mean_rgb[ch]);
         for (int ch = 0; ch < 3; ch++) dec[i * 3 + (m->bgr ? 2 - ch : ch)] = px[ch] * 255.0f;

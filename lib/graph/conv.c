@@ -32,10 +32,11 @@ void gi_conv_shape_same(gi_conv_shape *sh, int32_t in_h, int32_t in_w, int32_t c
     sh->act = act;
 }
 
-/* Rows split across threads; scale: NULL for an ordinary convolution. */
+/* Rows [y_begin, y_end) split across threads; scale: NULL for an ordinary
+ * convolution. */
 static void run_rows(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
-                     const float *packed, const float *scale, float *out, float *scratch,
-                     size_t scratch_floats) {
+                     const float *packed, const float *scale, float *out, int32_t y_begin,
+                     int32_t y_end, float *scratch, size_t scratch_floats) {
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt)
     {
@@ -45,8 +46,9 @@ static void run_rows(const gi_kernels *k, int nt, const gi_conv_shape *sh, const
     {
         int t = 0, n = 1;
 #endif
-        int32_t y0 = (int32_t)((int64_t)sh->out_h * t / n);
-        int32_t y1 = (int32_t)((int64_t)sh->out_h * (t + 1) / n);
+        int32_t rows = y_end - y_begin;
+        int32_t y0 = y_begin + (int32_t)((int64_t)rows * t / n);
+        int32_t y1 = y_begin + (int32_t)((int64_t)rows * (t + 1) / n);
         float *s = scratch + (size_t)t * scratch_floats;
         gi_fpu fpu = gi_fpu_enter();
         if (y1 > y0 && scale)
@@ -59,13 +61,13 @@ static void run_rows(const gi_kernels *k, int nt, const gi_conv_shape *sh, const
 
 void gi_conv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
                  const float *packed, float *out, float *scratch, size_t scratch_floats) {
-    run_rows(k, nt, sh, in, packed, NULL, out, scratch, scratch_floats);
+    run_rows(k, nt, sh, in, packed, NULL, out, 0, sh->out_h, scratch, scratch_floats);
 }
 
 void gi_pconv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
-                  const float *packed, const float *scale, float *out, float *scratch,
-                  size_t scratch_floats) {
-    run_rows(k, nt, sh, in, packed, scale, out, scratch, scratch_floats);
+                  const float *packed, const float *scale, float *out, int32_t y0,
+                  int32_t y1, float *scratch, size_t scratch_floats) {
+    run_rows(k, nt, sh, in, packed, scale, out, y0, y1, scratch, scratch_floats);
 }
 
 void gi_pconv_scale(const gi_conv_shape *sh, const int32_t *valid, float *scale,

@@ -23,10 +23,10 @@ void gi_conv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const flo
                  const float *packed, float *out, float *scratch, size_t scratch_floats);
 
 /* Partial convolution: gi_conv_run with kernels->pconv_rows and its
- * per-output-pixel scale. */
+ * per-output-pixel scale, over output rows [y0, y1) only. */
 void gi_pconv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
-                  const float *packed, const float *scale, float *out, float *scratch,
-                  size_t scratch_floats);
+                  const float *packed, const float *scale, float *out, int32_t y0,
+                  int32_t y1, float *scratch, size_t scratch_floats);
 
 /* The partial convolution's renormalisation for geometry sh (up = 1):
  * valid[p] is the number of valid input values at input pixel p (the
