@@ -135,3 +135,33 @@ def test_model_properties(tmp):
     m = gi.Model.from_file(path)
     assert m.family == "pconv_unet"
     assert m.width == 16 and m.guide_channels == 0
+
+
+def test_cli(tmp):
+    """gi-inpaint runs a PConv file with no new option, both strategies; a guide is a
+    clear error (exit 5)."""
+    import subprocess
+    from PIL import Image
+    cli = os.environ.get("GI_INPAINT")
+    if not cli:
+        pytest.skip("GI_INPAINT is not set (run through `meson test parity-pconv`)")
+    path, _ = model_file(tmp, CASES[1])
+    img, hole = picture(70, 90, 9)
+    files = {n: os.path.join(tmp, n + ".png") for n in ("img", "mask", "guide", "out")}
+    Image.fromarray(img).save(files["img"])
+    Image.fromarray((hole * 255).astype(np.uint8)).save(files["mask"])
+    Image.fromarray(np.zeros((70, 90), np.uint8)).save(files["guide"])
+    base = [cli, "--model", path, "--image", files["img"], "--mask", files["mask"],
+            "--output", files["out"]]
+    outs = []
+    for strategy in ("exact", "regions"):
+        r = subprocess.run(base + ["--strategy", strategy], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+        out = np.asarray(Image.open(files["out"]))
+        assert np.array_equal(out[~hole], img[~hole]) and not np.array_equal(out, img)
+        outs.append(out)
+    assert np.array_equal(outs[0], run_engine(path, img, hole, 2))  # CLI == API
+    r = subprocess.run(base + ["--guide", files["guide"]], capture_output=True,
+                       text=True)
+    assert r.returncode == 5 and "has no guide channel" in r.stderr, r.stderr
