@@ -429,6 +429,46 @@ GI_API gi_status gi_op_contextual_attention(gi_session *s,
                                             float softmax_scale,
                                             gi_tensor *output);
 
+/* ------------------------------------------------------------------------ */
+/* EXPERIMENTAL: watching the network (the gate viewer)                      */
+/* ------------------------------------------------------------------------ */
+/*
+ * Outside the stability promise like the gi_op_* functions above. With an
+ * observer installed, gi_inpaint() hands it intermediate maps of the network
+ * as it runs:
+ *  - "gate" maps of a gated convolution (family deepfill_v2): the sigmoid
+ *    gate in [0, 1] of each output channel at each pixel of the layer, for
+ *    every gated layer (all but the two tanh output layers). Computing them
+ *    runs each observed convolution a second time; the result of the call is
+ *    bit-identical to a call without an observer.
+ *  - "mask" maps of a partial convolution (family pconv_unet): the layer's
+ *    updated mask, 1 where its window had a valid input, else 0; one
+ *    channel (the mask is the same for every output channel).
+ * Maps are in network pixels at the layer's resolution: the network input is
+ * the image padded bottom/right to the family's multiple (net_h x net_w) in
+ * GI_STRATEGY_EXACT; with GI_STRATEGY_REGIONS each pass is a (shrunk) window
+ * of the image, numbered by `pass`. Without an observer nothing is computed
+ * (one pointer test per layer).
+ */
+typedef struct gi_map_info {
+    const char *layer;    /* the layer's name in the model file ("conv2_downsample", "enc_3") */
+    const char *kind;     /* "gate" or "mask" */
+    int32_t index;        /* order of the map within its pass, from 0 */
+    int32_t pass;         /* network pass of this gi_inpaint() call, from 0 */
+    int32_t h, w, c;      /* the map: h x w pixels, c channels, HWC floats */
+    int32_t net_h, net_w; /* the pass's network input size */
+} gi_map_info;
+
+/** Called with each map; `data` (info->h * w * c floats) is valid only during
+ *  the call. Return 0 to go on, non-zero to cancel gi_inpaint() (it returns
+ *  GI_E_CANCELLED). */
+typedef int32_t (*gi_map_observer_fn)(void *user, const gi_map_info *info,
+                                      const float *data);
+
+/** Install (or with fn = NULL remove) the map observer. */
+GI_API gi_status gi_session_set_map_observer(gi_session *s, gi_map_observer_fn fn,
+                                             void *user);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dump_maps.h"
 #include "gatedinpaint.h"
 
 /* Exit codes by class of failure, so scripts can tell them apart. */
@@ -50,6 +51,10 @@ static const char usage_text[] =
     "      --feather N     blend the fill into the image over a band of N pixels\n"
     "                      outside the hole (linear in the distance to the hole);\n"
     "                      pixels farther away are left bit-identical\n"
+    "      --dump-gates DIR  write the network's gates (DeepFill v2) or updated\n"
+    "                      masks (PConv U-Net) into DIR as one PNG grid per layer,\n"
+    "                      with index.html and index.tsv (one image; implies\n"
+    "                      --strategy exact; experimental)\n"
     "  -j, --jobs N        images filled at once in folder mode (default 1); the\n"
     "                      threads are shared out among them\n"
     "  -t, --threads N     number of threads in all (default 0: all cores)\n"
@@ -64,7 +69,7 @@ static const char usage_text[] =
     "masks), 6 folder mode: some images failed (the others were written).\n";
 
 typedef struct {
-    const char *image, *mask, *output, *model, *guide;
+    const char *image, *mask, *output, *model, *guide, *dump_gates;
     long threads;     /* -1: library default */
     long strategy;    /* GI_STRATEGY_* */
     long jobs, dilate, feather;
@@ -130,7 +135,7 @@ static bool parse_count(const char *arg, long lo, long *value) {
 
 /* Returns -1 to go on, else the exit code. */
 static int parse(int argc, char **argv, options *o) {
-    enum { OPT_MODEL = 256, OPT_DILATE, OPT_FEATHER };
+    enum { OPT_MODEL = 256, OPT_DILATE, OPT_FEATHER, OPT_DUMP };
     static const struct option longopts[] = {
         {"image", required_argument, NULL, 'i'}, {"mask", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'}, {"model", required_argument, NULL, OPT_MODEL},
@@ -139,6 +144,7 @@ static int parse(int argc, char **argv, options *o) {
         {"version", no_argument, NULL, 'V'},      {"strategy", required_argument, NULL, 's'},
         {"jobs", required_argument, NULL, 'j'},   {"dilate", required_argument, NULL, OPT_DILATE},
         {"feather", required_argument, NULL, OPT_FEATHER},
+        {"dump-gates", required_argument, NULL, OPT_DUMP},
         {NULL, 0, NULL, 0}};
     opterr = 0; /* our own one-line messages instead of getopt's */
     int ch;
@@ -176,6 +182,7 @@ static int parse(int argc, char **argv, options *o) {
             if (!parse_count(optarg, 0, &o->feather))
                 return usage_error("--feather wants a number of pixels >= 0, not '%s'", optarg);
             break;
+        case OPT_DUMP: o->dump_gates = optarg; break;
         case ':': return usage_error("%s needs a value", argv[optind - 1]);
         default: {
             /* Unknown short options are in optopt; long ones only in argv. */
@@ -189,6 +196,9 @@ static int parse(int argc, char **argv, options *o) {
     if (!o->image) return usage_error("missing --image");
     if (!o->mask) return usage_error("missing --mask");
     if (!o->output) return usage_error("missing --output");
+    if (o->dump_gates && is_dir(o->image))
+        return usage_error("--dump-gates takes one image, not the folder '%s'", o->image);
+    if (o->dump_gates) o->strategy = GI_STRATEGY_EXACT; /* one pass over the image */
     /* Found out now rather than after the expensive part. */
     if (!is_dir(o->image) && !is_dir(o->output) && !has_image_extension(o->output))
         return usage_error("cannot tell the output format of '%s'; use .png, .jpg or .jpeg",
@@ -662,8 +672,18 @@ static int fill_one(run_state *r, gi_session *s, const job *j, tensors *t) {
     const double t1 = now();
     /* In place without feathering: outside the hole output = input anyway. */
     gi_tensor *dst = t->filled ? t->filled : t->image;
+    gi_dump *dump = o->dump_gates ? dump_open(o->dump_gates, h, w) : NULL;
+    if (o->dump_gates && !dump) return EXIT_IO;
+    if (dump) gi_session_set_map_observer(s, dump_observer, dump);
     gi_status st = gi_inpaint(s, t->image, hole, t->guide, dst);
     const double t2 = now();
+    if (dump) {
+        gi_session_set_map_observer(s, NULL, NULL);
+        if (dump_close(dump)) {
+            say(r, "cannot write the maps into '%s'", o->dump_gates);
+            return EXIT_IO;
+        }
+    }
     if (show && prog.stage) fputs("\r\x1b[K", stderr);
     if (st) return LIB_FAIL(r, EXIT_INPAINT, "inpainting '%s' failed", j->image);
     if (t->filled && gi_blend_feather(t->image, t->mask, t->filled, (int32_t)o->feather, t->image))

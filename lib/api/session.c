@@ -131,6 +131,13 @@ gi_status gi_session_set_progress(gi_session *s, gi_progress_fn fn, void *user) 
     return GI_OK;
 }
 
+gi_status gi_session_set_map_observer(gi_session *s, gi_map_observer_fn fn, void *user) {
+    if (!s) return gi_fail(GI_E_INVALID_ARG, "gi_session_set_map_observer: session is NULL");
+    s->observe = fn;
+    s->observe_user = fn ? user : NULL;
+    return GI_OK;
+}
+
 void gi_session_set_debug_taps(gi_session *s, gi_debug_taps *taps) { s->taps = taps; }
 
 gi_status gi_session_check_pixels(const gi_session *s, const char *fn, const char *what,
@@ -145,5 +152,5 @@ gi_status gi_session_check_pixels(const gi_session *s, const char *fn, const cha
 
 gi_exec gi_session_exec(gi_session *s) {
     return (gi_exec){s->kernels, s->num_threads, s->progress, s->progress_user, 0.0f, 1.0f,
-                     s->taps, &s->arena};
+                     s->taps, &s->arena, s->observe, s->observe_user, 0};
 }

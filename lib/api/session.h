@@ -18,6 +18,8 @@ struct gi_session {
     const gi_kernels *kernels;
     gi_progress_fn progress;
     void *progress_user;
+    gi_map_observer_fn observe;
+    void *observe_user;
     gi_debug_taps *taps;
     int64_t max_pixels; /* GI_OPT_MAX_PIXELS resolved: >= 1 */
     int32_t strategy;   /* GI_STRATEGY_* */

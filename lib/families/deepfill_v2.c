@@ -5,6 +5,7 @@
  * colour, guide, ones, mask; the optional hole pre-fill) and output. */
 #include "deepfill_v2.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,11 +152,39 @@ typedef struct run {
     const plan *p;
     float *a, *b, *conv_scratch;
     double macs_done, macs_total;
+    int32_t net_h, net_w; /* the network input's size */
+    int32_t observed;     /* maps handed to the observer so far */
 } run;
 
+/* The gate viewer: the layer once more without its activation, the gate
+ * half through a sigmoid, to the observer. The layer's own output is left
+ * as computed, so the call's result does not change. */
+static gi_status observe_gates(run *r, int layer, const gi_conv_shape *gated, const float *in,
+                               const float *wts, int32_t net_h, int32_t net_w) {
+    gi_conv_shape sh = *gated;
+    sh.act = GI_ACT_NONE;
+    sh.cout = sh.out_pstride = sh.cconv;
+    const int32_t half = gated->cout;
+    size_t npix = (size_t)sh.out_h * sh.out_w;
+    float *raw = gi_malloc(npix * sh.cconv * sizeof *raw);
+    if (!raw) return gi_fail(GI_E_NOMEM, "gi_inpaint: no memory for the gates of %s",
+                             r->m->layers[layer].name);
+    gi_conv_run(r->ex->kernels, r->ex->num_threads, &sh, in, wts, raw, r->conv_scratch,
+                r->p->conv_scratch);
+    for (size_t p = 0; p < npix; p++) /* gates packed in place: pixel p's to p * half */
+        for (int32_t c = 0; c < half; c++)
+            raw[p * half + c] = 1.0f / (1.0f + expf(-raw[p * sh.cconv + half + c]));
+    gi_map_info info = {r->m->layers[layer].name, "gate", r->observed++, 0, sh.out_h,
+                        sh.out_w, half, net_h, net_w};
+    gi_status st = gi_exec_observe(r->ex, &info, raw);
+    free(raw);
+    return st;
+}
+
 /* One convolution layer, rows split across the threads. */
-static void conv(run *r, int layer, const float *in, int32_t in_h, int32_t in_w,
-                 int32_t in_ps, float *out, int32_t out_ps, int32_t *out_h, int32_t *out_w) {
+static gi_status conv(run *r, int layer, const float *in, int32_t in_h, int32_t in_w,
+                      int32_t in_ps, float *out, int32_t out_ps, int32_t *out_h,
+                      int32_t *out_w) {
     const gi_layer_spec *l = &r->m->layers[layer];
     gi_conv_shape sh;
     layer_shape(l, in_h, in_w, in_ps, out_ps, &sh);
@@ -165,6 +194,9 @@ static void conv(run *r, int layer, const float *in, int32_t in_h, int32_t in_w,
     *out_h = sh.out_h;
     *out_w = sh.out_w;
     r->macs_done += (double)sh.out_h * sh.out_w * sh.cconv * sh.cin * sh.k * sh.k;
+    if (r->ex->observe && sh.cout < sh.cconv)
+        return observe_gates(r, layer, &sh, in, wts, r->net_h, r->net_w);
+    return GI_OK;
 }
 
 static gi_status report(run *r, const char *stage) {
@@ -180,10 +212,11 @@ static gi_status chain(run *r, int first, int last, const char *stage, const flo
         const gi_layer_spec *l = &r->m->layers[i];
         float *dst = i == last ? out : (cur == r->a ? r->b : r->a);
         int32_t ps = i == last ? out_ps : l->cout;
-        conv(r, i, cur, h, w, i == first ? in_ps : r->m->layers[i - 1].cout, dst, ps,
-             &h, &w);
+        gi_status st = conv(r, i, cur, h, w, i == first ? in_ps : r->m->layers[i - 1].cout,
+                            dst, ps, &h, &w);
+        if (st) return st;
         cur = dst;
-        gi_status st = report(r, stage);
+        st = report(r, stage);
         if (st) return st;
     }
     return GI_OK;
@@ -242,7 +275,7 @@ static gi_status network(gi_deepfill *m, gi_exec *ex, const plan *pl, const net_
     const gi_packed *packed = gi_packed_get(&m->packed, ex->kernels);
     if (!packed) return GI_E_NOMEM;
     run r = {ex, m, packed, &p, (float *)(base + p.o_a), (float *)(base + p.o_b),
-             (float *)(base + p.o_conv), 0, 0};
+             (float *)(base + p.o_conv), 0, 0, io->h, io->w, 0};
     r.macs_total = total_macs(m, io->h, io->w);
     const int32_t H = io->h, W = io->w, cin1 = m->layers[GI_DF_conv1].cin;
     gi_status st;

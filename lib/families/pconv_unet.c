@@ -8,8 +8,10 @@
  * first, so the results are the same and no layer multiplies by a mask. */
 #include "pconv_unet.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/alloc.h"
 #include "../common/error.h"
 #include "../graph/conv.h"
 
@@ -82,7 +84,22 @@ typedef struct run {
     const layout *l;
     uint8_t *base;
     double macs_done;
+    int32_t net_h, net_w; /* the network input's size */
+    int32_t observed;     /* maps handed to the observer so far */
 } run;
+
+/* The gate viewer: a layer's updated mask, as floats, to the observer. */
+static gi_status observe_mask(run *r, const char *layer, const uint8_t *mask, int32_t h,
+                              int32_t w) {
+    size_t n = (size_t)h * w;
+    float *map = gi_malloc(n * sizeof *map);
+    if (!map) return gi_fail(GI_E_NOMEM, "gi_inpaint: no memory for the mask of %s", layer);
+    for (size_t i = 0; i < n; i++) map[i] = mask[i];
+    gi_map_info info = {layer, "mask", r->observed++, 0, h, w, 1, r->net_h, r->net_w};
+    gi_status st = gi_exec_observe(r->ex, &info, map);
+    free(map);
+    return st;
+}
 
 /* Layer li on `in` (in_h x in_w, valid counts in the valid plane): output
  * rows [y0, y1) (-1: all) and the whole output mask. */
@@ -93,6 +110,10 @@ static gi_status layer(run *r, int32_t li, const float *in, int32_t in_h, int32_
     layer_shape(ly, in_h, in_w, &sh);
     float *scale = (float *)(r->base + r->l->o_scale);
     gi_pconv_scale(&sh, (const int32_t *)(r->base + r->l->o_valid), scale, mask_out);
+    if (r->ex->observe) {
+        gi_status st = observe_mask(r, ly->name, mask_out, sh.out_h, sh.out_w);
+        if (st) return st;
+    }
     if (y0 < 0) y0 = 0, y1 = sh.out_h;
     gi_pconv_run(r->ex->kernels, r->ex->num_threads, &sh, in, r->packed->layer[li], scale, out,
                  y0, y1, (float *)(r->base + r->l->o_conv), r->l->conv_scratch);
@@ -145,7 +166,7 @@ static gi_status pconv_forward(void *state, gi_exec *ex, gi_net_io *io, void *sc
     uint8_t *base = scratch;
     const gi_packed *packed = gi_packed_get(&m->packed, ex->kernels);
     if (!packed) return GI_E_NOMEM;
-    run r = {ex, m, packed, &l, base, 0};
+    run r = {ex, m, packed, &l, base, 0, H, W, 0};
     float *h[GI_PC_MAX_DEPTH + 1];
     uint8_t *mk[GI_PC_MAX_DEPTH + 1];
     for (int32_t i = 0; i <= L; i++) {

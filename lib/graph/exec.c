@@ -10,3 +10,11 @@ gi_status gi_exec_report(const gi_exec *ex, float done, const char *stage) {
                        stage);
     return GI_OK;
 }
+
+gi_status gi_exec_observe(const gi_exec *ex, gi_map_info *info, const float *data) {
+    info->pass = ex->pass;
+    if (ex->observe(ex->observe_user, info, data))
+        return gi_fail(GI_E_CANCELLED, "gi_inpaint: cancelled by the map observer (%s)",
+                       info->layer);
+    return GI_OK;
+}

@@ -30,10 +30,19 @@ typedef struct gi_exec {
     float span_start, span_len;
     gi_debug_taps *taps; /* NULL unless a test asks */
     gi_arena *arena;
+    /* The gate viewer (gi_session_set_map_observer): NULL, or called with
+     * maps; pass numbers the network passes of one call. */
+    gi_map_observer_fn observe;
+    void *observe_user;
+    int32_t pass;
 } gi_exec;
 
 /* Call the progress callback with `done` in [0, 1] of the current pass;
  * GI_E_CANCELLED (message set) if it asks to stop. */
 gi_status gi_exec_report(const gi_exec *ex, float done, const char *stage);
+
+/* Hand one map to the observer (info's pass is filled in here);
+ * GI_E_CANCELLED (message set) if it asks to stop. */
+gi_status gi_exec_observe(const gi_exec *ex, gi_map_info *info, const float *data);
 
 #endif

@@ -414,6 +414,7 @@ static gi_status run_regions(const gi_model *m, gi_exec *ex, const gi_tensor *im
                        reg[i].k / work;
         sub.span_start = ex->span_start + ex->span_len * (float)done;
         sub.span_len = ex->span_len * (float)share;
+        sub.pass = i;
         st = run_region(m, &sub, image, mask, guide, &reg[i], pending, &np);
         done += share;
         if (reg[i].k > stats->max_scale) stats->max_scale = reg[i].k;

@@ -24,6 +24,24 @@ pub type gi_status = i32;
 pub type gi_progress_fn =
     Option<unsafe extern "C" fn(user: *mut c_void, done: f32, stage: *const c_char) -> i32>;
 
+/// Experimental: one intermediate map of the network (the gate viewer).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct gi_map_info {
+    pub layer: *const c_char,
+    pub kind: *const c_char,
+    pub index: i32,
+    pub pass: i32,
+    pub h: i32,
+    pub w: i32,
+    pub c: i32,
+    pub net_h: i32,
+    pub net_w: i32,
+}
+pub type gi_map_observer_fn = Option<
+    unsafe extern "C" fn(user: *mut c_void, info: *const gi_map_info, data: *const f32) -> i32,
+>;
+
 pub const GI_VERSION_MAJOR: u32 = 0;
 pub const GI_VERSION_MINOR: u32 = 1;
 pub const GI_VERSION_PATCH: u32 = 0;
@@ -177,5 +195,10 @@ extern "C" {
         fuse: i32,
         softmax_scale: f32,
         output: *mut gi_tensor,
+    ) -> gi_status;
+    pub fn gi_session_set_map_observer(
+        s: *mut gi_session,
+        fn_: gi_map_observer_fn,
+        user: *mut c_void,
     ) -> gi_status;
 }
