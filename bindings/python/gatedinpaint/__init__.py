@@ -449,7 +449,7 @@ class Session:
         """Instruction set in use (GI_ISA_* value: 0 scalar, 20 AVX2, 30 AVX-512...)."""
         return self._get(_capi.OPT_ISA)
 
-    def inpaint(self, image, mask, guide=None, *, progress=None, output=None):
+    def inpaint(self, image, mask, guide=None, *, progress=None, output=None, maps=None):
         """Fill `image` where `mask` is > 127.
 
         image: numpy uint8 H x W x 3|4 array, PIL image or path.
@@ -460,6 +460,10 @@ class Session:
             truthy return cancels (CancelledError); an exception it raises
             cancels and is re-raised here.
         output: a path to save the result to (PNG or JPEG by extension).
+        maps: experimental (the gate viewer, docs/ENGINE.md): called as
+            maps(info, array) with each intermediate map of the network:
+            info a dict (layer, kind "gate" or "mask", index, pass, net_h,
+            net_w), array an h x w x c float32 copy; a truthy return cancels.
 
         Returns the result as the same kind as `image`: a numpy array, or a
         PIL image. For a path, `output` is returned when given, else an array.
@@ -474,7 +478,7 @@ class Session:
             raise RuntimeError("this Session is running on another thread; "
                                "use one Session per thread")
         try:
-            self._run(image_array, mask_array, guide_array, out, progress)
+            self._run(image_array, mask_array, guide_array, out, progress, maps)
         finally:
             self._lock.release()
 
@@ -487,18 +491,37 @@ class Session:
             return Image.fromarray(out, "RGBA" if out.shape[2] == 4 else "RGB")
         return out
 
-    def _run(self, image, mask, guide, out, progress):
+    def _run(self, image, mask, guide, out, progress, maps=None):
         raised = []
-        callback = _capi.progress_fn()  # NULL: no callback
-        if progress is not None:
-            def call(_user, done, stage):
+
+        def guarded(fn):  # an exception must not unwind through C: cancel instead
+            def call(*args):
                 try:
-                    return 1 if progress(done, stage.decode() if stage else "") else 0
-                except BaseException as e:  # must not unwind through C: cancel instead
+                    return 1 if fn(*args) else 0
+                except BaseException as e:
                     raised.append(e)
                     return 1
-            callback = _capi.progress_fn(call)
+            return call
+
+        callback = _capi.progress_fn()  # NULL: no callback
+        if progress is not None:
+            callback = _capi.progress_fn(guarded(
+                lambda _user, done, stage: progress(done, stage.decode() if stage else "")))
         _check(_lib.gi_session_set_progress(self._ptr, callback, None))
+        observer = _capi.map_observer_fn()
+        if maps is not None:
+            if not hasattr(_lib, "gi_session_set_map_observer"):
+                raise UnsupportedError(-5, "this libgatedinpaint has no "
+                                       "map observer (experimental, newer libraries)")
+
+            def see(_user, info_p, data):
+                i = info_p.contents
+                arr = np.ctypeslib.as_array(data, shape=(i.h, i.w, i.c)).copy()
+                return maps({"layer": i.layer.decode(), "kind": i.kind.decode(),
+                             "index": i.index, "pass": i.pass_, "net_h": i.net_h,
+                             "net_w": i.net_w}, arr)
+            observer = _capi.map_observer_fn(guarded(see))
+            _check(_lib.gi_session_set_map_observer(self._ptr, observer, None))
         try:
             with _Borrowed(image) as ti, _Borrowed(mask) as tm, _Borrowed(out) as to:
                 if guide is None:
@@ -512,6 +535,8 @@ class Session:
         finally:
             if progress is not None:
                 _lib.gi_session_set_progress(self._ptr, _capi.progress_fn(), None)
+            if maps is not None:
+                _lib.gi_session_set_map_observer(self._ptr, _capi.map_observer_fn(), None)
 
     def close(self):
         """Free the session and its scratch memory now."""

@@ -79,6 +79,18 @@ progress_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_float,
                                ctypes.c_char_p)
 
 
+class map_info(ctypes.Structure):
+    """gi_map_info (experimental section of gatedinpaint.h)."""
+    _fields_ = [("layer", ctypes.c_char_p), ("kind", ctypes.c_char_p),
+                ("index", ctypes.c_int32), ("pass_", ctypes.c_int32),
+                ("h", ctypes.c_int32), ("w", ctypes.c_int32), ("c", ctypes.c_int32),
+                ("net_h", ctypes.c_int32), ("net_w", ctypes.c_int32)]
+
+
+map_observer_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.POINTER(map_info),
+                                   ctypes.POINTER(ctypes.c_float))
+
+
 def _declare(name, restype, *argtypes):
     fn = getattr(lib, name)
     fn.restype = restype
@@ -118,6 +130,10 @@ _declare("gi_session_set_int", _status, session_p, ctypes.c_int32, ctypes.c_int6
 _declare("gi_session_get_int", _status, session_p, ctypes.c_int32, c_int64_p)
 _declare("gi_session_set_progress", _status, session_p, progress_fn, ctypes.c_void_p)
 _declare("gi_inpaint", _status, session_p, tensor_p, tensor_p, tensor_p, tensor_p)
+# Experimental (docs/ABI.md): absent from libraries older than the binding's use of it.
+if hasattr(lib, "gi_session_set_map_observer"):
+    _declare("gi_session_set_map_observer", _status, session_p, map_observer_fn,
+             ctypes.c_void_p)
 
 version = decode_version(lib.gi_version())
 check_version(version, path)
