@@ -113,6 +113,8 @@ def test_errors(server, inputs, tmp_path):
     small = png(tmp_path, "small.png", np.full((h - 1, w), 255, np.uint8))
     error(post(server, dict(inputs, mask=small)), 422, "mask", "680x424", "680x425")
     error(post(server, dict(inputs, guide=small)), 422, "guide", "680x424")
+    # The test model has no guide channel.
+    error(post(server, dict(inputs, guide=inputs["mask"])), 422, "no guide channel")
     empty = png(tmp_path, "empty.png", np.zeros((h, w), np.uint8))
     error(post(server, dict(inputs, mask=empty)), 422, "no hole")
     full = png(tmp_path, "full.png", np.full((h, w), 255, np.uint8))
