@@ -125,8 +125,8 @@ class Filler:
     def fill(self, uploads):
         """PNG bytes of the filled image, from {field: file bytes}."""
         with tempfile.TemporaryDirectory(prefix="gatedinpaint-web-") as folder:
-            image, _ = gi._image_input(self._decode(folder, "image", uploads["image"],
-                                                    gi.load_image))
+            image = self._decode(folder, "image", uploads["image"],
+                                 lambda path: gi._image_input(path)[0])  # grey -> RGB
             mask = gi.normalize_mask(self._decode(folder, "mask", uploads["mask"],
                                                   gi.load_mask))
             guide = None

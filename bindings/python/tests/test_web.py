@@ -3,6 +3,7 @@ changes the hole and nothing else, each bad request gets its JSON error, and
 requests served at once give the pixels of serial calls. Skipped (exit 77 in
 meson) without Starlette, python-multipart, uvicorn or httpx."""
 import concurrent.futures
+import struct
 import threading
 import time
 
@@ -87,6 +88,16 @@ def test_fill_changes_the_hole_only(server, inputs, example_paths, tmp_path):
     assert np.abs(out[hole].astype(int) - image[hole]).mean() > 2
 
 
+def test_grey_image(server, inputs, example_paths, tmp_path):
+    grey = gi.load_image(example_paths[0], 1)
+    r = post(server, dict(inputs, image=png(tmp_path, "grey.png", grey)))
+    assert r.status_code == 200, r.text
+    out = decode(tmp_path, r.content)
+    hole = gi.normalize_mask(gi.load_mask(example_paths[1])) > 0
+    assert out.shape == grey.shape[:2] + (3,)
+    assert np.array_equal(out[~hole], np.repeat(grey, 3, axis=2)[~hole])
+
+
 def test_page_and_info(server):
     page = httpx.get(server.url + "/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
@@ -121,7 +132,7 @@ def test_errors(server, inputs, tmp_path):
     error(post(server, dict(inputs, mask=full)), 422, "whole image")
 
 
-def test_limits(model_path, inputs):
+def test_limits(server, model_path, inputs):
     with Server(model=model_path, workers=1, max_bytes=len(inputs["image"]) + 4000,
                 max_pixels=680 * 425) as s:
         assert post(s, inputs).status_code == 200
@@ -133,6 +144,9 @@ def test_limits(model_path, inputs):
               413, "bytes")
     with Server(model=model_path, workers=1, max_pixels=680 * 425 - 1) as s:
         error(post(s, inputs), 413, "680x425", "image")
+    # Refused from its header: the library would read it as a broken file (415).
+    huge = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR" + struct.pack(">II", 50000, 50000)
+    error(post(server, dict(inputs, image=huge + b"\x08\x02\x00\x00\x00")), 413, "50000x50000")
 
 
 def test_concurrent_requests_match_serial_calls(server, model_path, inputs, example_paths,
