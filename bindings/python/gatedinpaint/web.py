@@ -23,12 +23,16 @@ import queue
 import struct
 import tempfile
 
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+try:
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+    from starlette.formparsers import MultiPartException, MultiPartParser
+    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.routing import Route
+except ImportError as e:
+    raise ImportError("gatedinpaint.web needs Starlette and python-multipart (Debian: apt-get "
+                      "install python3-starlette python3-multipart python3-uvicorn): %s" % e) from e
 
 import gatedinpaint as gi
 
@@ -150,6 +154,8 @@ class Filler:
                 raise Refused(503, e.message)
             except (gi.InvalidArgumentError, gi.ShapeError) as e:
                 raise Refused(422, e.message)
+            except gi.GatedInpaintError as e:
+                raise Refused(500, e.message)
             finally:
                 self.sessions.put(session)
             path = os.path.join(folder, "out.png")
