@@ -1,8 +1,8 @@
 """The page of gatedinpaint.web in a real browser (headless Chromium through
 Selenium), served by `python3 -m gatedinpaint.web` on a free port: open the
-example photo, paint strokes with the mouse (one undone), press Fill, and the
-picture the page received is changed inside the painted hole and identical
-outside. GATEDINPAINT_WEB_SCREENSHOT=FILE saves a screenshot after the fill
+example photo, paint strokes with the mouse (one undone, and a guide line
+when the model takes one), press Fill, and the picture the page received is
+changed inside the painted hole and identical outside. GATEDINPAINT_WEB_SCREENSHOT=FILE saves a screenshot after the fill
 (docs/web.png). Skipped (exit 77 in meson) without chromium, chromedriver,
 Selenium or the web dependencies."""
 import base64
@@ -101,6 +101,12 @@ def test_paint_fill_download(url, browser, example_paths, tmp_path):
     stroke(browser, paint, [(-120, -60), (-40, -50), (30, -40), (60, 10)])
     stroke(browser, paint, [(200, 150), (240, 150)])  # undone below
     browser.find_element(By.ID, "undo").click()
+    guide_button = browser.find_element(By.ID, "mode-guide")
+    guided = browser.execute_script("return fetch('api/info').then((r) => r.json())")["guide"]
+    assert guide_button.is_displayed() == guided
+    if guided:
+        guide_button.click()
+        stroke(browser, paint, [(-100, 60), (100, 60)])  # outside the hole
     browser.find_element(By.ID, "fill").click()
     wait.until(lambda d: d.execute_script("return window.gatedinpaint.result")
                or "failed" in d.find_element(By.ID, "status").text)
@@ -132,6 +138,13 @@ def test_paint_fill_download(url, browser, example_paths, tmp_path):
         return hole[int((rect["height"] / 2 + dy) * scale), int((rect["width"] / 2 + dx) * scale)]
     assert at(-120, -60) and at(-40, -50) and at(60, 10), "the stroke is not in the mask"
     assert not at(220, 150), "the undone stroke is in the mask"
+    assert not at(0, 60), "the guide line is in the mask"
+    guide = browser.execute_script("return window.gatedinpaint.lastGuide")
+    assert (guide is not None) == guided
+    if guided:
+        lines = decode(tmp_path, "guide.png", data_url_bytes(guide))[:, :, 0] > 153
+        y, x = int((rect["height"] / 2 + 60) * scale), int(rect["width"] / 2 * scale)
+        assert lines[y - 2:y + 3, x].any() and 0 < lines.sum() < 2000, lines.sum()
     assert 500 < hole.sum() < hole.size // 4, hole.sum()
 
     assert np.array_equal(out[~hole], image[~hole]), "pixels outside the hole changed"
