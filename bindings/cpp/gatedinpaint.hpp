@@ -97,6 +97,16 @@ public:
         detail::check(gi_image_to_mask(t_, &t));
         return Tensor(t);
     }
+    /* The one mask rule for a 1-channel mask (gi_mask_normalize): largest
+     * value 1 means non-zero is a hole, else > 127 is. A new 0/255 mask. */
+    Tensor normalize_mask() const {
+        gi_tensor *t = nullptr;
+        detail::check(gi_mask_normalize(t_, &t));
+        return Tensor(t);
+    }
+    /* Grows the holes (> 127) of this 1-channel mask in place by `radius`
+     * pixels with a square (gi_mask_dilate); the result is 0/255. */
+    void dilate_mask(int32_t radius) { detail::check(gi_mask_dilate(t_, radius)); }
 
     int32_t height() const { return shape(0); }
     int32_t width() const { return shape(1); }
@@ -122,6 +132,16 @@ private:
     }
     gi_tensor *t_;
 };
+
+/* `filled` over `image` with a soft band of `radius` pixels outside the hole
+ * of `mask` (gi_blend_feather): a new tensor shaped like `image`, equal to
+ * `image` at distance >= radius from the hole. */
+inline Tensor blend_feather(const Tensor &image, const Tensor &mask, const Tensor &filled,
+                            int32_t radius) {
+    Tensor out = Tensor::create(image.dtype(), image.height(), image.width(), image.channels());
+    detail::check(gi_blend_feather(image.get(), mask.get(), filled.get(), radius, out.get()));
+    return out;
+}
 
 /* A loaded model. Copies share it (reference counted by the library); it
  * is immutable and may be used from any number of threads. */

@@ -152,6 +152,39 @@ int main(int argc, char **argv) {
     moved.inpaint(image, mask, image);
     CHECK(same_pixels(image, out), "in place");
 
+    // Mask helpers: a 0/1 mask normalised, grown, then a feathered blend.
+    std::vector<unsigned char> ones((size_t)H * W, 0);
+    ones[(size_t)20 * W + 30] = 1;
+    gi::Tensor one = gi::Tensor::wrap(GI_DTYPE_U8, H, W, 1, ones.data(), W);
+    gi::Tensor hole = one.normalize_mask();
+    CHECK(ones[(size_t)20 * W + 30] == 1, "normalize_mask changed its input");
+    unsigned char *h = (unsigned char *)hole.data();
+    CHECK(h[hole.row_stride() * 20 + 30] == 255 && h[hole.row_stride() * 20 + 31] == 0,
+          "normalized %d %d", h[hole.row_stride() * 20 + 30], h[hole.row_stride() * 20 + 31]);
+    hole.dilate_mask(2);
+    int holes_after = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) holes_after += h[hole.row_stride() * y + x] == 255;
+    CHECK(holes_after == 25 && h[hole.row_stride() * 22 + 32] == 255, "dilated: %d holes",
+          holes_after);
+    expect_error([&] { hole.dilate_mask(-1); }, GI_E_INVALID_ARG, "radius", __LINE__);
+    expect_error([&] { image.normalize_mask(); }, GI_E_SHAPE, "", __LINE__);
+
+    std::vector<unsigned char> white((size_t)H * W * 3, 255);
+    gi::Tensor filled = gi::Tensor::wrap(GI_DTYPE_U8, H, W, 3, white.data(), (size_t)W * 3);
+    gi::Tensor soft = gi::blend_feather(out, hole, filled, 4);
+    unsigned char *sp = (unsigned char *)soft.data(), *op = (unsigned char *)out.data();
+    size_t st = soft.row_stride(), ot = out.row_stride();
+    CHECK(sp[st * 20 + 30 * 3] == 255, "hole from filled");
+    // Two pixels from the hole, radius 4: alpha 0.5.
+    double half = (255 + op[ot * 20 + 34 * 3]) / 2.0;
+    CHECK(sp[st * 20 + 34 * 3] >= half - 1 && sp[st * 20 + 34 * 3] <= half + 1,
+          "band %d, expected %.1f", sp[st * 20 + 34 * 3], half);
+    CHECK(sp[st * 20 + 40 * 3] == op[ot * 20 + 40 * 3] && sp[st * 5] == op[ot * 5],
+          "beyond the band");
+    expect_error([&] { gi::blend_feather(out, small_mask, filled, 4); }, GI_E_SHAPE, "",
+                 __LINE__);
+
     std::printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -206,6 +206,8 @@ if run([sys.executable, "-m", "pip", "--version"], check=False).returncode == 0:
     where = run([sys.executable, "-c", LOADED_FROM], env=dict(env, PYTHONPATH=site)).stdout
     if not where.strip().startswith(os.path.join(site, "gatedinpaint") + os.sep):
         fail("pip-installed package loaded %s, not its bundled library" % where.strip())
+    if not os.path.isfile(os.path.join(site, "gatedinpaint", "web.html")):
+        fail("pip-installed package has no web.html (the page of gatedinpaint.web)")
 else:
     print("pip not found: Python packaging skipped")
 

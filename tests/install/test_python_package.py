@@ -61,7 +61,7 @@ def wheel(tmp):
             if b"GGUF" not in data:  # the embedded default model (models/default.gguf)
                 failures.append("%s has no embedded GGUF model" % libs[0])
         for want in ("gatedinpaint/__init__.py", "gatedinpaint/_capi.py",
-                     "gatedinpaint/dask.py"):
+                     "gatedinpaint/dask.py", "gatedinpaint/web.py", "gatedinpaint/web.html"):
             if want not in names:
                 failures.append("missing %s" % want)
         if not any(n.endswith(".dist-info/LICENSE") for n in names):
@@ -100,6 +100,7 @@ with gi.Session(model, threads=1) as session:
 hole = mask > 127
 assert out.shape == image.shape and out.dtype == np.uint8
 assert np.array_equal(out[~hole], image[~hole]), "pixels outside the hole changed"
+assert os.path.isfile(os.path.join(here, "web.html")), "no page for gatedinpaint.web"
 print("ok", gi.library_version(), model.family, model.width, _capi.path)
 """
 

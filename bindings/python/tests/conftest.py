@@ -32,3 +32,10 @@ def model_path(tmp_path_factory):
 def example_paths():
     d = os.path.join(REPO, "examples")
     return os.path.join(d, "dune.jpg"), os.path.join(d, "dune_mask.png")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

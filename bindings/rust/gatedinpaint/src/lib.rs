@@ -382,6 +382,22 @@ impl ImageBuf {
         Tensor::own(raw).to_buf()
     }
 
+    /// The one mask rule for a 1-channel mask: if its largest value is 1 (a
+    /// 0/1 mask), non-zero is a hole, otherwise > 127 is. A new mask of 0 and 255.
+    pub fn normalize_mask(&self) -> Result<ImageBuf> {
+        let t = self.as_image().tensor()?;
+        let mut raw = ptr::null_mut();
+        check(unsafe { sys::gi_mask_normalize(t.0.as_ptr(), &mut raw) })?;
+        Tensor::own(raw).to_buf()
+    }
+    /// Grows the holes (> 127) of this 1-channel mask in place by `radius`
+    /// pixels with a square (Chebyshev distance); the result is 0/255.
+    pub fn dilate_mask(&mut self, radius: u32) -> Result<()> {
+        let radius = c_radius(radius)?;
+        let t = self.as_image_mut().tensor()?;
+        check(unsafe { sys::gi_mask_dilate(t.0.as_ptr(), radius) })
+    }
+
     pub fn as_image(&self) -> Image<'_> {
         Image {
             data: &self.data,
@@ -419,6 +435,34 @@ impl ImageBuf {
     pub fn into_vec(self) -> Vec<u8> {
         self.data
     }
+}
+
+fn c_radius(radius: u32) -> Result<i32> {
+    i32::try_from(radius).map_err(|_| Error::invalid(format!("radius {radius} is too large")))
+}
+
+/// `filled` over `image` with a soft band outside the hole of `mask` (1
+/// channel, > 127 = hole): `filled` in the hole, `alpha * filled + (1 - alpha)
+/// * image` at Euclidean distance `d < radius` from it with `alpha = 1 - d /
+/// radius`, and `image` bit-identical beyond. `image` and `filled` have the
+/// same shape; the result too. Fill the mask grown by `radius`
+/// ([`ImageBuf::dilate_mask`]) first, so `filled` holds useful pixels there.
+pub fn blend_feather(image: &Image, mask: &Image, filled: &Image, radius: u32) -> Result<ImageBuf> {
+    let radius = c_radius(radius)?;
+    let mut out = ImageBuf::new(image.width, image.height, image.channels)?;
+    let (ti, tm, tf) = (image.tensor()?, mask.tensor()?, filled.tensor()?);
+    let to = out.as_image_mut().tensor()?;
+    check(unsafe {
+        sys::gi_blend_feather(
+            ti.0.as_ptr(),
+            tm.0.as_ptr(),
+            tf.0.as_ptr(),
+            radius,
+            to.0.as_ptr(),
+        )
+    })?;
+    drop(to);
+    Ok(out)
 }
 
 /// An owned gi_tensor handle.

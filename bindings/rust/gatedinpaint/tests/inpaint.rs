@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use gatedinpaint::{Image, ImageBuf, ImageMut, Model, Session, Status};
+use gatedinpaint::{blend_feather, Image, ImageBuf, ImageMut, Model, Session, Status};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
@@ -301,4 +301,37 @@ fn load_save_roundtrip() {
         Status::Io
     );
     assert!(gatedinpaint::version_string().starts_with(&format!("{}.", gatedinpaint::version().0)));
+}
+
+#[test]
+fn mask_helpers() {
+    let (w, h) = (40, 30);
+    let mut ones = ImageBuf::new(w, h, 1).unwrap();
+    ones.data_mut()[10 * w + 20] = 1;
+    let mut hole = ones.normalize_mask().unwrap();
+    assert_eq!(ones.data()[10 * w + 20], 1, "the input changed");
+    assert_eq!(hole.data().iter().filter(|&&v| v == 255).count(), 1);
+    assert_eq!(hole.data()[10 * w + 20], 255);
+    hole.dilate_mask(2).unwrap();
+    assert_eq!(hole.data().iter().filter(|&&v| v == 255).count(), 25);
+    assert_eq!(hole.data()[12 * w + 22], 255);
+    assert_eq!(hole.data()[13 * w + 20], 0);
+
+    let (image, _) = crop();
+    let e = image.normalize_mask().unwrap_err();
+    assert_eq!(e.status(), Status::Shape, "{e}");
+    let e = hole.dilate_mask(u32::MAX).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+
+    // White filled over a grey image, radius 4: alpha 0.5 two pixels away.
+    let grey = ImageBuf::from_vec(vec![100; w * h * 3], w, h, 3).unwrap();
+    let white = ImageBuf::from_vec(vec![255; w * h * 3], w, h, 3).unwrap();
+    let out = blend_feather(&grey.as_image(), &hole.as_image(), &white.as_image(), 4).unwrap();
+    let px = |x: usize, y: usize| out.data()[(y * w + x) * 3];
+    assert_eq!(px(20, 10), 255, "hole");
+    assert!((177..=178).contains(&px(24, 10)), "band: {}", px(24, 10));
+    assert_eq!(px(26, 10), 100, "beyond the band");
+    assert_eq!(px(0, 0), 100);
+    let e = blend_feather(&grey.as_image(), &image.as_image(), &white.as_image(), 4).unwrap_err();
+    assert_eq!(e.status(), Status::Shape, "{e}");
 }
