@@ -456,3 +456,51 @@ def test_detail_ratio_measures_fine_texture_in_the_hole():
     half = img.copy()
     half[hole] = (128 + (img[hole].astype(np.float64) - 128) / 2).astype(np.uint8)
     assert 0.4 < detail_ratio(half, hole) < 0.6          # half the amplitude
+
+
+# ---------------------------------------------------------------------------------------
+# the PConv U-Net recipe (gitrain/pconv_net.py)
+
+def test_pconv_training_steps_and_fine_tuning():
+    from gitrain import pconv_net
+    torch.manual_seed(0)
+    g = pconv_net.PConvNet(8, 4, seed=1)
+    opt = torch.optim.Adam(g.parameters(), lr=1e-3)
+    imgs, ms, _, _ = _batch(n=2, size=64)
+    first = [pconv_net.train_step(g, opt, (imgs, ms), "paper")["g"] for _ in range(8)]
+    assert first[-1] < first[0]
+    mean = g.state()["enc_2.bn.running_mean"].clone()
+    assert not torch.equal(mean, pconv_net.PConvNet(8, 4, seed=1).state()["enc_2.bn.running_mean"])
+    g.freeze_encoder_bn()  # the encoder's statistics stop moving, the decoder's do not
+    dec = g.state()["dec_2.bn.running_mean"].clone()
+    pconv_net.train_step(g, opt, (imgs, ms), "l1", hole_weight=2.0)
+    assert torch.equal(mean, g.state()["enc_2.bn.running_mean"])
+    assert not torch.equal(dec, g.state()["dec_2.bn.running_mean"])
+    # the recipe's cost function: the numbers of lib/families/pconv_unet.c's layout
+    assert pconv_net.macs(64, 7, 512) == 4 * pconv_net.macs(64, 7, 256)
+
+
+@pytest.mark.skipif(not LIBRARY, reason="GI_LIBRARY is not set (meson test train)")
+def test_pconv_export_runs_in_the_engine(tmp_path):
+    """What trains is what the library runs: the exported net (F32) against its own
+    eval-mode forward, on a picture with a hole, within 1 LSB."""
+    import gilib
+    from gitrain import pconv_net
+    g = pconv_net.PConvNet(8, 4, seed=2)
+    opt = torch.optim.Adam(g.parameters(), lr=1e-3)
+    imgs, ms, _, _ = _batch(n=2, size=64, seed=3)
+    for _ in range(3):
+        pconv_net.train_step(g, opt, (imgs, ms), "paper")
+    path = str(tmp_path / "p.gguf")
+    pconv_net.export_gguf(g, path, dtype="f32", name="t", license="Apache-2.0")
+    img = ref.random_image(64, 64, seed=4)
+    hole = ref.stroke_mask(64, 64, seed=5) > 127
+    g.eval()
+    with torch.no_grad():
+        x = data.to_tensor(img)[None]
+        m = torch.from_numpy(hole.astype(np.float32))[None, None]
+        out = g(x, m)[0].permute(1, 2, 0).numpy()
+    want = np.clip(np.floor((out + 1) * 127.5 + 0.5), 0, 255).astype(np.uint8)
+    got = gilib.Inpainter(path, lib=LIBRARY, strategy="exact")(img, hole.astype(np.uint8) * 255)
+    assert np.array_equal(got[~hole], img[~hole])
+    assert (np.abs(got.astype(int) - want.astype(int))[hole] <= 1).mean() >= 0.999

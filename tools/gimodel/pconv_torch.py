@@ -76,14 +76,16 @@ def partial_conv(x, m, weight, bias, stride, *, sum1=False, channel_counts=True,
 
 def forward(sd, x, m, width, depth, *, sum1=False, channel_counts=True, mask_input=True,
             zero_after_bn=False, swap_mask_concat=False, upsample="nearest", bn_eps=1e-5,
-            calibrate=None):
+            calibrate=None, bn_train=()):
     """The U-Net on normalised x (N, 3, H, W) with mask m (N, 3, H, W), H and W multiples of
     2**depth. Pitfalls: sum1 (NVIDIA's factor), channel_counts=False, mask_input=False
     (features not multiplied by their mask), zero_after_bn (holes zeroed after BN: the
     same result, because every consumer masks them; kept to show it), swap_mask_concat
     (masks concatenated in the other order than the features), upsample='bilinear'.
     calibrate: a torch.Generator: set each BatchNorm's running statistics from this
-    input's (perturbed with it) before applying it (random_state_dict)."""
+    input's (perturbed with it) before applying it (random_state_dict).
+    bn_train: names of the layers whose BatchNorm uses (and updates) batch statistics, as
+    in training; the others use the running ones (eval mode)."""
     h, hm = [x], [m]
     layers = pconv.layers(width, depth)
 
@@ -100,7 +102,7 @@ def forward(sd, x, m, width, depth, *, sum1=False, channel_counts=True, mask_inp
         if l.bn:
             out = F.batch_norm(out, sd[l.name + ".bn.running_mean"],
                                sd[l.name + ".bn.running_var"], sd[l.name + ".bn.weight"],
-                               sd[l.name + ".bn.bias"], False, 0.0, bn_eps)
+                               sd[l.name + ".bn.bias"], l.name in bn_train, 0.1, bn_eps)
             if zero_after_bn:
                 out = out * nm
         if l.act == pconv.RELU:

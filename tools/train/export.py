@@ -14,7 +14,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gitrain import nets, recipe  # noqa: E402
+from gitrain import nets, pconv_net, recipe  # noqa: E402
 
 
 def recipe_summary(args, step=None):
@@ -37,6 +37,14 @@ def recipe_summary(args, step=None):
     return f"tools/train: {l1}; {gan}; {lr}{fill}"
 
 
+def pconv_summary(args):
+    loss = "valid L1 + 6 hole L1 + 0.1 TV (no VGG terms)" if args["pconv_loss"] == "paper" \
+        else f"L1 + hole L1 x{args.get('hole_weight', 0):g}"
+    tune = f", encoder BatchNorm frozen and Adam {args['lr_finetune']:g} from step " \
+        f"{args['freeze_enc_bn_at']}" if args.get("freeze_enc_bn_at") else ""
+    return f"tools/train: PConv U-Net layer_size {args['depth']}; {loss}; Adam {args['lr']:g}{tune}"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint")
@@ -49,24 +57,30 @@ def main(argv=None):
     a = p.parse_args(argv)
     st = torch.load(a.checkpoint, map_location="cpu")
     args = st["args"]
-    g = nets.Generator(args["width"], args["guide"],
-                       input_fill=args.get("input_fill", "zeros"),
-                       residual=args.get("residual", False))
+    pconv = args.get("family") == "pconv_unet"
+    if pconv:
+        g = pconv_net.PConvNet(args["width"], args["depth"])
+    else:
+        g = nets.Generator(args["width"], args["guide"],
+                           input_fill=args.get("input_fill", "zeros"),
+                           residual=args.get("residual", False))
     ema = "g_ema" in st and not a.raw
     g.load_state_dict(st["g_ema"] if ema else st["g"])
-    name = a.name or (f"libgatedinpaint default deepfill_v2 width {args['width']}, "
-                      f"{st['step']} steps")
+    family = args.get("family", "deepfill_v2")
+    name = a.name or (f"libgatedinpaint {'default ' if not pconv else ''}{family} width "
+                      f"{args['width']}, {st['step']} steps")
     extra = {"gatedinpaint.train.steps": int(st["step"]),
              "gatedinpaint.train.minutes": float(st["elapsed"] / 60),
              "gatedinpaint.train.device": str(st.get("device", "?")),
              "gatedinpaint.train.crop": int(args["crop"]),
              "gatedinpaint.train.batch": int(args["batch"]),
              "gatedinpaint.train.data": "Debian wallpaper photos, tools/data/photos.tsv",
-             "gatedinpaint.train.recipe": recipe_summary(args, st["step"])
+             "gatedinpaint.train.recipe": (pconv_summary(args) if pconv else
+                                           recipe_summary(args, st["step"]))
              + (f"; weights: moving average, decay {args['ema']:g}" if ema else "")}
     # The regions strategy shrinks windows to this side: twice the training crop, so a
     # hole up to working_size / 8 thick sits in as much context as in training and more.
-    recipe.export_gguf(g, a.output, dtype=a.dtype, name=name, license=a.license, extra=extra,
+    (pconv_net if pconv else recipe).export_gguf(g, a.output, dtype=a.dtype, name=name, license=a.license, extra=extra,
                        working_size=2 * int(args["crop"]))
     print(f"export: {a.output} ({os.path.getsize(a.output)} bytes, step {st['step']})")
     return 0

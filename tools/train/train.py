@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Train a DeepFill v2 model (gated convolutions, SN-PatchGAN) for libgatedinpaint.
+"""Train a DeepFill v2 model (gated convolutions, SN-PatchGAN) for libgatedinpaint, or,
+with --family pconv_unet, the partial-convolution U-Net on the same data (gitrain/pconv_net.py).
 
     tools/train/train.py --data DATA_DIR --out RUN_DIR [options]
 
@@ -20,14 +21,25 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gitrain import data, recipe  # noqa: E402
+from gitrain import data, pconv_net, recipe  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="folder with train/ and val/")
     p.add_argument("--out", required=True, help="run folder (checkpoints, log, samples)")
-    p.add_argument("--width", type=int, default=48, help="generator cnum (default 48)")
+    p.add_argument("--family", choices=("deepfill_v2", "pconv_unet"), default="deepfill_v2")
+    p.add_argument("--width", type=int, default=48,
+                   help="generator cnum (default 48); pconv_unet: channels of enc_1")
+    p.add_argument("--depth", type=int, default=7, help="pconv_unet: layer_size (default 7)")
+    p.add_argument("--pconv-loss", choices=("paper", "l1"), default="paper",
+                   help="pconv_unet: the paper's valid + 6 hole + 0.1 TV L1 terms (no VGG "
+                        "terms: gitrain/pconv_net.py), or the gated recipe's L1 terms")
+    p.add_argument("--freeze-enc-bn-at", type=int, default=0,
+                   help="pconv_unet: from this step the encoder's BatchNorm uses its running "
+                        "statistics and the learning rate is --lr-finetune (the paper's "
+                        "fine-tuning); 0: never")
+    p.add_argument("--lr-finetune", type=float, default=5e-5)
     p.add_argument("--guide", type=int, choices=(0, 1), default=1, help="guide channels")
     p.add_argument("--guide-keep", type=float, default=0.5,
                    help="share of samples that get the edge guide (default 0.5)")
@@ -127,8 +139,14 @@ def main(argv=None):
     torch.manual_seed(a.seed)
     os.makedirs(os.path.join(a.out, "samples"), exist_ok=True)
 
-    g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill, a.residual)
-    opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2))
+    pconv = a.family == "pconv_unet"
+    if pconv:  # no discriminator; Adam with torch's default betas, as the paper's code
+        a.guide = 0
+        g, d = pconv_net.PConvNet(a.width, a.depth, seed=a.seed).to(dev), None
+        opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=a.lr), None
+    else:
+        g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill, a.residual)
+        opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2))
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
     step, elapsed, ema_state = 0, 0.0, None
     ckpt = os.path.join(a.out, "last.pt")
@@ -139,9 +157,10 @@ def main(argv=None):
             raise SystemExit(f"train: {ckpt} has width/guide/d_width "
                              f"{old['width']}/{old['guide']}/{old['d_width']}")
         g.load_state_dict(st["g"])
-        d.load_state_dict(st["d"])
         opt_g.load_state_dict(st["opt_g"])
-        opt_d.load_state_dict(st["opt_d"])
+        if d is not None:
+            d.load_state_dict(st["d"])
+            opt_d.load_state_dict(st["opt_d"])
         step, elapsed, ema_state = st["step"], st["elapsed"], st.get("g_ema")
         print(f"train: resumed {ckpt} at step {step} ({elapsed / 60:.1f} min)", flush=True)
     elif a.init:
@@ -163,9 +182,9 @@ def main(argv=None):
     def save(path=ckpt):
         tmp = path + ".tmp"
         extra = {"g_ema": g_ema.state_dict()} if g_ema is not None else {}
-        torch.save({**extra, "g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
-                    "opt_d": opt_d.state_dict(), "step": step, "elapsed": elapsed,
-                    "args": vars(a), "device": dev}, tmp)
+        nets_d = {"d": d.state_dict(), "opt_d": opt_d.state_dict()} if d is not None else {}
+        torch.save({**extra, **nets_d, "g": g.state_dict(), "opt_g": opt_g.state_dict(),
+                    "step": step, "elapsed": elapsed, "args": vars(a), "device": dev}, tmp)
         os.replace(tmp, path)
 
     log_path = os.path.join(a.out, "log.tsv")
@@ -179,6 +198,8 @@ def main(argv=None):
     except ImportError:
         bar = None
     g_out = g_ema if g_ema is not None else g  # the generator that is validated and exported
+    forward = (lambda g, image, mask, _edge, _keep: pconv_net.forward_g(g, image, mask)) \
+        if pconv else recipe.forward_g
     t0, last_ckpt = time.time() - elapsed, time.time()
     avg = {}
     while True:
@@ -186,14 +207,21 @@ def main(argv=None):
             break
         if a.minutes and (time.time() - t0) / 60 >= a.minutes:
             break
-        if a.lr_final:
-            for opt in (opt_g, opt_d):
+        finetune = pconv and a.freeze_enc_bn_at and step >= a.freeze_enc_bn_at
+        if finetune:
+            g.freeze_encoder_bn()
+            if g_ema is not None:
+                g_ema.freeze_encoder_bn()
+        if a.lr_final or finetune:
+            for opt in (o for o in (opt_g, opt_d) if o is not None):
                 for group in opt.param_groups:
-                    group["lr"] = cosine_lr(a, step, time.time() - t0)
+                    group["lr"] = a.lr_finetune if finetune else cosine_lr(a, step,
+                                                                          time.time() - t0)
         if step == a.gan_start and a.gan_start > 0 and a.gan_weight > 0:
             save(os.path.join(a.out, "pre_gan.pt"))  # the L1-only model, for comparison
         batch = [t.to(dev, non_blocking=True) for t in next(it)]
-        losses = recipe.train_step(g, d, opt_g, opt_d, batch, cfg, step)
+        losses = pconv_net.train_step(g, opt_g, batch, a.pconv_loss, a.hole_weight) if pconv \
+            else recipe.train_step(g, d, opt_g, opt_d, batch, cfg, step)
         if g_ema is not None:
             recipe.ema_update(g_ema, g, a.ema)
         step += 1
@@ -204,7 +232,7 @@ def main(argv=None):
             bar.update(1)
             bar.set_postfix({k: f"{v:.4f}" for k, v in avg.items()}, refresh=False)
         if step % a.val_every == 0 or step == 1:
-            v0 = recipe.hole_l1(g_out, *val, use_guide=False)
+            v0 = recipe.hole_l1(g_out, *val, use_guide=False, forward=forward)
             v1 = recipe.hole_l1(g_out, *val, use_guide=True) if a.guide else float("nan")
             with open(log_path, "a") as f:
                 f.write(f"{step}\t{elapsed / 60:.2f}\t{avg.get('d', float('nan')):.5f}\t"
@@ -220,7 +248,7 @@ def main(argv=None):
                 n = min(4, val[0].shape[0])
                 im, m, e = val[0][:n], val[1][:n], val[2][:n]
                 keep = torch.zeros_like(m[:, :, :1, :1])
-                x1, x2, _, _ = recipe.forward_g(g_out, im, m, e, keep)
+                x1, x2, _, _ = forward(g_out, im, m, e, keep)
                 save_grid(os.path.join(a.out, "samples", f"step{step:07d}.jpg"), im, m, x1, x2)
                 g_out.train()
         if time.time() - last_ckpt >= a.ckpt_minutes * 60:

@@ -21,7 +21,7 @@ _TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")  #
 if _TOOLS not in sys.path:
     sys.path.insert(0, _TOOLS)
 
-from gimodel import deepfill_torch  # noqa: E402  (the parity oracle: layer table, semantics)
+from gimodel import deepfill, deepfill_torch  # noqa: E402  (the parity oracle: layer table, semantics)
 from gimodel.deepfill import INPUT_FILLS  # noqa: E402  (the model format's fill names)
 from gimodel.deepfill_torch import LAYER_NAMES, layer_specs, resize_nn  # noqa: E402,F401
 
@@ -292,3 +292,20 @@ class Discriminator(nn.Module):
         for conv in self.convs:
             x = F.leaky_relu(conv(x), 0.2)
         return x.flatten(1)
+
+
+def macs(width, guide_channels, size):
+    """Multiply-adds of one size x size forward pass (size a multiple of 8): the 42
+    convolutions (stage 1, both stage-2 branches from full size, the merge from size/4)
+    and the contextual attention's two matrix products (lib/families/deepfill_v2.c
+    counts the same)."""
+    total, res = 0, size
+    for l in deepfill.layers(width, guide_channels):
+        if l.name in ("conv1", "xconv1", "pmconv1"):
+            res = size
+        elif l.name in ("pmconv9", "allconv11"):
+            res = size // 4
+        res = res * (2 if l.upsample else 1) // l.stride
+        total += res * res * l.cconv * l.cin * l.k * l.k
+    p = (size // 8) ** 2
+    return total + p * p * 25 * 2 * width

@@ -117,15 +117,18 @@ def ema_update(g_ema, g, decay):
     with the average it fell at every log point."""
     for pe, p in zip(g_ema.parameters(), g.parameters()):
         pe.mul_(decay).add_(p.detach(), alpha=1 - decay)
+    for be, b in zip(g_ema.buffers(), g.buffers()):  # BatchNorm statistics (PConv U-Net)
+        be.copy_(b)
 
 
 @torch.no_grad()
-def hole_l1(g, image, mask, edge, use_guide):
-    """Mean absolute error (in [-1, 1] units) over hole pixels of the stage-2 composite."""
+def hole_l1(g, image, mask, edge, use_guide, forward=None):
+    """Mean absolute error (in [-1, 1] units) over hole pixels of the stage-2 composite
+    (forward: forward_g's stand-in for another family)."""
     was = g.training
     g.eval()
     keep = torch.full_like(mask[:, :, :1, :1], 1.0 if use_guide else 0.0)
-    _, _, complete, _ = forward_g(g, image, mask, edge, keep)
+    _, _, complete, _ = (forward or forward_g)(g, image, mask, edge, keep)
     g.train(was)
     err = ((complete - image).abs() * mask).sum() / (mask.sum() * 3).clamp_min(1)
     return err.item()
