@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+import test_gi_convert
 from test_gi_convert import convert
 from gimodel import gguf, pconv
 
@@ -79,12 +80,7 @@ def test_pconv_first_version_names_f16(tmp_path, run_blocked):
 
 
 def expect_error(run_blocked, src, out, pattern):
-    proc = convert(run_blocked, src, out, "--license", "MIT", check=False)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gi-convert: error: "), proc.stderr
-    assert pattern in lines[0], lines[0]
-    assert not os.path.exists(out)
+    test_gi_convert.expect_error(run_blocked, src, out, pattern, "--license", "MIT")
 
 
 def test_pconv_errors(tmp_path, run_blocked):

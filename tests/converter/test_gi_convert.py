@@ -154,8 +154,8 @@ def test_without_numpy_same_bytes(tmp_path, run_blocked):
     _hwio_check(without_np, w)
 
 
-def expect_error(run_blocked, src, out, pattern):
-    proc = convert(run_blocked, src, out, check=False)
+def expect_error(run_blocked, src, out, pattern, *extra):
+    proc = convert(run_blocked, src, out, *extra, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gi-convert: error: "), proc.stderr

@@ -147,21 +147,27 @@ int tb_remove_tensor(tb_file *f, const char *name) {
     return 1;
 }
 
-tb_file *tb_model(int width, int guide, uint32_t type) {
-    gi_layer_spec specs[GI_DF_NUM_LAYERS];
-    if (gi_deepfill_layer_specs(width, guide, specs) != 0) abort();
+/* A new file with the keys every model has, for `family`. */
+static tb_file *model_file(const char *name, const char *family, int width) {
     tb_file *f = tb_new();
     f->alignment = 64;
     tb_set_str(f, "general.architecture", "gatedinpaint");
     tb_set_u32(f, "general.alignment", 64);
-    tb_set_str(f, "general.name", "tiny test model");
+    tb_set_str(f, "general.name", name);
     tb_set_str(f, "general.license", "CC0-1.0");
-    tb_set_str(f, "general.source_url", "https://example.invalid/tiny");
-    tb_set_str(f, "gatedinpaint.family", "deepfill_v2");
+    tb_set_str(f, "gatedinpaint.family", family);
     tb_set_u32(f, "gatedinpaint.arch_version", 1);
     tb_set_u32(f, "gatedinpaint.width", (uint32_t)width);
-    tb_set_u32(f, "gatedinpaint.guide_channels", (uint32_t)guide);
     tb_set_str(f, "gatedinpaint.channel_order", "rgb");
+    return f;
+}
+
+tb_file *tb_model(int width, int guide, uint32_t type) {
+    gi_layer_spec specs[GI_DF_NUM_LAYERS];
+    if (gi_deepfill_layer_specs(width, guide, specs) != 0) abort();
+    tb_file *f = model_file("tiny test model", "deepfill_v2", width);
+    tb_set_str(f, "general.source_url", "https://example.invalid/tiny");
+    tb_set_u32(f, "gatedinpaint.guide_channels", (uint32_t)guide);
     tb_set_bool(f, "gatedinpaint.attention.fuse", 1);
     tb_set_f32(f, "gatedinpaint.attention.softmax_scale", 10.0f);
     /* ignored extras, so the reader's skipping of arrays is exercised */
@@ -195,17 +201,8 @@ tb_file *tb_model(int width, int guide, uint32_t type) {
 tb_file *tb_pconv_model(int width, int depth, uint32_t type, int all_biases) {
     gi_pc_layer l[GI_PC_MAX_LAYERS];
     if (gi_pconv_layer_specs(width, depth, l) != 0) abort();
-    tb_file *f = tb_new();
-    f->alignment = 64;
-    tb_set_str(f, "general.architecture", "gatedinpaint");
-    tb_set_u32(f, "general.alignment", 64);
-    tb_set_str(f, "general.name", "tiny pconv test model");
-    tb_set_str(f, "general.license", "CC0-1.0");
-    tb_set_str(f, "gatedinpaint.family", "pconv_unet");
-    tb_set_u32(f, "gatedinpaint.arch_version", 1);
-    tb_set_u32(f, "gatedinpaint.width", (uint32_t)width);
+    tb_file *f = model_file("tiny pconv test model", "pconv_unet", width);
     tb_set_u32(f, "gatedinpaint.pconv.layer_size", (uint32_t)depth);
-    tb_set_str(f, "gatedinpaint.channel_order", "rgb");
     static const char *const bn[] = {"weight", "bias", "running_mean", "running_var"};
     for (int i = 0; i < 2 * depth; i++) {
         char name[300];
