@@ -44,7 +44,12 @@ train pconv-l1 "$minutes" $pconv --pconv-loss l1
 for name in gated-paper gated-l1 pconv-paper pconv-l1; do
     "$py" "$root/tools/train/export.py" "$out/$name/last.pt" -o "$out/$name.gguf" --dtype f32
 done
+# the gated model without and with a guide, the PConv U-Net, Telea and Navier-Stokes on the
+# same held-out cases, free-form strokes and object-removal masks
 for pair in paper l1; do
-    "$py" "$root/tools/eval/eval_quality.py" --photos "$data/val" --model "$out/gated-$pair.gguf" \
-        --compare "$out/pconv-$pair.gguf" --mask-kind "${GI_MASK_KIND:-strokes}" --out "$out/eval-$pair"
+    for kind in strokes objects; do
+        "$py" "$root/tools/eval/eval_quality.py" --photos "$data/val" \
+            --model "$out/gated-$pair.gguf" --compare "$out/pconv-$pair.gguf" \
+            --mask-kind "$kind" --out "$out/eval-$pair-$kind"
+    done
 done
