@@ -146,16 +146,34 @@ static void build_input(const gi_pconv_unet *m, const gi_net_io *io, float *x, u
 /* Decoder input at h x w: up(src) (sh x sw x c_up, mask smask) then the skip
  * map (c_skip channels, mask kmask), and the valid-count plane. */
 static void concat(const float *src, const uint8_t *smask, int32_t c_up, const float *skip,
-                   const uint8_t *kmask, int32_t c_skip, int32_t h, int32_t w, float *cat,
-                   int32_t *valid) {
+                   const uint8_t *kmask, int32_t c_skip, int32_t h, int32_t w, int32_t y0,
+                   int32_t y1, float *cat, int32_t *valid) {
     const int32_t sw = w / 2, c = c_up + c_skip;
     for (int32_t y = 0; y < h; y++)
         for (int32_t x = 0; x < w; x++) {
             size_t p = (size_t)y * w + x, s = (size_t)(y / 2) * sw + x / 2;
+            valid[p] = c_up * smask[s] + c_skip * kmask[p];
+            if (y < y0 || y >= y1) continue; /* features only where they are read */
             memcpy(cat + p * c, src + s * c_up, (size_t)c_up * sizeof *cat);
             memcpy(cat + p * c + c_up, skip + p * c_skip, (size_t)c_skip * sizeof *cat);
-            valid[p] = c_up * smask[s] + c_skip * kmask[p];
         }
+}
+
+/* The decoder computes only what can reach a hole pixel of the output: rows
+ * [need[l][0], need[l][1]) of its output at level l, from the hole's rows at
+ * level 0 down (a 3x3 layer reads one row more on each side, an upsampled
+ * row y comes from row y/2). The encoder runs whole: its deep maps feed
+ * everything. */
+static void needed_rows(int32_t hole_y0, int32_t hole_y1, int32_t H, int32_t L,
+                        int32_t need[][2]) {
+    int32_t a = hole_y0, b = hole_y1;
+    if (a >= b) a = b = 0;
+    for (int32_t l = 0; l < L; l++) {
+        need[l][0] = a, need[l][1] = b;
+        if (a >= b) continue;
+        int32_t ia = a > 0 ? a - 1 : 0, ib = b + 1 < (H >> l) ? b + 1 : H >> l;
+        a = ia / 2, b = (ib - 1) / 2 + 1; /* the upsampled rows' sources, one level down */
+    }
 }
 
 static gi_status pconv_forward(void *state, gi_exec *ex, gi_net_io *io, void *scratch) {
@@ -188,14 +206,15 @@ static gi_status pconv_forward(void *state, gi_exec *ex, gi_net_io *io, void *sc
     uint8_t *dmask = base + l.o_dmask;
     const float *src = h[L];
     const uint8_t *smask = mk[L];
+    int32_t need[GI_PC_MAX_DEPTH][2];
+    needed_rows(hole_y0, hole_y1, H, L, need);
     for (int32_t i = L; i >= 1; i--) { /* dec_i: up(src) ++ h_{i-1} -> dec */
-        int32_t li = 2 * L - i;
+        int32_t li = 2 * L - i, hi = H >> (i - 1);
         const gi_pc_layer *ly = &m->layers[li];
-        concat(src, smask, ly->cin_up, h[i - 1], mk[i - 1], ly->cin - ly->cin_up, H >> (i - 1),
-               W >> (i - 1), cat, valid);
-        /* Of dec_1, only the rows with hole pixels are ever read. */
-        int32_t y0 = i == 1 ? hole_y0 : -1, y1 = i == 1 ? hole_y1 : -1;
-        if ((st = layer(&r, li, cat, H >> (i - 1), W >> (i - 1), y0, y1, dec, dmask))) return st;
+        int32_t y0 = need[i - 1][0], y1 = need[i - 1][1];
+        concat(src, smask, ly->cin_up, h[i - 1], mk[i - 1], ly->cin - ly->cin_up, hi,
+               W >> (i - 1), y0 > 0 ? y0 - 1 : 0, y1 < hi ? y1 + 1 : hi, cat, valid);
+        if ((st = layer(&r, li, cat, hi, W >> (i - 1), y0, y1, dec, dmask))) return st;
         src = dec;
         smask = dmask;
     }
