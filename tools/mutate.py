@@ -115,6 +115,10 @@ MUTANTS = [
       "float zv = z[s->valid[v]] * a->softmax_scale;",
       "float zv = z[s->valid[v]] * a->softmax_scale * 1.2f;", ATT,
       "softmax scale 20 % too large (issue 19)", ci=True),
+    M("a-softmax-e2e", "lib/graph/attention.c",
+      "float zv = z[s->valid[v]] * a->softmax_scale;",
+      "float zv = z[s->valid[v]] * a->softmax_scale * 1.2f;", ["e2e"],
+      "the same, caught by the official-width end-to-end test alone (issue 19)"),
     M("a-fuse-flag", "lib/api/ops.c",
       "mask ? (const float *)mask->data : NULL, fuse ? 1 : 0,",
       "mask ? (const float *)mask->data : NULL, fuse ? 0 : 1,", ATT,
@@ -213,6 +217,9 @@ MUTANTS = [
       "Python: a boolean mask becomes 0/1 (no hole)", ci=True),
     M("p-radius", "bindings/python/gatedinpaint/__init__.py",
       "    if radius < 0:\n", "    if radius < -1:\n", PY, "Python: radius -1 accepted"),
+    M("p-radius-bool", "bindings/python/gatedinpaint/__init__.py",
+      "if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)):",
+      "if not isinstance(radius, (int, np.integer)):", PY, "Python: radius True taken as 1"),
     M("p-strides", "bindings/python/gatedinpaint/__init__.py",
       "array.strides[1] == c and array.strides[0] >= w * c):",
       "array.strides[0] >= w * c):", PY, "Python: pixel-strided arrays passed uncopied"),
@@ -231,8 +238,13 @@ MUTANTS = [
 ]
 
 # Survivors judged equivalent: id -> why no test can tell the mutant from the
-# original. (Empty: every surviving mutant got a test instead.)
-EQUIVALENT = {}
+# original. Every other survivor of a run got a test that kills it.
+EQUIVALENT = {
+    "p-radius": "the library refuses radius -1 itself (gi_mask_dilate, gi_blend_feather: "
+                "GI_E_INVALID_ARG), which the binding raises as InvalidArgumentError, a "
+                "ValueError, with the same words 'radius is -1, must be >= 0'; the Python "
+                "check only avoids copying the mask first",
+}
 
 
 def log(msg):

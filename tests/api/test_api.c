@@ -124,6 +124,10 @@ static void test_session_options(gi_model *m) {
     CHECK_ERR(gi_session_create(m, NULL), GI_E_INVALID_ARG, "out");
     CHECK(gi_session_create(m, &s) == GI_OK, "session: %s", gi_last_error());
     CHECK_ERR(gi_session_set_int(s, GI_OPT_NUM_THREADS, -1), GI_E_INVALID_ARG, "-1");
+    /* the range ends exactly at 4096 */
+    CHECK_ERR(gi_session_set_int(s, GI_OPT_NUM_THREADS, 4097), GI_E_INVALID_ARG, "0..4096");
+    CHECK(gi_session_set_int(s, GI_OPT_NUM_THREADS, 4096) == GI_OK, "4096 threads: %s",
+          gi_last_error());
     CHECK_ERR(gi_session_set_int(s, 999, 1), GI_E_INVALID_ARG, "999");
     CHECK_ERR(gi_session_set_int(s, GI_OPT_ISA, 0), GI_E_INVALID_ARG, "read-only");
     CHECK_ERR(gi_session_set_int(NULL, GI_OPT_NUM_THREADS, 1), GI_E_INVALID_ARG, "NULL");

@@ -61,3 +61,18 @@ def test_errors():
         gi.blend_feather(np.zeros((4, 4, 3), np.uint8), m, np.zeros((4, 5, 3), np.uint8), 1)
     with pytest.raises(TypeError, match="uint8"):
         gi.normalize_mask(np.zeros((4, 4), np.float32))
+
+
+def test_views_with_any_strides_read_the_right_pixels():
+    rng = np.random.default_rng(2)
+    m = rng.integers(0, 256, (6, 14), dtype=np.uint8)
+    for view in (m[:, ::2], m[::2, ::-1], m[1:5, 3:11], m.T):
+        want = np.where(np.ascontiguousarray(view) > 127, 255, 0)
+        assert np.array_equal(gi.normalize_mask(view), want)
+        assert np.array_equal(gi.normalize_mask(view[:, :, None]), want)
+
+
+def test_radius_must_be_an_int():
+    m = np.zeros((4, 4), np.uint8)
+    with pytest.raises(TypeError, match="radius"):
+        gi.dilate_mask(m, True)
