@@ -13,13 +13,13 @@ build=${1:-"$root/build"}
 # readelf for the ABI test), LLVM's OpenMP runtime (ThreadSanitizer runs),
 # OpenCV and tqdm (training recipe tests, quality evaluation), venv, pip and
 # meson-python (the Python package built by pip: tests/install), Dask
-# (gatedinpaint.dask and its test), Starlette, python-multipart, uvicorn and
+# (gatedinpaint.dask and its test), gcovr (tools/coverage.sh), Starlette, python-multipart, uvicorn and
 # httpx (gatedinpaint.web and its test), Chromium, its WebDriver and Selenium
 # (the browser test of the page).
 packages="gcc g++ clang libclang-rt-14-dev pkg-config meson ninja-build \
 libpng-dev libjpeg62-turbo-dev python3 python3-numpy python3-torch python3-pytest \
 python3-pil python3-venv python3-pip python3-mesonpy valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils libomp-dev python3-opencv python3-tqdm \
-python3-dask python3-distributed \
+python3-dask python3-distributed gcovr \
 python3-starlette python3-multipart python3-uvicorn python3-httpx chromium chromium-driver python3-selenium"
 # Rust bindings (bindings/rust): Debian's cargo unless a toolchain (rustup) is on PATH.
 command -v cargo >/dev/null 2>&1 || packages="$packages cargo"

@@ -124,6 +124,10 @@ static void test_session_options(gi_model *m) {
     CHECK_ERR(gi_session_create(m, NULL), GI_E_INVALID_ARG, "out");
     CHECK(gi_session_create(m, &s) == GI_OK, "session: %s", gi_last_error());
     CHECK_ERR(gi_session_set_int(s, GI_OPT_NUM_THREADS, -1), GI_E_INVALID_ARG, "-1");
+    /* the range ends exactly at 4096 */
+    CHECK_ERR(gi_session_set_int(s, GI_OPT_NUM_THREADS, 4097), GI_E_INVALID_ARG, "0..4096");
+    CHECK(gi_session_set_int(s, GI_OPT_NUM_THREADS, 4096) == GI_OK, "4096 threads: %s",
+          gi_last_error());
     CHECK_ERR(gi_session_set_int(s, 999, 1), GI_E_INVALID_ARG, "999");
     CHECK_ERR(gi_session_set_int(s, GI_OPT_ISA, 0), GI_E_INVALID_ARG, "read-only");
     CHECK_ERR(gi_session_set_int(NULL, GI_OPT_NUM_THREADS, 1), GI_E_INVALID_ARG, "NULL");
@@ -242,6 +246,56 @@ static void test_inpaint_behaviour(gi_model *m, int32_t strategy) {
 
     free_img(&im), free_img(&out), free_img(&out2), free_img(&out3), free_img(&before);
     free_img(&mask), free_img(&inplace), free_img(&empty);
+    gi_session_destroy(s);
+}
+
+/* The hole rule (mask > 127) through gi_inpaint, with a hole that reaches no
+ * image edge: every mask value 0..127 is a known pixel and stays bit-identical
+ * (also those right of and below the hole), every value 128..255 is a hole,
+ * and the result equals that of the binarised mask (0 / 255) bit for bit. */
+static void test_threshold_and_known_pixels(gi_model *m, int32_t strategy) {
+    gi_session *s = NULL;
+    gi_session_create(m, &s);
+    gi_session_set_int(s, GI_OPT_NUM_THREADS, 1);
+    gi_session_set_int(s, GI_OPT_STRATEGY, strategy);
+    const int H = 40, W = 44, Y0 = 12, X0 = 10, HH = 14, WW = 18;
+    img im = make_img(H, W, 3, 3), out = make_img(H, W, 3, 0), ref = make_img(H, W, 3, 0);
+    img mask = make_mask(H, W, 0, 0, 0, 0), bin = make_mask(H, W, 0, 0, 0, 0);
+    static const uint8_t known[] = {0, 1, 100, 126, 127};
+    static const uint8_t hole[] = {128, 129, 200, 254, 255};
+    int n = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++, n++) {
+            int in = y >= Y0 && y < Y0 + HH && x >= X0 && x < X0 + WW;
+            /* a ring of 127 right around the hole, 128 on the hole's own border */
+            int ring = !in && y >= Y0 - 1 && y <= Y0 + HH && x >= X0 - 1 && x <= X0 + WW;
+            int border = in && (y == Y0 || y == Y0 + HH - 1 || x == X0 || x == X0 + WW - 1);
+            mask.mem[y * W + x] = in ? (border ? 128 : hole[n % 5]) : ring ? 127 : known[n % 5];
+            bin.mem[y * W + x] = in ? 255 : 0;
+        }
+    CHECK(gi_inpaint(s, im.t, mask.t, NULL, out.t) == GI_OK, "threshold: %s", gi_last_error());
+    CHECK(gi_inpaint(s, im.t, bin.t, NULL, ref.t) == GI_OK, "binary mask: %s", gi_last_error());
+    int known_same = 1, right_same = 1, changed = 0, first_bad = -1;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t *a = im.mem + y * (W * 3 + 3) + x * 3, *b = out.mem + y * W * 3 + x * 3;
+            if (mask.mem[y * W + x] <= 127) {
+                if (memcmp(a, b, 3)) {
+                    known_same = 0;
+                    if (first_bad < 0) first_bad = y * W + x;
+                    if (x >= X0 + WW) right_same = 0;
+                }
+            } else if (memcmp(a, b, 3)) {
+                changed++;
+            }
+        }
+    CHECK(known_same, "a known pixel changed (first at y=%d x=%d, mask %d)",
+          first_bad < 0 ? 0 : first_bad / W, first_bad < 0 ? 0 : first_bad % W,
+          first_bad < 0 ? 0 : mask.mem[first_bad]);
+    CHECK(right_same, "a known pixel right of the hole changed");
+    CHECK(changed > HH * WW / 2, "only %d of %d hole pixels changed", changed, HH * WW);
+    CHECK(same_pixels(&out, &ref), "mask values 1..127 / 128..254 differ from 0 / 255");
+    free_img(&im), free_img(&out), free_img(&ref), free_img(&mask), free_img(&bin);
     gi_session_destroy(s);
 }
 
@@ -415,6 +469,8 @@ int main(void) {
     test_inpaint_errors(m);
     test_inpaint_behaviour(m, GI_STRATEGY_REGIONS);
     test_inpaint_behaviour(m, GI_STRATEGY_EXACT);
+    test_threshold_and_known_pixels(m, GI_STRATEGY_REGIONS);
+    test_threshold_and_known_pixels(m, GI_STRATEGY_EXACT);
     test_regions(m);
     test_guide();
     test_guided_prefill();

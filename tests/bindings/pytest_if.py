@@ -2,12 +2,16 @@
 """Run pytest only when what the tests need is installed; else exit 77 (SKIP).
 
     pytest_if.py [--modules NAME...] [--programs NAME...] -- PYTEST_ARGS...
+
+The run itself goes through tests/run_pytest.py, so a test skipped inside is a SKIP too.
 """
 import importlib.util
+import os
 import shutil
 import sys
 
-import pytest
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import run_pytest  # noqa: E402
 
 
 def main(argv):
@@ -23,7 +27,7 @@ def main(argv):
     if missing:
         print("skipped: not installed: " + ", ".join(missing))
         return 77
-    return pytest.main(argv[split + 1:])
+    return run_pytest.main(argv[split + 1:])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_testlib import TOOLS  # noqa: E402  (also puts tools/ on sys.path)
 
 
+def pytest_configure(config):
+    # Tests that read the real TF checkpoints in ../shared/data/tf_checkpoints:
+    # meson runs them as their own test, converter-tf, the one test allowed to
+    # skip in CI (tests/allowed-skips.txt: a clean clone has no ../shared).
+    config.addinivalue_line("markers", "tf_fixtures: needs the real TF checkpoint fixtures")
+
+
 @pytest.fixture(scope="session")
 def run_blocked(tmp_path_factory):
     """run_blocked(args, blocked=("torch",), check=True): run this Python with

@@ -45,6 +45,7 @@ def prefix_of(folder):
     return index[:-len(".index")]
 
 
+@pytest.mark.tf_fixtures
 @pytest.mark.parametrize("name", FOLDERS)
 def test_matches_listing(name):
     folder = os.path.join(need_shared(), name)
@@ -63,6 +64,7 @@ def test_matches_listing(name):
     b.verify_all()
 
 
+@pytest.mark.tf_fixtures
 def test_known_values():
     root = need_shared()
     b = tfbundle.Bundle(prefix_of(os.path.join(root, "serving_saved_model_half_plus_two_mkl")))
@@ -100,6 +102,7 @@ def test_known_values():
     assert b.shard_path(1).endswith("model.ckpt-1.data-00001-of-00002")
 
 
+@pytest.mark.tf_fixtures
 def test_resolve_prefix(tmp_path):
     root = need_shared()
     t2t = os.path.join(root, "t2t_transformer_test_ckpt")
@@ -132,6 +135,7 @@ def _corrupt_copy(tmp_path, name, filename, position):
     return prefix_of(str(dst))
 
 
+@pytest.mark.tf_fixtures
 def test_corrupted_data_fails_crc(tmp_path):
     prefix = _corrupt_copy(tmp_path, "keras_gpt2_toy", "model.ckpt.data-00000-of-00001",
                            180 + 1000)  # inside model/h0/attn/c_attn/w
@@ -144,6 +148,7 @@ def test_corrupted_data_fails_crc(tmp_path):
         b.verify_all()
 
 
+@pytest.mark.tf_fixtures
 def test_corrupted_second_shard_fails_crc(tmp_path):
     prefix = _corrupt_copy(tmp_path, "t2t_transformer_test_ckpt",
                            "model.ckpt-1.data-00001-of-00002", 5000)
@@ -151,6 +156,7 @@ def test_corrupted_second_shard_fails_crc(tmp_path):
         tfbundle.Bundle(prefix).verify_all()
 
 
+@pytest.mark.tf_fixtures
 def test_corrupted_string_tensor_fails_crc(tmp_path):
     prefix = _corrupt_copy(tmp_path, "tfexamples_fake_effdet_lite0_hub",
                            "variables.data-00000-of-00001", 10240 + 100)
@@ -158,6 +164,7 @@ def test_corrupted_string_tensor_fails_crc(tmp_path):
         tfbundle.Bundle(prefix).read("_CHECKPOINTABLE_OBJECT_GRAPH")
 
 
+@pytest.mark.tf_fixtures
 @pytest.mark.parametrize("name", ["keras_gpt2_toy", "tfexamples_fake_effdet_lite0_hub"])
 def test_corrupted_index_fails_block_crc(tmp_path, name):
     index = os.path.basename(prefix_of(os.path.join(need_shared(), name))) + ".index"

@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 from gimodel import deepfill_torch  # noqa: E402
 
+MAX_FLIPPED = 0.005  # fraction of hole values allowed to differ by 1 LSB (see below)
 UPSAMPLE = {"conv13_upsample", "conv15_upsample", "allconv13_upsample", "allconv15_upsample"}
 
 
@@ -60,3 +61,11 @@ def test_cli_matches_reference(model, h, w):
     ref = deepfill_torch.inpaint(weights, image, mask, cnum=48, channel_order="bgr")["out"]
     diff = np.abs(out.astype(int) - ref.astype(int))
     assert diff.max() <= 1, f"max diff {diff.max()} LSB, {(diff > 1).sum()} values over 1"
+    # Exact-ish: within 1 LSB alone is too loose at this width, where the tanh output sits
+    # near the ends of its range; a softmax scale 20 % off (10 -> 12) stays within 1 LSB
+    # but moves 3.4 % of the hole values at 250x333. The float error of the engine
+    # (1e-4 on the tanh scale, 0.013 LSB) can only flip values that sit at a rounding
+    # boundary: 0 % of the values differ at 250x333 with AVX-512 (2026-11-29).
+    flipped = (diff[hole] > 0).mean()
+    print(f"{h}x{w}: {flipped:.4%} of the hole values differ by 1 LSB")
+    assert flipped < MAX_FLIPPED, f"{flipped:.2%} of the hole values differ by 1 LSB"

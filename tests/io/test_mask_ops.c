@@ -107,6 +107,19 @@ static void test_dilate(void) {
         gi_tensor_destroy(ref);
         gi_tensor_destroy(m);
     }
+    /* The hole rule at its edge: 127 is known, 128 a hole. */
+    static const uint8_t edge[5] = {0, 127, 128, 126, 0};
+    static const uint8_t want0[5] = {0, 0, 255, 0, 0}, want1[5] = {0, 255, 255, 255, 0};
+    for (int32_t r = 0; r <= 1; r++) {
+        gi_tensor *e = make(1, 5, 1);
+        for (int32_t x = 0; x < 5; x++) *px(e, 0, x) = edge[x];
+        CHECK(gi_mask_dilate(e, r) == GI_OK, "dilate the 127/128 row by %d", (int)r);
+        int bad = 0;
+        for (int32_t x = 0; x < 5; x++) bad += *px(e, 0, x) != (r ? want1 : want0)[x];
+        CHECK(bad == 0, "dilate by %d: 127 must stay known, 128 is a hole (%d wrong)", (int)r,
+              bad);
+        gi_tensor_destroy(e);
+    }
     gi_tensor *m = make(3, 3, 1), *rgb = make(3, 3, 3);
     CHECK_ERR(gi_mask_dilate(NULL, 1), GI_E_INVALID_ARG, "mask is NULL");
     CHECK_ERR(gi_mask_dilate(m, -1), GI_E_INVALID_ARG, "radius is -1");

@@ -448,10 +448,12 @@ static void test_container(void) {
         expect_file("n_dims 0/5", f, BAD, rank_cases[i].msg);
         tb_free(f);
     }
-    f = tb_model(4, 0, 0);
-    tb_find_tensor(f, "conv3.weight")->dims[2] = 0;
-    expect_file("dimension 0", f, BAD, "conv3.weight' has a dimension of size 0");
-    tb_free(f);
+    for (int d = 0; d < 4; d++) { /* a zero in any place, the first one included */
+        f = tb_model(4, 0, 0);
+        tb_find_tensor(f, "conv3.weight")->dims[d] = 0;
+        expect_file("dimension 0", f, BAD, "conv3.weight' has a dimension of size 0");
+        tb_free(f);
+    }
 
     f = tb_model(4, 0, 0);
     tb_tensor *t = tb_find_tensor(f, "conv3.weight");
@@ -482,6 +484,10 @@ static void test_container(void) {
     tb_find_tensor(f, "conv2_downsample.weight")->offset = 64 * 1000 + 4;
     expect_file("unaligned offset", f, BAD,
                 "conv2_downsample.weight' has offset 64004, not a multiple of the "
+                "alignment 64");
+    tb_find_tensor(f, "conv2_downsample.weight")->offset = 64 * 1000 + 1; /* off by one */
+    expect_file("unaligned offset", f, BAD,
+                "conv2_downsample.weight' has offset 64001, not a multiple of the "
                 "alignment 64");
     tb_free(f);
 

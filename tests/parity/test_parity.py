@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(not DRIVER, reason="GI_PARITY_DRIVER is not set 
                                 "(run through `meson test parity`)")
 TOL = 1e-4        # max abs error on the tanh stage outputs (DESIGN.md)
 PITFALL_MIN = 1e-2  # a pitfall must move x_stage2 at least this much
+MAX_FLIPPED = 0.005  # fraction of hole values that may differ by 1 level (test_uint8_output)
 
 torch.set_num_threads(1)
 
@@ -185,6 +186,12 @@ def test_uint8_output(runs, case):
     diff = np.abs(got[hole].astype(int) - want[hole])
     assert diff.max() <= 1, "hole pixels differ by up to %d levels (%d values > 1)" % (
         diff.max(), int((diff > 1).sum()))
+    # Exact-ish: the stage outputs agree to 1e-4 on the tanh scale (0.013 levels), so only a
+    # value at a rounding boundary may differ by 1. Truncating instead of rounding, or an
+    # output scale of 127 instead of 127.5, stays within 1 level but moves far more values.
+    flipped = float((diff > 0).mean())
+    assert flipped <= MAX_FLIPPED, "%.2f %% of the hole values differ by 1 level" % (
+        100 * flipped)
 
 
 @pytest.mark.parametrize("pitfall", [p for p, _ in PITFALLS])

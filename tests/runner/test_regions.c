@@ -148,6 +148,24 @@ int main(void) {
     free(r);
     free_mask(&m);
 
+    /* The window is the hole box grown by max(2r, 32k) (r: the hole's
+     * half-thickness in pixels): a 96x96 box on cell boundaries, far from the
+     * borders, is 12 cells thick, r = 6 cells = 48 px, k = 2 at working size
+     * 256 (r over working/8 = 32), so the margin is max(96, 64) = 96. */
+    m = new_mask(1000, 1200);
+    box(&m, 400, 480, 96, 96);
+    n = plan("thick hole", &m, 256, &r);
+    CHECK(n == 1 && r[0].hx0 == 480 && r[0].hy0 == 400 && r[0].hx1 == 576 && r[0].hy1 == 496,
+          "thick hole: %d regions, hole box %d,%d-%d,%d", n, n ? r[0].hx0 : -1,
+          n ? r[0].hy0 : -1, n ? r[0].hx1 : -1, n ? r[0].hy1 : -1);
+    if (n == 1)
+        CHECK(r[0].k == 2 && r[0].x0 == 480 - 96 && r[0].y0 == 400 - 96 &&
+                  r[0].x1 == 576 + 96 && r[0].y1 == 496 + 96,
+              "thick hole: window %d,%d-%d,%d k %d, expected the box grown by 96, k 2",
+              r[0].x0, r[0].y0, r[0].x1, r[0].y1, r[0].k);
+    free(r);
+    free_mask(&m);
+
     /* a 1-pixel-wide hole in a 16-pixel image */
     m = new_mask(16, 300);
     box(&m, 0, 150, 16, 1);

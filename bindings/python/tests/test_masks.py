@@ -61,3 +61,31 @@ def test_errors():
         gi.blend_feather(np.zeros((4, 4, 3), np.uint8), m, np.zeros((4, 5, 3), np.uint8), 1)
     with pytest.raises(TypeError, match="uint8"):
         gi.normalize_mask(np.zeros((4, 4), np.float32))
+
+
+def test_views_with_any_strides_read_the_right_pixels():
+    rng = np.random.default_rng(2)
+    m = rng.integers(0, 256, (6, 14), dtype=np.uint8)
+    for view in (m[:, ::2], m[::2, ::-1], m[1:5, 3:11], m.T):
+        want = np.where(np.ascontiguousarray(view) > 127, 255, 0)
+        assert np.array_equal(gi.normalize_mask(view), want)
+        assert np.array_equal(gi.normalize_mask(view[:, :, None]), want)
+
+
+def test_image_views_with_any_strides():
+    rng = np.random.default_rng(3)
+    big = rng.integers(0, 256, (12, 20, 4), dtype=np.uint8)
+    mask = np.zeros((6, 10), np.uint8)
+    mask[2:4, 3:7] = 255
+    for image in (big[::2, ::2, :3], big[:6, 10:, 2::-1], big[::2, :10, 1:]):
+        filled = np.full(image.shape, 7, np.uint8)
+        want = gi.blend_feather(np.ascontiguousarray(image), mask, filled, 2)
+        assert np.array_equal(gi.blend_feather(image, mask, filled, 2), want)
+        assert np.array_equal(gi.blend_feather(image, mask, filled, 0)[mask == 0],
+                              image[mask == 0])
+
+
+def test_radius_must_be_an_int():
+    m = np.zeros((4, 4), np.uint8)
+    with pytest.raises(TypeError, match="radius"):
+        gi.dilate_mask(m, True)
