@@ -158,7 +158,7 @@ static void test_inpaint_errors(gi_model *m) {
     CHECK_ERR(gi_inpaint(s, im.t, NULL, NULL, out.t), GI_E_INVALID_ARG, "mask");
     CHECK_ERR(gi_inpaint(s, im.t, mask.t, NULL, NULL), GI_E_INVALID_ARG, "out");
     CHECK_ERR(gi_inpaint(s, im.t, small.t, NULL, out.t), GI_E_SHAPE, "mask is 40x31, image is 40x32");
-    CHECK_ERR(gi_inpaint(s, im2.t, mask.t, NULL, out.t), GI_E_SHAPE, "2 channels");
+    CHECK_ERR(gi_inpaint(s, im2.t, mask.t, NULL, out.t), GI_E_SHAPE, "out has 3 channels, expected 2");
     CHECK_ERR(gi_inpaint(s, tiny.t, tinym.t, NULL, out.t), GI_E_SHAPE, "minimum is 16x16");
     CHECK_ERR(gi_inpaint(s, im.t, mask3.t, NULL, out.t), GI_E_SHAPE, "mask has 3 channels");
     CHECK_ERR(gi_inpaint(s, im.t, mask.t, NULL, out4.t), GI_E_SHAPE, "out has 4 channels");

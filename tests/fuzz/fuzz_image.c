@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* 1 Mpx: what the decoders' own fuzzers allow; keeps a run in memory. */
     gi_image_set_max_pixels((uint64_t)1 << 20);
     gi_tensor *img = NULL, *mask = NULL, *conv = NULL;
-    gi_status st = gi_image_load_memory(data, size, 0, &img);
+    gi_status st = gi_image_load_memory(data, size, 0, 0, &img, NULL);
     check_status(st);
     if (st == GI_OK) {
         int32_t h = 0, w = 0, c = 0;
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (gi_image_to_mask(img, &mask) != GI_OK) __builtin_trap();
         /* The conversions the API offers, once per input. */
         static const int32_t want[3] = {1, 3, 4};
-        st = gi_image_load_memory(data, size, want[sum % 3], &conv);
+        st = gi_image_load_memory(data, size, want[sum % 3], 0, &conv, NULL);
         if (st != GI_OK) __builtin_trap(); /* decoded once, must decode again */
     }
     gi_tensor_destroy(conv);
