@@ -41,6 +41,8 @@ gi_status gi_metadata_keep(gi_metadata *meta, int32_t kind, const void *data, si
 gi_status gi_read_stream(const char *path, FILE *fp, size_t limit, uint8_t **data,
                          size_t *size);
 
+/* The loaders' messages start with "gi_image_load: ", the savers' with
+ * "gi_image_save: ". */
 gi_status gi_load_webp(gi_decoding *d);
 gi_status gi_load_tiff(gi_decoding *d);
 /* Write `img` (U8; U16 for TIFF) to the open file fp; quality as
