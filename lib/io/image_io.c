@@ -349,7 +349,9 @@ static gi_status load_jpeg(decoder *d) {
 gi_status gi_metadata_keep(gi_metadata *meta, int32_t kind, const void *data, size_t size) {
     if (!meta || !data || size == 0) return GI_OK;
     uint8_t *copy = gi_malloc(size);
-    if (!copy) return gi_fail(GI_E_NOMEM, "gi_image_load: cannot keep a %zu-byte metadata block", size);
+    if (!copy)
+        return gi_fail(GI_E_NOMEM, "gi_image_load: cannot keep a %zu-byte metadata block",
+                       size);
     memcpy(copy, data, size);
     uint8_t **slot = kind == GI_META_EXIF ? &meta->exif : &meta->icc;
     free(*slot);

@@ -90,7 +90,9 @@ static gi_status read_rgba(TIFF *tif, tiff_io *io, gi_decoding *d, uint32_t w, u
     uint16_t nextra = 0, *extra = NULL;
     const bool alpha = TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra) && nextra > 0;
     uint32_t *raster = gi_malloc((size_t)w * h * sizeof *raster);
-    if (!raster) return gi_fail(GI_E_NOMEM, "gi_image_load: cannot allocate %" PRIu32 "x%" PRIu32 " pixels", w, h);
+    if (!raster)
+        return gi_fail(GI_E_NOMEM, "gi_image_load: cannot allocate %" PRIu32 "x%" PRIu32 " pixels",
+                       w, h);
     gi_status st = GI_OK;
     if (!TIFFReadRGBAImageOriented(tif, w, h, raster, ORIENTATION_TOPLEFT, 1))
         st = gi_fail(GI_E_IO, "gi_image_load: cannot decode TIFF '%s': %s", d->path,
@@ -130,8 +132,8 @@ static gi_status read_tiff(TIFF *tif, tiff_io *io, gi_decoding *d) {
                             (photo == PHOTOMETRIC_RGB && (spp == 3 || spp == 4)));
     if (!as_stored && bps > 8 && (d->flags & GI_LOAD_16BIT))
         return gi_fail(GI_E_UNSUPPORTED,
-                       "gi_image_load: '%s' is a %u-bit TIFF of a layout read only at 8 bits (photometric "
-                       "%u, %u samples, planar %u, %s)",
+                       "gi_image_load: '%s' is a %u-bit TIFF of a layout read only at 8 "
+                       "bits (photometric %u, %u samples, planar %u, %s)",
                        d->path, bps, photo, spp, planar, TIFFIsTiled(tif) ? "tiled" : "strips");
     if (!as_stored) return read_rgba(tif, io, d, w, h);
     st = gi_tensor_create(bps == 16 ? GI_DTYPE_U16 : GI_DTYPE_U8, (int32_t)h, (int32_t)w, spp,
@@ -141,7 +143,8 @@ static gi_status read_tiff(TIFF *tif, tiff_io *io, gi_decoding *d) {
         return st;
     }
     if ((uint64_t)TIFFScanlineSize64(tif) != (uint64_t)w * spp * (bps / 8))
-        return gi_fail(GI_E_IO, "gi_image_load: cannot decode TIFF '%s': unexpected row size", d->path);
+        return gi_fail(GI_E_IO, "gi_image_load: cannot decode TIFF '%s': unexpected row size",
+                       d->path);
     for (uint32_t y = 0; y < h; y++) /* 16-bit samples arrive in host order */
         if (TIFFReadScanline(tif, gi_tensor_row(d->img, (int32_t)y), y, 0) < 0)
             return gi_fail(GI_E_IO, "gi_image_load: cannot decode TIFF '%s': %s", d->path,

@@ -56,7 +56,8 @@ gi_status gi_load_webp(gi_decoding *d) {
     else if (f.has_animation)
         st = gi_fail(GI_E_UNSUPPORTED, "gi_image_load: '%s' is an animated WebP", d->path);
     if (!st) st = gi_image_check_size(d->path, (uint32_t)f.width, (uint32_t)f.height);
-    if (!st && (st = gi_tensor_create(GI_DTYPE_U8, f.height, f.width, f.has_alpha ? 4 : 3, &d->img)))
+    if (!st && (st = gi_tensor_create(GI_DTYPE_U8, f.height, f.width, f.has_alpha ? 4 : 3,
+                                      &d->img)))
         gi_error_prefix("gi_image_load");
     if (!st) {
         gi_tensor *t = d->img;
