@@ -206,7 +206,10 @@ GI_API gi_status gi_image_load_ex(const char *path, int32_t channels,
  * GI_DTYPE_U16 tensor fails there with GI_E_UNSUPPORTED rather than being
  * cut. `meta` (NULL: none) is written where the format holds it: PNG iCCP
  * and eXIf, JPEG APP2 (ICC) and APP1 (EXIF up to 65527 bytes), WebP ICCP
- * and EXIF, TIFF ICC profile (TIFF's EXIF is not written).
+ * and EXIF, TIFF ICC profile (TIFF's EXIF is not written). The ICC profile
+ * is written only when its colour space is the output's (GRAY for grey,
+ * RGB otherwise; WebP is always RGB): a CMYK JPEG's profile does not follow
+ * its pixels once they are RGB.
  */
 GI_API gi_status gi_image_save_ex(const char *path, const gi_tensor *image,
                                   int32_t quality, const gi_metadata *meta);

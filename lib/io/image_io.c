@@ -681,6 +681,14 @@ static int format_of(const char *path) {
     return FMT_NONE;
 }
 
+/* An ICC profile describes one colour space ("RGB ", "GRAY", "CMYK" at byte
+ * 16): it goes with the output only when that is the output's. A CMYK
+ * JPEG's profile, say, must not follow its pixels once they are RGB. */
+static bool icc_fits(const gi_metadata *meta, int fmt, int32_t channels) {
+    const bool grey = channels <= 2 && fmt != FMT_WEBP; /* WebP writes grey as RGB */
+    return meta->icc_size >= 20 && memcmp(meta->icc + 16, grey ? "GRAY" : "RGB ", 4) == 0;
+}
+
 gi_status gi_image_save_ex(const char *path, const gi_tensor *image, int32_t quality,
                            const gi_metadata *meta) {
     static const char fn[] = "gi_image_save";
@@ -718,6 +726,13 @@ gi_status gi_image_save_ex(const char *path, const gi_tensor *image, int32_t qua
         return gi_fail(GI_E_UNSUPPORTED, "%s: image is %dx%d; JPEG allows at most %ld on a side",
                        fn, (int)image->w, (int)image->h, JPEG_MAX_DIMENSION);
 
+    gi_metadata fitted;
+    if (meta && meta->icc && !icc_fits(meta, fmt, image->c)) {
+        fitted = *meta;
+        fitted.icc = NULL;
+        fitted.icc_size = 0;
+        meta = &fitted;
+    }
     encoder e = {.path = path, .img = image, .meta = meta};
     /* libtiff may read back what it wrote. */
     e.io.fp = fopen(path, fmt == FMT_TIFF ? "w+b" : "wb");

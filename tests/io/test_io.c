@@ -15,6 +15,7 @@
 
 #include "../common/check.h"
 #include "gatedinpaint.h"
+#include "io/codec.h"
 #include "io/exif.h"
 
 #ifdef GI_HAVE_WEBP
@@ -887,6 +888,33 @@ static void test_metadata(void) {
         gi_tensor_destroy(back);
         gi_metadata_destroy(mb);
     }
+    /* A profile of another colour space stays behind: GRAY goes with grey
+     * PNG and JPEG only (WebP writes grey as RGB). */
+    uint8_t grey_icc[ICC_SIZE];
+    make_icc(grey_icc, "GRAY");
+    struct gi_metadata grey_meta = {.icc = grey_icc, .icc_size = ICC_SIZE};
+    gi_tensor *grey = noise(GI_DTYPE_U8, 3, 2, 1, 5);
+    const struct {
+        const char *name;
+        gi_tensor *img;
+        bool kept;
+    } fits[] = {{"g_rgb.png", t, false}, {"g_rgb.jpg", t, false},   {"g_grey.png", grey, true},
+                {"g_grey.jpg", grey, true}, {"g_grey.webp", grey, false}};
+    for (size_t i = 0; i < sizeof fits / sizeof *fits; i++) {
+        if (!HAVE_WEBP && strstr(fits[i].name, ".webp")) continue;
+        gi_tensor *back = NULL;
+        gi_metadata *mb = NULL;
+        CHECK(gi_image_save_ex(tmp(fits[i].name), fits[i].img, 0, &grey_meta) == GI_OK &&
+                  gi_image_load_ex(tmp(fits[i].name), 0, 0, &back, &mb) == GI_OK,
+              "%s with a GRAY profile: %s", fits[i].name, gi_last_error());
+        CHECK(fits[i].kept ? block_is(mb, GI_META_ICC, grey_icc, ICC_SIZE)
+                           : block_is(mb, GI_META_ICC, NULL, 0),
+              "%s: the GRAY profile %s", fits[i].name, fits[i].kept ? "kept" : "left out");
+        gi_tensor_destroy(back);
+        gi_metadata_destroy(mb);
+    }
+    gi_tensor_destroy(grey);
+
     /* Without meta nothing is written; a file without either gives an empty one. */
     CHECK(gi_image_save_ex(tmp("plain.png"), t, 0, NULL) == GI_OK, "save without metadata");
     gi_metadata_destroy(m);
