@@ -153,8 +153,8 @@ GI_API size_t gi_tensor_row_stride(const gi_tensor *t);
  * PNG and JPEG always; WebP and TIFF when the library was built with them
  * (meson options webp and tiff; otherwise such a file fails with
  * GI_E_UNSUPPORTED and a message naming the option). Gives a new
- * GI_DTYPE_U8 tensor. EXIF orientation (JPEG APP1, PNG eXIf, WebP EXIF)
- * is applied, so the tensor is upright. 16-bit images are reduced to 8 bits
+ * GI_DTYPE_U8 tensor. EXIF orientation (JPEG APP1, PNG eXIf, WebP EXIF,
+ * TIFF's Orientation tag) is applied, so the tensor is upright. 16-bit images are reduced to 8 bits
  * (rounded; gi_image_load_ex() can keep them); palette and gray images are
  * expanded as needed.
  * `channels`: 0 = as stored (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA),

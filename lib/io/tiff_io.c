@@ -1,7 +1,9 @@
 /* TIFF files (libtiff). Grey, grey+alpha, RGB and RGBA strips at 8 or 16
  * bits are read row by row, as stored; any other layout (palette, CMYK,
  * YCbCr, tiles, 1-bit...) goes through libtiff's RGBA reader at 8 bits.
- * The first image of a multi-page file is read. ICC profiles both ways. */
+ * Either way the rows come as stored and the Orientation tag (the values
+ * EXIF took over) is applied like EXIF's. The first image of a multi-page
+ * file is read. ICC profiles both ways. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -86,7 +88,8 @@ static TIFF *tio_open(tiff_io *io, const char *mode) {
 }
 
 /* Everything else: libtiff's RGBA reader, 8 bits; alpha kept if present. */
-static gi_status read_rgba(TIFF *tif, tiff_io *io, gi_decoding *d, uint32_t w, uint32_t h) {
+static gi_status read_rgba(TIFF *tif, tiff_io *io, gi_decoding *d, uint32_t w, uint32_t h,
+                           uint16_t orientation) {
     uint16_t nextra = 0, *extra = NULL;
     const bool alpha = TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra) && nextra > 0;
     uint32_t *raster = gi_malloc((size_t)w * h * sizeof *raster);
@@ -94,7 +97,8 @@ static gi_status read_rgba(TIFF *tif, tiff_io *io, gi_decoding *d, uint32_t w, u
         return gi_fail(GI_E_NOMEM, "gi_image_load: cannot allocate %" PRIu32 "x%" PRIu32 " pixels",
                        w, h);
     gi_status st = GI_OK;
-    if (!TIFFReadRGBAImageOriented(tif, w, h, raster, ORIENTATION_TOPLEFT, 1))
+    /* Asked for the file's own orientation, libtiff flips nothing. */
+    if (!TIFFReadRGBAImageOriented(tif, w, h, raster, orientation, 1))
         st = gi_fail(GI_E_IO, "gi_image_load: cannot decode TIFF '%s': %s", d->path,
                      io->msg[0] ? io->msg : "unsupported layout");
     if (!st && (st = gi_tensor_create(GI_DTYPE_U8, (int32_t)h, (int32_t)w, alpha ? 4 : 3, &d->img)))
@@ -116,7 +120,7 @@ static gi_status read_rgba(TIFF *tif, tiff_io *io, gi_decoding *d, uint32_t w, u
 static gi_status read_tiff(TIFF *tif, tiff_io *io, gi_decoding *d) {
     uint32_t w = 0, h = 0;
     uint16_t bps = 1, spp = 1, photo = 0xffff, planar = PLANARCONFIG_CONTIG;
-    uint16_t format = SAMPLEFORMAT_UINT;
+    uint16_t format = SAMPLEFORMAT_UINT, orientation = ORIENTATION_TOPLEFT;
     TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
     TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
     TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
@@ -124,6 +128,10 @@ static gi_status read_tiff(TIFF *tif, tiff_io *io, gi_decoding *d) {
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
     TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orientation);
+    if (orientation < ORIENTATION_TOPLEFT || orientation > ORIENTATION_LEFTBOT)
+        orientation = ORIENTATION_TOPLEFT;
+    d->orientation = orientation;
     gi_status st = gi_image_check_size(d->path, w, h);
     if (st) return st;
     const bool as_stored = !TIFFIsTiled(tif) && planar == PLANARCONFIG_CONTIG &&
@@ -135,7 +143,7 @@ static gi_status read_tiff(TIFF *tif, tiff_io *io, gi_decoding *d) {
                        "gi_image_load: '%s' is a %u-bit TIFF of a layout read only at 8 "
                        "bits (photometric %u, %u samples, planar %u, %s)",
                        d->path, bps, photo, spp, planar, TIFFIsTiled(tif) ? "tiled" : "strips");
-    if (!as_stored) return read_rgba(tif, io, d, w, h);
+    if (!as_stored) return read_rgba(tif, io, d, w, h, orientation);
     st = gi_tensor_create(bps == 16 ? GI_DTYPE_U16 : GI_DTYPE_U8, (int32_t)h, (int32_t)w, spp,
                           &d->img);
     if (st) {

@@ -962,23 +962,21 @@ static void test_webp(void) {
     gi_tensor_destroy(rgb), gi_tensor_destroy(rgba);
 }
 
-/* Patch ImageWidth/ImageLength (SHORT or LONG) in IFD0 of a little-endian
- * TIFF, as libtiff writes them. */
-static bool patch_tiff_size(uint8_t *b, size_t size, uint32_t w, uint32_t h) {
+/* Set a SHORT or LONG tag of IFD0 in a little-endian TIFF as libtiff
+ * writes it (a SHORT becomes a LONG for a larger value). */
+static bool patch_tiff_tag(uint8_t *b, size_t size, unsigned tag, uint32_t v) {
     if (size < 8 || memcmp(b, "II*\0", 4) != 0) return false;
     uint32_t ifd = b[4] | b[5] << 8 | b[6] << 16 | (uint32_t)b[7] << 24;
     if (ifd + 2 > size) return false;
-    unsigned n = b[ifd] | b[ifd + 1] << 8, done = 0;
+    unsigned n = b[ifd] | b[ifd + 1] << 8;
     for (unsigned i = 0; i < n && ifd + 2 + 12 * (i + 1) <= size; i++) {
         uint8_t *e = b + ifd + 2 + 12 * i;
-        unsigned tag = e[0] | e[1] << 8, type = e[2] | e[3] << 8;
-        if (tag != 256 && tag != 257) continue;
-        uint32_t v = tag == 256 ? w : h;
-        if (type == 3 && v > 65535) e[2] = 4; /* SHORT -> LONG */
+        if ((unsigned)(e[0] | e[1] << 8) != tag) continue;
+        if ((e[2] | e[3] << 8) == 3 && v > 65535) e[2] = 4; /* SHORT -> LONG */
         for (int k = 0; k < 4; k++) e[8 + k] = (uint8_t)(v >> (8 * k));
-        done++;
+        return true;
     }
-    return done == 2;
+    return false;
 }
 
 static void test_tiff(void) {
@@ -1006,12 +1004,30 @@ static void test_tiff(void) {
               gi_tensor_dtype(a) == GI_DTYPE_U8 && same_tensor(a, b),
           "16-bit TIFF and PNG reduce to the same 8 bits");
     gi_tensor_destroy(a), gi_tensor_destroy(b), gi_tensor_destroy(n16);
+    size_t size;
+    uint8_t *data;
+
+    /* The Orientation tag, as EXIF's: {{3 6} {2 5} {1 4}} stored with 6
+     * (90 degrees clockwise) is {{1 2 3} {4 5 6}} upright. */
+    static const uint8_t stored6[3][2] = {{3, 6}, {2, 5}, {1, 4}};
+    gi_tensor *turned = NULL, *upright = NULL;
+    gi_tensor_wrap(GI_DTYPE_U8, 3, 2, 1, (void *)stored6, 2, &turned);
+    gi_image_save(tmp("o6.tif"), turned, 0);
+    data = read_all(tmp("o6.tif"), &size);
+    CHECK(data && patch_tiff_tag(data, size, 274, 6), "TIFF orientation patched");
+    if (data) write_all(tmp("o6.tif"), data, size);
+    free(data);
+    CHECK(gi_image_load(tmp("o6.tif"), 0, &upright) == GI_OK && shape_is(upright, 2, 3, 1) &&
+              memcmp(px(upright, 0, 0), "\1\2\3", 3) == 0 &&
+              memcmp(px(upright, 1, 0), "\4\5\6", 3) == 0,
+          "TIFF orientation 6 applied");
+    gi_tensor_destroy(turned), gi_tensor_destroy(upright);
 
     CHECK(gi_image_save(tmp("rgb.tif"), rgb, 0) == GI_OK, "save rgb.tif");
     expect_truncations_fail("rgb.tif");
-    size_t size;
-    uint8_t *data = read_all(tmp("rgb.tif"), &size);
-    CHECK(data && patch_tiff_size(data, size, 50000, 50000), "TIFF size tags patched");
+    data = read_all(tmp("rgb.tif"), &size);
+    CHECK(data && patch_tiff_tag(data, size, 256, 50000) && patch_tiff_tag(data, size, 257, 50000),
+          "TIFF size tags patched");
     if (data) {
         write_all(tmp("50k.tif"), data, size);
         expect_load_fail(tmp("50k.tif"), GI_E_UNSUPPORTED, "50000x50000 TIFF");
