@@ -438,6 +438,20 @@ static void bad_images(void) {
     EXPECT(gi_image_load(tmp("sig.png"), 0, &t), GI_E_IO, "cannot decode PNG");
     write_all(tmp("soi.jpg"), "\xff\xd8\xff", 3);
     EXPECT(gi_image_load(tmp("soi.jpg"), 0, &t), GI_E_IO, "cannot decode JPEG");
+    /* WebP and TIFF signatures and nothing else: GI_E_IO when the format is
+     * built, GI_E_UNSUPPORTED naming it when not */
+    write_all(tmp("sig.webp"), "RIFF\4\0\0\0WEBP", 12);
+    gi_status st = gi_image_load(tmp("sig.webp"), 0, &t);
+    expect("gi_image_load(sig.webp)", st, st == GI_E_UNSUPPORTED ? GI_E_UNSUPPORTED : GI_E_IO,
+           "WebP|sig.webp");
+    write_all(tmp("sig.tif"), "II*\0", 4);
+    st = gi_image_load(tmp("sig.tif"), 0, &t);
+    expect("gi_image_load(sig.tif)", st, st == GI_E_UNSUPPORTED ? GI_E_UNSUPPORTED : GI_E_IO,
+           "TIFF|sig.tif");
+    gi_metadata *meta = (gi_metadata *)&meta;
+    EXPECT(gi_image_load_ex(tmp("x.png"), 0, 2, &t, &meta), GI_E_INVALID_ARG, "unknown flags 0x2");
+    CHECK(meta == NULL, "failed load_ex sets *meta to NULL");
+    EXPECT(gi_image_load_ex(NULL, 0, GI_LOAD_16BIT, &t, NULL), GI_E_INVALID_ARG, "path is NULL");
     EXPECT(gi_image_load(tmpdir, 0, &t), GI_E_IO, tmpdir);
     CHECK(t == NULL, "failed load sets *out to NULL");
 
@@ -463,6 +477,11 @@ static void bad_images(void) {
     gi_tensor_destroy(back);
     EXPECT(gi_image_save(tmp("x.bmp"), one, 0), GI_E_INVALID_ARG, "extension");
     EXPECT(gi_image_save(tmp("x.png"), one, 101), GI_E_INVALID_ARG, "quality is 101");
+    gi_tensor *deep = NULL;
+    gi_tensor_create(GI_DTYPE_U16, 2, 2, 3, &deep);
+    EXPECT(gi_image_save_ex(tmp("deep.jpg"), deep, 0, NULL), GI_E_UNSUPPORTED,
+           "JPEG holds 8 bits|save it as .png or .tif");
+    gi_tensor_destroy(deep);
     EXPECT(gi_image_save(NULL, one, 0), GI_E_INVALID_ARG, "path is NULL");
     EXPECT(gi_image_save(tmp("x.png"), NULL, 0), GI_E_INVALID_ARG, "image is NULL");
     EXPECT(gi_image_save("/nonexistent/dir/x.png", one, 0), GI_E_IO, "/nonexistent/dir/x.png");

@@ -15,6 +15,7 @@
 
 #include "../common/check.h"
 #include "gatedinpaint.h"
+#include "common/alloc.h"
 #include "io/codec.h"
 #include "io/exif.h"
 
@@ -711,10 +712,14 @@ static void test_huge(void) {
     CHECK(mentions("100000x100000"), "huge message: %s", gi_last_error());
     write_png_header_only(tmp("many.png"), 20000, 20000); /* sides fine, 4e8 pixels */
     expect_load_fail(tmp("many.png"), GI_E_UNSUPPORTED, "20000x20000 PNG");
-    /* 50000 x 50000 RGBA would be 10 GB: refused from the header, by the
-     * size check (GI_E_UNSUPPORTED), not by a failed allocation. */
+    /* 50000 x 50000 RGBA would be 10 GB: refused from the header by the size
+     * check (GI_E_UNSUPPORTED), with no allocation of even 1 MiB. */
     write_png_header_only(tmp("50k.png"), 50000, 50000);
+    gi_alloc_fail_after(INT64_MAX, 0); /* count only */
     expect_load_fail(tmp("50k.png"), GI_E_UNSUPPORTED, "50000x50000 PNG");
+    CHECK(gi_alloc_largest() < ((size_t)1 << 20), "50k PNG: %zu bytes allocated at once",
+          gi_alloc_largest());
+    gi_alloc_fail_after(-1, 0);
     CHECK(mentions("50000x50000") && mentions("the limit is"), "50k message: %s", gi_last_error());
     /* The small header-only file is otherwise a valid start: the same code
      * path with a sane size reaches the decoder and fails on the data. */
@@ -1030,7 +1035,11 @@ static void test_tiff(void) {
           "TIFF size tags patched");
     if (data) {
         write_all(tmp("50k.tif"), data, size);
+        gi_alloc_fail_after(INT64_MAX, 0); /* count only: libtiff's own allocations are not seen */
         expect_load_fail(tmp("50k.tif"), GI_E_UNSUPPORTED, "50000x50000 TIFF");
+        CHECK(gi_alloc_largest() < ((size_t)1 << 20), "50k TIFF: %zu bytes allocated at once",
+              gi_alloc_largest());
+        gi_alloc_fail_after(-1, 0);
         CHECK(mentions("50000x50000"), "50k TIFF message: %s", gi_last_error());
     }
     free(data);
