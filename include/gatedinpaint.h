@@ -12,7 +12,7 @@
  *     gi_session_create(m, &s);
  *     gi_image_load("photo.png", 3, &img);            // RGB
  *     gi_image_load("mask.png", 0, &mask);            // any channels
- *     gi_image_to_mask(mask, &mask1);                 // 1 channel, >127 = hole
+ *     gi_image_to_mask(mask, &mask1);                 // 1 channel (the mask rule)
  *     gi_tensor_create(GI_DTYPE_U8, h, w, 3, &out);
  *     gi_inpaint(s, img, mask1, NULL, out);
  *     gi_image_save("result.png", out, 0);
@@ -108,6 +108,7 @@ typedef struct gi_tensor gi_tensor;
 /* Element types. */
 #define GI_DTYPE_U8 1  /* uint8_t, images and masks  */
 #define GI_DTYPE_F32 2 /* float, feature maps         */
+#define GI_DTYPE_U16 3 /* uint16_t (native byte order), 16-bit images */
 
 /**
  * Allocate a zero-filled height x width x channels tensor (HWC, rows
@@ -148,12 +149,18 @@ GI_API size_t gi_tensor_row_stride(const gi_tensor *t);
 /* ------------------------------------------------------------------------ */
 
 /**
- * Decode a PNG or JPEG file (format detected from its bytes, not its name)
- * into a new GI_DTYPE_U8 tensor. EXIF orientation (JPEG APP1, PNG eXIf) is
- * applied, so the tensor is upright. 16-bit PNGs are reduced to 8 bits;
- * palette and gray images are expanded as needed.
+ * Decode an image file (format detected from its bytes, not its name):
+ * PNG and JPEG always; WebP and TIFF when the library was built with them
+ * (meson options webp and tiff; otherwise such a file fails with
+ * GI_E_UNSUPPORTED and a message naming the option). Gives a new
+ * GI_DTYPE_U8 tensor. EXIF orientation (JPEG APP1, PNG eXIf, WebP EXIF,
+ * TIFF's Orientation tag) is applied, so the tensor is upright. 16-bit images are reduced to 8 bits
+ * (rounded; gi_image_load_ex() can keep them); palette and gray images are
+ * expanded as needed.
  * `channels`: 0 = as stored (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA),
  * or 1, 3, 4 to convert (gray = ITU-R BT.601 luma; missing alpha = 255).
+ * Images larger than 65535 on a side or 2^28 pixels are refused from the
+ * header, before any allocation (GI_E_UNSUPPORTED).
  */
 GI_API gi_status gi_image_load(const char *path, int32_t channels,
                                gi_tensor **out);
@@ -161,11 +168,61 @@ GI_API gi_status gi_image_load(const char *path, int32_t channels,
 /**
  * Encode a GI_DTYPE_U8 tensor with 1, 2, 3 or 4 channels. The format follows
  * the file extension: .png, .jpg/.jpeg (alpha is dropped; 2-channel gray+alpha
- * is saved as gray). `quality` is the JPEG quality 1..100, 0 = default (95);
- * ignored for PNG.
+ * is saved as gray), .webp and .tif/.tiff where built (see gi_image_load).
+ * `quality` is the JPEG quality 1..100, 0 = default (95); for WebP 1..100
+ * is lossy at that quality and 0 (default) lossless; ignored for PNG and
+ * TIFF (lossless, deflate).
  */
 GI_API gi_status gi_image_save(const char *path, const gi_tensor *image,
                                int32_t quality);
+
+/* Flags of gi_image_load_ex(). */
+#define GI_LOAD_16BIT 1 /* keep 16-bit samples (PNG, TIFF): GI_DTYPE_U16 */
+
+/** The metadata blocks of an image file, carried from input to output. */
+typedef struct gi_metadata gi_metadata;
+
+/* Kinds of metadata block (append-only). */
+#define GI_META_EXIF 1 /* EXIF as a TIFF block ("II*\0" or "MM\0*"); its
+                          orientation tag reads 1 once gi_image_load_ex()
+                          has turned the pixels upright */
+#define GI_META_ICC 2  /* ICC colour profile */
+
+/**
+ * gi_image_load() with more: `flags` (GI_LOAD_*; 0 = as gi_image_load()),
+ * and, when `meta` is not NULL, the file's EXIF and ICC profile in a new
+ * *meta (yours to destroy; a file without either gives an empty one).
+ * With GI_LOAD_16BIT a 16-bit PNG or TIFF gives a GI_DTYPE_U16 tensor,
+ * samples 0..65535 in native byte order; 8-bit files still give
+ * GI_DTYPE_U8. `channels` converts either.
+ */
+GI_API gi_status gi_image_load_ex(const char *path, int32_t channels,
+                                  int32_t flags, gi_tensor **out,
+                                  gi_metadata **meta);
+
+/**
+ * gi_image_save() with more: a GI_DTYPE_U16 tensor is written with 16-bit
+ * samples to .png and .tif/.tiff; JPEG and WebP hold only 8 bits, so a
+ * GI_DTYPE_U16 tensor fails there with GI_E_UNSUPPORTED rather than being
+ * cut. `meta` (NULL: none) is written where the format holds it: PNG iCCP
+ * and eXIf, JPEG APP2 (ICC) and APP1 (EXIF up to 65527 bytes), WebP ICCP
+ * and EXIF, TIFF ICC profile (TIFF's EXIF is not written). The ICC profile
+ * is written only when its colour space is the output's (GRAY for grey,
+ * RGB otherwise; WebP is always RGB): a CMYK JPEG's profile does not follow
+ * its pixels once they are RGB.
+ */
+GI_API gi_status gi_image_save_ex(const char *path, const gi_tensor *image,
+                                  int32_t quality, const gi_metadata *meta);
+
+/**
+ * One block of `meta` (GI_META_*): *data and *size point into meta (valid
+ * until it is destroyed), NULL and 0 when the file had none.
+ */
+GI_API gi_status gi_metadata_get(const gi_metadata *meta, int32_t kind,
+                                 const void **data, size_t *size);
+
+/** Free metadata. NULL is allowed. */
+GI_API void gi_metadata_destroy(gi_metadata *meta);
 
 /**
  * Turn a decoded mask image into the 1-channel mask gi_inpaint() wants:
@@ -317,13 +374,27 @@ GI_API gi_status gi_session_set_progress(gi_session *s, gi_progress_fn fn,
 /* ------------------------------------------------------------------------ */
 
 /**
+ * The mask rule. Every function that takes a mask (gi_inpaint,
+ * gi_mask_normalize, gi_mask_dilate, gi_blend_feather), the CLI and the
+ * bindings read a 1-channel GI_DTYPE_U8 mask the same way: if its largest
+ * value is 1 (a 0/1 mask, as numpy and OpenCV code writes), every non-zero
+ * value is a hole; otherwise every value > 127 is (white on black). A mask
+ * of zeros has no hole.
+ */
+
+/**
  * Fill the holes of `image`.
- *  image: GI_DTYPE_U8, RGB (3 channels) or RGBA (4), any size >= 16x16.
- *  mask:  GI_DTYPE_U8, 1 channel, same height/width; value > 127 = hole.
+ *  image: GI_DTYPE_U8 or GI_DTYPE_U16, 1 (grey), 2 (grey+alpha), 3 (RGB) or
+ *         4 (RGBA) channels, any size >= 16x16. The network sees 8-bit RGB:
+ *         grey replicated, 16-bit samples rounded to 8 bits; the fill comes
+ *         back as luma for grey and x257 for 16 bits (the two need a
+ *         temporary 8-bit RGB(A) copy, outside GI_OPT_MEM_LIMIT).
+ *  mask:  GI_DTYPE_U8, 1 channel, same height/width; holes by the mask
+ *         rule (above).
  *  guide: NULL, or GI_DTYPE_U8 1 channel, same height/width: a sketch of the
  *         edges wanted inside the hole (value > 153 = edge), only for models
  *         with GI_MODEL_GUIDE_CHANNELS = 1 (else GI_E_INVALID_ARG).
- *  out:   GI_DTYPE_U8, same shape as image; may be the same tensor as image.
+ *  out:   same dtype and shape as image; may be the same tensor as image.
  * Pixels outside the hole are copied bit-identical; alpha is copied. Sides
  * that are not multiples of 8 are mirror-padded at the bottom/right for the
  * network and cut back. An empty mask copies the image. GI_OPT_STRATEGY
@@ -339,17 +410,15 @@ GI_API gi_status gi_inpaint(gi_session *s, const gi_tensor *image,
 /* ------------------------------------------------------------------------ */
 
 /**
- * The one rule for masks as people make them, applied to a 1-channel
- * GI_DTYPE_U8 mask (for instance from gi_image_to_mask()): if the largest
- * value is 1 (a 0/1 mask), every non-zero value is a hole; otherwise every
- * value > 127 is. Writes a new 1-channel tensor of 0 (keep) and 255 (hole)
- * to *out (yours to destroy). Errors: NULL arguments or another dtype
+ * The mask rule (see gi_inpaint) applied to a 1-channel GI_DTYPE_U8 mask
+ * (for instance from gi_image_to_mask()): writes a new 1-channel tensor of
+ * 0 (keep) and 255 (hole) to *out (yours to destroy). Errors: NULL arguments or another dtype
  * (GI_E_INVALID_ARG), another channel count (GI_E_SHAPE).
  */
 GI_API gi_status gi_mask_normalize(const gi_tensor *mask, gi_tensor **out);
 
 /**
- * Grow the holes (> 127) of a 1-channel GI_DTYPE_U8 mask in place by
+ * Grow the holes (the mask rule) of a 1-channel GI_DTYPE_U8 mask in place by
  * `radius` pixels with a square: a pixel becomes a hole when a hole lies
  * within `radius` pixels both horizontally and vertically (Chebyshev
  * distance). The result is 0/255; radius 0 only binarises. Errors: NULL,
@@ -361,12 +430,13 @@ GI_API gi_status gi_mask_dilate(gi_tensor *mask, int32_t radius);
 /**
  * Composite `filled` over `image` with a soft band outside the hole:
  *   out = alpha * filled + (1 - alpha) * image, rounded, every channel,
- * where alpha is 1 in the hole (mask > 127) and, at Euclidean distance d
+ * where alpha is 1 in the hole (the mask rule) and, at Euclidean distance d
  * from the nearest hole pixel, 1 - d / radius for d < radius and 0 beyond.
  * Pixels at distance >= radius are copied from `image` bit-identical;
  * radius 0 is a hard composite. `filled` must hold useful pixels in the
  * band: inpaint with the mask dilated by `radius` (gi_mask_dilate) first.
- * image, filled, out: GI_DTYPE_U8, same shape (1 to 4 channels); mask:
+ * image, filled, out: one dtype, GI_DTYPE_U8 or GI_DTYPE_U16, same shape
+ * (1 to 4 channels); mask:
  * 1 channel, same height and width; out may be image or filled. Errors:
  * NULL, another dtype or a negative radius (GI_E_INVALID_ARG), mismatched
  * shapes (GI_E_SHAPE), no memory for the distance map (GI_E_NOMEM).

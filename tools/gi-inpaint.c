@@ -1,5 +1,6 @@
 /* gi-inpaint: fill the holes of an image, or of every image in a folder,
  * from the command line. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -25,19 +26,24 @@ static const char usage_text[] =
     "Usage: gi-inpaint --image IN --mask MASK --output OUT [options]\n"
     "Fill the masked parts of an image (DeepFill v2, gated convolutions).\n"
     "\n"
-    "  -i, --image PATH    image to fill, PNG or JPEG (an alpha channel is kept),\n"
-    "                      or a folder: every .png/.jpg/.jpeg in it (subfolders\n"
-    "                      are not entered; other files are skipped with a note)\n"
+    "  -i, --image PATH    image to fill: PNG, JPEG, and WebP and TIFF where the\n"
+    "                      library has them; grey stays grey, 16-bit PNG/TIFF stay\n"
+    "                      16-bit, alpha, EXIF and ICC profile are kept; or a\n"
+    "                      folder: every such file in it (subfolders are not\n"
+    "                      entered; other files are skipped with a note)\n"
     "  -m, --mask PATH     mask of the same size, or a folder of masks found by\n"
     "                      name: for NAME.jpg, NAME.png, NAME_mask.png or\n"
-    "                      NAME.mask.png (.png, .jpg or .jpeg); one file serves\n"
+    "                      NAME.mask.png (any image extension); one file serves\n"
     "                      every image. Hole: a mask whose largest value is 1 is\n"
     "                      read as 0/1 (non-zero = hole), any other as white\n"
     "                      (> 127); a varying alpha channel is the mask (opaque)\n"
-    "  -o, --output PATH   result; PNG or JPEG by extension (.png, .jpg, .jpeg),\n"
-    "                      or a folder (created if missing): one file per image,\n"
-    "                      named like it (.png unless the image is .png/.jpg/.jpeg);\n"
-    "                      an input file is never overwritten\n"
+    "  -o, --output PATH   result, its format by extension (.png, .jpg, .jpeg,\n"
+    "                      .webp, .tif, .tiff), or a folder (created if missing):\n"
+    "                      one file per image, named and typed like it; an input\n"
+    "                      file is never overwritten. 16-bit images need .png or\n"
+    "                      .tif (JPEG and WebP are 8-bit: an error, not a cut)\n"
+    "      --jpeg-quality N  JPEG quality 1..100 (default 95); for WebP, lossy at\n"
+    "                      N (default: lossless)\n"
     "      --model FILE    model file (.gguf); default: the model built into the\n"
     "                      library, if it has one\n"
     "  -g, --guide PATH    sketch of the edges wanted in the hole (white or opaque\n"
@@ -73,7 +79,7 @@ typedef struct {
     const char *image, *mask, *output, *model, *guide, *dump_gates;
     long threads;     /* -1: library default */
     long strategy;    /* GI_STRATEGY_* */
-    long jobs, dilate, feather;
+    long jobs, dilate, feather, quality; /* quality 0: the library's default */
     bool quiet, version;
 } options;
 
@@ -108,11 +114,23 @@ static const char *extension(const char *path) {
     return dot && dot != (slash ? slash + 1 : path) ? dot : NULL;
 }
 
-static bool has_image_extension(const char *path) {
+/* The extensions gi_image_save_ex knows, with their formats. */
+static const struct {
+    const char *ext;
+    int format;
+} image_exts[] = {{".png", 0},  {".jpg", 1}, {".jpeg", 1},
+                  {".webp", 2}, {".tif", 3}, {".tiff", 3}};
+enum { N_IMAGE_EXTS = sizeof image_exts / sizeof *image_exts };
+
+/* The format of a file name, or -1 if it is not an image name. */
+static int image_format(const char *path) {
     const char *dot = extension(path);
-    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
-                   strcasecmp(dot, ".jpeg") == 0);
+    for (int i = 0; dot && i < N_IMAGE_EXTS; i++)
+        if (strcasecmp(dot, image_exts[i].ext) == 0) return image_exts[i].format;
+    return -1;
 }
+
+static bool has_image_extension(const char *path) { return image_format(path) >= 0; }
 
 static bool is_dir(const char *path) {
     struct stat st;
@@ -136,7 +154,7 @@ static bool parse_count(const char *arg, long lo, long *value) {
 
 /* Returns -1 to go on, else the exit code. */
 static int parse(int argc, char **argv, options *o) {
-    enum { OPT_MODEL = 256, OPT_DILATE, OPT_FEATHER, OPT_DUMP };
+    enum { OPT_MODEL = 256, OPT_DILATE, OPT_FEATHER, OPT_DUMP, OPT_QUALITY };
     static const struct option longopts[] = {
         {"image", required_argument, NULL, 'i'}, {"mask", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'}, {"model", required_argument, NULL, OPT_MODEL},
@@ -146,6 +164,7 @@ static int parse(int argc, char **argv, options *o) {
         {"jobs", required_argument, NULL, 'j'},   {"dilate", required_argument, NULL, OPT_DILATE},
         {"feather", required_argument, NULL, OPT_FEATHER},
         {"dump-gates", required_argument, NULL, OPT_DUMP},
+        {"jpeg-quality", required_argument, NULL, OPT_QUALITY},
         {NULL, 0, NULL, 0}};
     opterr = 0; /* our own one-line messages instead of getopt's */
     int ch;
@@ -184,6 +203,11 @@ static int parse(int argc, char **argv, options *o) {
                 return usage_error("--feather wants a number of pixels >= 0, not '%s'", optarg);
             break;
         case OPT_DUMP: o->dump_gates = optarg; break;
+        case OPT_QUALITY:
+            if (!parse_count(optarg, 1, &o->quality) || o->quality > 100)
+                return usage_error("--jpeg-quality wants a number from 1 to 100, not '%s'",
+                                   optarg);
+            break;
         case ':': return usage_error("%s needs a value", argv[optind - 1]);
         default: {
             /* Unknown short options are in optopt; long ones only in argv. */
@@ -202,7 +226,8 @@ static int parse(int argc, char **argv, options *o) {
     if (o->dump_gates) o->strategy = GI_STRATEGY_EXACT; /* one pass over the image */
     /* Found out now rather than after the expensive part. */
     if (!is_dir(o->image) && !is_dir(o->output) && !has_image_extension(o->output))
-        return usage_error("cannot tell the output format of '%s'; use .png, .jpg or .jpeg",
+        return usage_error("cannot tell the output format of '%s'; use .png, .jpg, .jpeg, "
+                           ".webp, .tif or .tiff",
                            o->output);
     return -1;
 }
@@ -231,39 +256,6 @@ static int print_version(const options *o) {
     gi_session_destroy(session);
     gi_model_release(model);
     return 0;
-}
-
-/* Image as RGB, or RGBA when the file has alpha: gray is widened so the
- * network always sees three colour channels. */
-static gi_status load_image(const char *path, gi_tensor **out) {
-    gi_tensor *src;
-    gi_status st = gi_image_load(path, 0, &src);
-    if (st) return st;
-    int32_t h, w, c;
-    gi_tensor_shape(src, &h, &w, &c);
-    if (c >= 3) {
-        *out = src;
-        return GI_OK;
-    }
-    gi_tensor *dst;
-    st = gi_tensor_create(GI_DTYPE_U8, h, w, c + 2, &dst);
-    if (st) {
-        gi_tensor_destroy(src);
-        return st;
-    }
-    const uint8_t *s = gi_tensor_data(src);
-    uint8_t *d = gi_tensor_data(dst);
-    size_t ss = gi_tensor_row_stride(src), ds = gi_tensor_row_stride(dst);
-    for (int32_t y = 0; y < h; y++)
-        for (int32_t x = 0; x < w; x++) {
-            const uint8_t *p = s + (size_t)y * ss + (size_t)x * (size_t)c;
-            uint8_t *q = d + (size_t)y * ds + (size_t)x * (size_t)(c + 2);
-            q[0] = q[1] = q[2] = p[0];
-            if (c == 2) q[3] = p[1];
-        }
-    gi_tensor_destroy(src);
-    *out = dst;
-    return GI_OK;
 }
 
 /* A mask-like input (mask or guide) reduced to one channel; masks then
@@ -382,7 +374,7 @@ static void free_jobs(run_state *r) {
 }
 
 /* The output name for an input: its basename, with its extension when that
- * is .png/.jpg/.jpeg, else .png. NULL if the name could leave the folder
+ * is an image extension, else .png. NULL if the name could leave the folder
  * or is no name: empty, ".", "..", a backslash (a separator elsewhere). */
 static char *output_path(const char *dir, const char *image) {
     const char *slash = strrchr(image, '/');
@@ -395,17 +387,20 @@ static char *output_path(const char *dir, const char *image) {
 }
 
 /* The mask (or guide) for `image` in folder `dir`: STEM, STEM_mask or
- * STEM.mask with .png, .jpg or .jpeg in either case; never the image. */
+ * STEM.mask with an image extension in lower or upper case; never the
+ * image. */
 static char *find_companion(const char *dir, const char *image) {
     static const char *const suffixes[] = {"", "_mask", ".mask"};
-    static const char *const exts[] = {".png", ".PNG", ".jpg", ".JPG", ".jpeg", ".JPEG"};
     const char *slash = strrchr(image, '/');
     const char *name = slash ? slash + 1 : image;
     const char *dot = extension(name);
     const int stem = (int)(dot ? (size_t)(dot - name) : strlen(name));
     for (size_t s = 0; s < sizeof suffixes / sizeof *suffixes; s++)
-        for (size_t e = 0; e < sizeof exts / sizeof *exts; e++) {
-            char *p = dup_printf("%s/%.*s%s%s", dir, stem, name, suffixes[s], exts[e]);
+        for (int e = 0; e < 2 * N_IMAGE_EXTS; e++) {
+            char ext[8];
+            snprintf(ext, sizeof ext, "%s", image_exts[e / 2].ext);
+            for (char *c = ext; e % 2 && *c; c++) *c = (char)toupper((unsigned char)*c);
+            char *p = dup_printf("%s/%.*s%s%s", dir, stem, name, suffixes[s], ext);
             struct stat st;
             if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && !same_file(p, image)) return p;
             free(p);
@@ -424,7 +419,7 @@ static char *companion(const char *arg, const char *image, const char *what, cha
         const char *dot = extension(name);
         const int stem = (int)(dot ? (size_t)(dot - name) : strlen(name));
         *problem = dup_printf("no %s for '%s' in '%s' (looked for %.*s, %.*s_mask and "
-                              "%.*s.mask with .png, .jpg or .jpeg)",
+                              "%.*s.mask with an image extension)",
                               what, image, arg, stem, name, stem, name, stem, name);
     }
     return p;
@@ -500,7 +495,8 @@ static int list_folder(run_state *r) {
             if (!o->quiet) say(r, "skipping the subfolder '%s' (folders are not entered)", path);
             r->skipped++;
         } else if (!S_ISREG(st.st_mode) || !image_name) {
-            if (!o->quiet) say(r, "skipping '%s': not a .png, .jpg or .jpeg file", path);
+            if (!o->quiet) say(r, "skipping '%s': not an image file name (.png, .jpg, .jpeg, "
+                               ".webp, .tif, .tiff)", path);
             r->skipped++;
         } else if ((masks_here || guides_here) && looks_like_mask(names[i])) {
             r->skipped++; /* a mask or guide that sits with the images */
@@ -521,13 +517,13 @@ static int list_folder(run_state *r) {
 static gi_status copy_tensor(const gi_tensor *src, gi_tensor **out) {
     int32_t h, w, c;
     gi_tensor_shape(src, &h, &w, &c);
-    gi_status st = gi_tensor_create(GI_DTYPE_U8, h, w, c, out);
+    gi_status st = gi_tensor_create(gi_tensor_dtype(src), h, w, c, out);
     if (st) return st;
     const uint8_t *s = gi_tensor_data((gi_tensor *)src);
     uint8_t *d = gi_tensor_data(*out);
+    const size_t row = gi_tensor_row_stride(*out); /* a new tensor's rows are packed */
     for (int32_t y = 0; y < h; y++)
-        memcpy(d + (size_t)y * gi_tensor_row_stride(*out),
-               s + (size_t)y * gi_tensor_row_stride(src), (size_t)w * (size_t)c);
+        memcpy(d + (size_t)y * row, s + (size_t)y * gi_tensor_row_stride(src), row);
     return GI_OK;
 }
 
@@ -543,10 +539,7 @@ static int64_t count_holes(gi_tensor *mask) {
 }
 
 static bool same_format(const char *a, const char *b) {
-    const char *x = extension(a), *y = extension(b);
-    if (!x || !y) return false;
-    const bool xp = strcasecmp(x, ".png") == 0, yp = strcasecmp(y, ".png") == 0;
-    return has_image_extension(a) && has_image_extension(b) && xp == yp;
+    return has_image_extension(a) && image_format(a) == image_format(b);
 }
 
 /* The input file byte for byte (an empty mask: nothing to change). */
@@ -583,6 +576,7 @@ static int32_t on_progress(void *user, float done, const char *stage) {
 
 typedef struct {
     gi_tensor *image, *mask, *guide, *grown, *filled;
+    gi_metadata *meta; /* the image's EXIF and ICC profile, for the output */
     char done[PATH_MAX + 160]; /* the closing line of a success, if any */
 } tensors;
 
@@ -592,6 +586,7 @@ static void free_tensors(tensors *t) {
     gi_tensor_destroy(t->guide);
     gi_tensor_destroy(t->grown);
     gi_tensor_destroy(t->filled);
+    gi_metadata_destroy(t->meta);
 }
 
 static int check_size(run_state *r, const gi_tensor *image, const char *image_path,
@@ -620,7 +615,8 @@ static int fill_one(run_state *r, gi_session *s, const job *j, tensors *t) {
                 j->output);
             return EXIT_IO;
         }
-    if (load_image(j->image, &t->image))
+    /* As stored: grey stays grey and 16 bits stay 16 (gi_inpaint takes both). */
+    if (gi_image_load_ex(j->image, 0, GI_LOAD_16BIT, &t->image, &t->meta))
         return LIB_FAIL(r, EXIT_IO, "cannot read the image '%s'", j->image);
     if (load_mask(j->mask, true, &t->mask))
         return LIB_FAIL(r, EXIT_IO, "cannot read the mask '%s'", j->mask);
@@ -638,9 +634,10 @@ static int fill_one(run_state *r, gi_session *s, const job *j, tensors *t) {
     if (holes == 0) {
         say(r, "warning: the mask '%s' has no hole; '%s' is written unchanged", j->mask,
             j->output);
-        bool ok = same_format(j->image, j->output) ? copy_file(j->image, j->output)
-                                                    : !gi_image_save(j->output, t->image, 0);
-        if (!ok) {
+        if (!same_format(j->image, j->output)) {
+            if (gi_image_save_ex(j->output, t->image, (int32_t)o->quality, t->meta))
+                return LIB_FAIL(r, EXIT_IO, "cannot write '%s'", j->output);
+        } else if (!copy_file(j->image, j->output)) {
             say(r, "cannot write '%s'", j->output);
             return EXIT_IO;
         }
@@ -689,7 +686,7 @@ static int fill_one(run_state *r, gi_session *s, const job *j, tensors *t) {
     if (st) return LIB_FAIL(r, EXIT_INPAINT, "inpainting '%s' failed", j->image);
     if (t->filled && gi_blend_feather(t->image, t->mask, t->filled, (int32_t)o->feather, t->image))
         return LIB_FAIL(r, EXIT_INPAINT, "cannot blend '%s'", j->image);
-    if (gi_image_save(j->output, t->image, 0))
+    if (gi_image_save_ex(j->output, t->image, (int32_t)o->quality, t->meta))
         return LIB_FAIL(r, EXIT_IO, "cannot write '%s'", j->output);
     if (!o->quiet && !(r->batch && r->tty)) { /* printed by work() */
         int64_t regions = 0, scale = 1;

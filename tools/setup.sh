@@ -7,7 +7,8 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$root/build"}
 
-# Build: compilers, meson, image libraries. Tests: clang + libFuzzer runtime,
+# Build: compilers, meson, image libraries (WebP and TIFF are optional
+# meson features, installed here so the default build has them). Tests: clang + libFuzzer runtime,
 # PyTorch/numpy (the reference network), pytest, valgrind, the AArch64 cross
 # compiler with its C library headers and qemu-user (NEON tests), binutils (nm and
 # readelf for the ABI test), LLVM's OpenMP runtime (ThreadSanitizer runs),
@@ -17,7 +18,7 @@ build=${1:-"$root/build"}
 # httpx (gatedinpaint.web and its test), Chromium, its WebDriver and Selenium
 # (the browser test of the page).
 packages="gcc g++ clang libclang-rt-14-dev pkg-config meson ninja-build \
-libpng-dev libjpeg62-turbo-dev python3 python3-numpy python3-torch python3-pytest \
+libpng-dev libjpeg62-turbo-dev libwebp-dev libtiff-dev python3 python3-numpy python3-torch python3-pytest \
 python3-pil python3-venv python3-pip python3-mesonpy valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user binutils libomp-dev python3-opencv python3-tqdm \
 python3-dask python3-distributed gcovr \
 python3-starlette python3-multipart python3-uvicorn python3-httpx chromium chromium-driver python3-selenium"

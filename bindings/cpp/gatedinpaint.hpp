@@ -81,7 +81,7 @@ public:
         detail::check(gi_tensor_wrap(dtype, height, width, channels, data, row_stride, &t));
         return Tensor(t);
     }
-    /* Decodes a PNG or JPEG file; channels 0 = as stored, or 1, 3, 4. */
+    /* Decodes an image file (gi_image_load); channels 0 = as stored, or 1, 3, 4. */
     static Tensor load_image(const std::string &path, int32_t channels = 0) {
         gi_tensor *t = nullptr;
         detail::check(gi_image_load(path.c_str(), channels, &t));
@@ -262,7 +262,7 @@ public:
     }
     /* As above, into a new tensor. */
     Tensor inpaint(const Tensor &image, const Tensor &mask, const Tensor *guide = nullptr) {
-        Tensor out = Tensor::create(GI_DTYPE_U8, image.height(), image.width(),
+        Tensor out = Tensor::create(image.dtype(), image.height(), image.width(),
                                     image.channels());
         inpaint(image, mask, out, guide);
         return out;

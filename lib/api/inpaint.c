@@ -6,10 +6,12 @@
 
 #define MIN_SIDE 16
 
-static gi_status check_u8(const char *what, const gi_tensor *t, int32_t h, int32_t w,
-                          int32_t want_c, const gi_tensor *image) {
-    if (t->dtype != GI_DTYPE_U8)
-        return gi_fail(GI_E_SHAPE, "gi_inpaint: %s must be GI_DTYPE_U8", what);
+static gi_status check_like(const char *what, const gi_tensor *t, int32_t dtype, int32_t want_c,
+                            const gi_tensor *image) {
+    const int32_t h = image->h, w = image->w;
+    if (t->dtype != dtype)
+        return gi_fail(GI_E_SHAPE, "gi_inpaint: %s must be %s", what,
+                       dtype == GI_DTYPE_U8 ? "GI_DTYPE_U8" : "GI_DTYPE_U16, like image");
     if (t->h != h || t->w != w)
         return gi_fail(GI_E_SHAPE, "gi_inpaint: %s is %dx%d, image is %dx%d (width x height)",
                        what, (int)t->w, (int)t->h, (int)image->w, (int)image->h);
@@ -25,10 +27,12 @@ static gi_status check_args(gi_session *s, const gi_tensor *image, const gi_tens
     if (!image) return gi_fail(GI_E_INVALID_ARG, "gi_inpaint: image is NULL");
     if (!mask) return gi_fail(GI_E_INVALID_ARG, "gi_inpaint: mask is NULL");
     if (!out) return gi_fail(GI_E_INVALID_ARG, "gi_inpaint: out is NULL");
-    if (image->dtype != GI_DTYPE_U8)
-        return gi_fail(GI_E_SHAPE, "gi_inpaint: image must be GI_DTYPE_U8");
-    if (image->c != 3 && image->c != 4)
-        return gi_fail(GI_E_SHAPE, "gi_inpaint: image has %d channels, expected 3 (RGB) or 4 (RGBA)",
+    if (image->dtype != GI_DTYPE_U8 && image->dtype != GI_DTYPE_U16)
+        return gi_fail(GI_E_SHAPE, "gi_inpaint: image must be GI_DTYPE_U8 or GI_DTYPE_U16");
+    if (image->c < 1 || image->c > 4)
+        return gi_fail(GI_E_SHAPE,
+                       "gi_inpaint: image has %d channels, expected 1 (grey), 2 (grey+alpha), "
+                       "3 (RGB) or 4 (RGBA)",
                        (int)image->c);
     if (image->h < MIN_SIDE || image->w < MIN_SIDE)
         return gi_fail(GI_E_SHAPE, "gi_inpaint: image is %dx%d, the minimum is %dx%d",
@@ -36,15 +40,15 @@ static gi_status check_args(gi_session *s, const gi_tensor *image, const gi_tens
     /* Before any size arithmetic: the limit keeps every product in range. */
     gi_status st = gi_session_check_pixels(s, "gi_inpaint", "image", image->h, image->w);
     if (st) return st;
-    st = check_u8("mask", mask, image->h, image->w, 1, image);
-    if (!st) st = check_u8("out", out, image->h, image->w, image->c, image);
+    st = check_like("mask", mask, GI_DTYPE_U8, 1, image);
+    if (!st) st = check_like("out", out, image->dtype, image->c, image);
     if (st) return st;
     if (guide) {
         if (s->model->info.guide_channels == 0)
             return gi_fail(GI_E_INVALID_ARG,
                            "gi_inpaint: a guide was given but model '%s' has no guide channel",
                            s->model->name);
-        st = check_u8("guide", guide, image->h, image->w, 1, image);
+        st = check_like("guide", guide, GI_DTYPE_U8, 1, image);
     }
     return st;
 }

@@ -11,6 +11,7 @@
 size_t gi_dtype_size(int32_t dtype) {
     switch (dtype) {
     case GI_DTYPE_U8: return 1;
+    case GI_DTYPE_U16: return 2;
     case GI_DTYPE_F32: return 4;
     default: return 0;
     }
@@ -19,8 +20,9 @@ size_t gi_dtype_size(int32_t dtype) {
 static gi_status check_dims(const char *fn, int32_t dtype, int32_t h, int32_t w,
                             int32_t c) {
     if (gi_dtype_size(dtype) == 0)
-        return gi_fail(GI_E_INVALID_ARG, "%s: dtype %d is not GI_DTYPE_U8 or GI_DTYPE_F32",
-                       fn, (int)dtype);
+        return gi_fail(GI_E_INVALID_ARG,
+                       "%s: dtype %d is not GI_DTYPE_U8, GI_DTYPE_U16 or GI_DTYPE_F32", fn,
+                       (int)dtype);
     if (h < 1 || w < 1 || c < 1)
         return gi_fail(GI_E_INVALID_ARG, "%s: shape %dx%dx%d has a side < 1", fn,
                        (int)h, (int)w, (int)c);

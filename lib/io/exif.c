@@ -17,36 +17,53 @@ static uint32_t rd32(const uint8_t *p, int big) {
                : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-int gi_exif_orientation_tiff(const uint8_t *tiff, size_t size) {
-    if (!tiff || size < 8) return 1;
-    int big;
+/* The orientation entry (12 bytes) of IFD0 in a TIFF block, or NULL;
+ * *big tells the byte order. */
+static uint8_t *orientation_entry(const uint8_t *tiff, size_t size, int *big) {
+    if (!tiff || size < 8) return NULL;
     if (memcmp(tiff, "II", 2) == 0)
-        big = 0;
+        *big = 0;
     else if (memcmp(tiff, "MM", 2) == 0)
-        big = 1;
+        *big = 1;
     else
-        return 1;
-    if (rd16(tiff + 2, big) != 42) return 1;
-    uint32_t ifd = rd32(tiff + 4, big);
-    if (ifd < 8 || ifd > size - 2) return 1;
+        return NULL;
+    if (rd16(tiff + 2, *big) != 42) return NULL;
+    uint32_t ifd = rd32(tiff + 4, *big);
+    if (ifd < 8 || ifd > size - 2) return NULL;
     /* Scan only the entries that lie wholly inside the block: a truncated
      * IFD still gives its leading tags. */
-    size_t n = rd16(tiff + ifd, big);
+    size_t n = rd16(tiff + ifd, *big);
     size_t fit = (size - ifd - 2) / 12;
     if (n > fit) n = fit;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *e = tiff + ifd + 2 + 12 * i;
-        if (rd16(e, big) != EXIF_TAG_ORIENTATION) continue;
-        uint32_t type = rd16(e + 2, big), count = rd32(e + 4, big);
-        if (count != 1) return 1;
-        /* The value sits left-justified in the 4-byte field. The standard
-         * says SHORT; a few writers use LONG. */
-        uint32_t v = type == TIFF_SHORT ? rd16(e + 8, big)
-                     : type == TIFF_LONG ? rd32(e + 8, big)
-                                         : 0;
-        return v >= 1 && v <= 8 ? (int)v : 1;
+        if (rd16(e, *big) == EXIF_TAG_ORIENTATION) return (uint8_t *)e;
     }
-    return 1;
+    return NULL;
+}
+
+int gi_exif_orientation_tiff(const uint8_t *tiff, size_t size) {
+    int big;
+    const uint8_t *e = orientation_entry(tiff, size, &big);
+    if (!e) return 1;
+    uint32_t type = rd16(e + 2, big), count = rd32(e + 4, big);
+    if (count != 1) return 1;
+    /* The value sits left-justified in the 4-byte field. The standard
+     * says SHORT; a few writers use LONG. */
+    uint32_t v = type == TIFF_SHORT ? rd16(e + 8, big)
+                 : type == TIFF_LONG ? rd32(e + 8, big)
+                                     : 0;
+    return v >= 1 && v <= 8 ? (int)v : 1;
+}
+
+void gi_exif_set_upright(uint8_t *tiff, size_t size) {
+    int big;
+    uint8_t *e = orientation_entry(tiff, size, &big);
+    if (!e || rd32(e + 4, big) != 1) return;
+    uint32_t type = rd16(e + 2, big);
+    if (type != TIFF_SHORT && type != TIFF_LONG) return;
+    memset(e + 8, 0, 4); /* 1, left-justified in either byte order and type */
+    e[8 + (big ? (type == TIFF_SHORT ? 1 : 3) : 0)] = 1;
 }
 
 int gi_exif_orientation_app1(const uint8_t *data, size_t size) {
@@ -58,11 +75,13 @@ int gi_exif_orientation_app1(const uint8_t *data, size_t size) {
 gi_status gi_exif_apply(gi_tensor **img, int orientation) {
     if (orientation < 2 || orientation > 8) return GI_OK;
     const gi_tensor *in = *img;
-    const ptrdiff_t c = in->c, s = (ptrdiff_t)in->row_stride;
+    /* c: bytes per pixel, whatever the dtype */
+    const ptrdiff_t c = (ptrdiff_t)((size_t)in->c * gi_dtype_size(in->dtype));
+    const ptrdiff_t s = (ptrdiff_t)in->row_stride;
     const ptrdiff_t w1 = in->w - 1, h1 = in->h - 1;
     int swap = orientation >= 5;
     gi_tensor *out;
-    gi_status st = gi_tensor_create(GI_DTYPE_U8, swap ? in->w : in->h, swap ? in->h : in->w,
+    gi_status st = gi_tensor_create(in->dtype, swap ? in->w : in->h, swap ? in->h : in->w,
                                     in->c, &out);
     if (st) return st;
 

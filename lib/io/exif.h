@@ -17,7 +17,11 @@ int gi_exif_orientation_tiff(const uint8_t *tiff, size_t size);
  * APP1 (XMP, ...) yields 0, so callers can tell "not EXIF" from "upright". */
 int gi_exif_orientation_app1(const uint8_t *data, size_t size);
 
-/* Make `*img` (GI_DTYPE_U8) upright according to `orientation`. For
+/* Set the orientation tag of a TIFF block to 1 (upright), in place, when
+ * it has one; anything malformed is left alone. */
+void gi_exif_set_upright(uint8_t *tiff, size_t size);
+
+/* Make `*img` (GI_DTYPE_U8 or U16) upright according to `orientation`. For
  * orientations 2..8 a new tensor replaces *img (the old one is destroyed);
  * 1 and unknown values leave it alone. On failure *img is unchanged. */
 gi_status gi_exif_apply(gi_tensor **img, int orientation);

@@ -7,10 +7,10 @@
 
 #include "gatedinpaint.h"
 
-/* gi_image_load() on a PNG or JPEG file image in memory (`data` is only
- * read, during the call). Used by the fuzz targets. */
-gi_status gi_image_load_memory(const void *data, size_t size, int32_t channels,
-                               gi_tensor **out);
+/* gi_image_load_ex() on a file image in memory (`data` is only read,
+ * during the call). Used by the fuzz targets. */
+gi_status gi_image_load_memory(const void *data, size_t size, int32_t channels, int32_t flags,
+                               gi_tensor **out, gi_metadata **meta);
 
 /* Test hook: lower the decoder's pixel limit (default and ceiling 2^28;
  * 0 restores it). The fuzz targets use it to stay within their memory cap. */

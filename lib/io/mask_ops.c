@@ -1,11 +1,14 @@
-/* Mask helpers for everyday masks: the 0/1 rule (gi_mask_normalize), growing
- * the hole (gi_mask_dilate) and a soft seam (gi_blend_feather). Plain loops
- * over u8 tensors: they depend on lib/common only. */
+/* Mask helpers for everyday masks: the mask rule (gi_mask_normalize, the
+ * rule itself is lib/common/mask_rule.c), growing the hole (gi_mask_dilate)
+ * and a soft seam (gi_blend_feather). Plain loops over tensors: they depend
+ * on lib/common only. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
 #include "../common/error.h"
+#include "../common/mask_rule.h"
+#include "../common/pixels.h"
 #include "../common/tensor.h"
 
 /* NULL, dtype and channel checks shared by the three functions. */
@@ -24,33 +27,16 @@ gi_status gi_mask_normalize(const gi_tensor *mask, gi_tensor **out) {
     *out = NULL;
     gi_status st = check_mask("gi_mask_normalize", mask);
     if (st) return st;
-    uint8_t max = 0;
-    for (int32_t y = 0; y < mask->h; y++) {
-        const uint8_t *p = gi_tensor_row(mask, y);
-        for (int32_t x = 0; x < mask->w; x++)
-            if (p[x] > max) max = p[x];
-    }
-    /* A 0/1 mask (max 1) has its holes at 1; anything else uses > 127. */
-    const uint8_t threshold = max == 1 ? 0 : 127;
-    gi_tensor *m;
-    st = gi_tensor_create(GI_DTYPE_U8, mask->h, mask->w, 1, &m);
-    if (st) {
-        gi_error_prefix("gi_mask_normalize");
-        return st;
-    }
-    for (int32_t y = 0; y < mask->h; y++) {
-        const uint8_t *p = gi_tensor_row(mask, y);
-        uint8_t *q = gi_tensor_row(m, y);
-        for (int32_t x = 0; x < mask->w; x++) q[x] = p[x] > threshold ? 255 : 0;
-    }
-    *out = m;
-    return GI_OK;
+    st = gi_mask_binarize(mask, out);
+    if (st) gi_error_prefix("gi_mask_normalize");
+    return st;
 }
 
 /* One pass of a square max filter along a line of n values with stride
  * `step`: hole[i] = any hole within [i - r, i + r]. `line` is scratch. */
-static void dilate_line(uint8_t *p, size_t step, int32_t n, int32_t r, uint8_t *line) {
-    for (int32_t i = 0; i < n; i++) line[i] = p[(size_t)i * step] > 127;
+static void dilate_line(uint8_t *p, size_t step, int32_t n, int32_t r, uint8_t threshold,
+                        uint8_t *line) {
+    for (int32_t i = 0; i < n; i++) line[i] = p[(size_t)i * step] > threshold;
     int32_t count = 0; /* holes in the window [i - r, i + r] */
     for (int32_t i = 0; i < r && i < n; i++) count += line[i];
     for (int32_t i = 0; i < n; i++) {
@@ -69,11 +55,13 @@ gi_status gi_mask_dilate(gi_tensor *mask, int32_t radius) {
     const int32_t n = mask->h > mask->w ? mask->h : mask->w;
     uint8_t *line = malloc((size_t)(n > 0 ? n : 1));
     if (!line) return gi_fail(GI_E_NOMEM, "gi_mask_dilate: out of memory");
+    /* The rows pass leaves 0/255, so the columns pass uses 127. */
+    const uint8_t threshold = gi_mask_threshold(mask);
     for (int32_t y = 0; y < mask->h; y++)
-        dilate_line(gi_tensor_row(mask, y), 1, mask->w, radius, line);
+        dilate_line(gi_tensor_row(mask, y), 1, mask->w, radius, threshold, line);
     for (int32_t x = 0; x < mask->w && mask->h > 0; x++)
         dilate_line((uint8_t *)gi_tensor_row(mask, 0) + x, mask->row_stride, mask->h, radius,
-                    line);
+                    127, line);
     free(line);
     return GI_OK;
 }
@@ -110,8 +98,8 @@ static void edt_1d(const double *f, double *d, int32_t n, int32_t *v, double *z)
     }
 }
 
-/* Squared Euclidean distance from every pixel to the nearest hole (> 127). */
-static double *hole_distance2(const gi_tensor *mask) {
+/* Squared Euclidean distance from every pixel to the nearest hole. */
+static double *hole_distance2(const gi_tensor *mask, uint8_t threshold) {
     const int32_t h = mask->h, w = mask->w, n = h > w ? h : w;
     double *dist = malloc(sizeof(double) * (size_t)h * (size_t)w);
     double *f = calloc((size_t)n + 1, sizeof(double)), *d = calloc((size_t)n + 1, sizeof(double));
@@ -121,7 +109,7 @@ static double *hole_distance2(const gi_tensor *mask) {
     if (ok) {
         for (int32_t x = 0; x < w; x++) {
             for (int32_t y = 0; y < h; y++)
-                f[y] = ((const uint8_t *)gi_tensor_row(mask, y))[x] > 127 ? 0.0 : FAR;
+                f[y] = ((const uint8_t *)gi_tensor_row(mask, y))[x] > threshold ? 0.0 : FAR;
             edt_1d(f, d, h, v, z);
             for (int32_t y = 0; y < h; y++) dist[(size_t)y * w + x] = d[y];
         }
@@ -159,36 +147,39 @@ gi_status gi_blend_feather(const gi_tensor *image, const gi_tensor *mask,
     const gi_tensor *t[3] = {image, filled, out};
     static const char *names[3] = {"image", "filled", "out"};
     for (int i = 0; i < 3; i++) {
-        if (t[i]->dtype != GI_DTYPE_U8)
-            return gi_fail(GI_E_INVALID_ARG, "%s: %s dtype is %d, not GI_DTYPE_U8", fn,
-                           names[i], (int)t[i]->dtype);
+        if (t[i]->dtype != image->dtype ||
+            (image->dtype != GI_DTYPE_U8 && image->dtype != GI_DTYPE_U16))
+            return gi_fail(GI_E_INVALID_ARG,
+                           "%s: %s dtype is %d; expected GI_DTYPE_U8 or GI_DTYPE_U16, the "
+                           "same for image, filled and out", fn, names[i], (int)t[i]->dtype);
         if (!same_hw(t[i], mask) || t[i]->c != image->c)
             return gi_fail(GI_E_SHAPE, "%s: %s is %dx%dx%d, expected %dx%dx%d (mask %dx%d)", fn,
                            names[i], (int)t[i]->h, (int)t[i]->w, (int)t[i]->c, (int)mask->h,
                            (int)mask->w, (int)image->c, (int)mask->h, (int)mask->w);
     }
+    const uint8_t threshold = gi_mask_threshold(mask);
     double *dist = NULL;
-    if (radius > 0 && !(dist = hole_distance2(mask)))
+    if (radius > 0 && !(dist = hole_distance2(mask, threshold)))
         return gi_fail(GI_E_NOMEM, "%s: out of memory", fn);
-    const int32_t c = image->c;
+    const int32_t c = image->c, dt = image->dtype;
     const float r = (float)radius;
     for (int32_t y = 0; y < image->h; y++) {
         const uint8_t *m = gi_tensor_row(mask, y);
-        const uint8_t *a = gi_tensor_row(image, y), *b = gi_tensor_row(filled, y);
-        uint8_t *o = gi_tensor_row(out, y);
-        for (int32_t x = 0; x < image->w; x++, a += c, b += c, o += c) {
-            float alpha = m[x] > 127 ? 1.0f : 0.0f;
+        const void *a = gi_tensor_row(image, y), *b = gi_tensor_row(filled, y);
+        void *o = gi_tensor_row(out, y);
+        for (int32_t x = 0; x < image->w; x++) {
+            float alpha = m[x] > threshold ? 1.0f : 0.0f;
             if (dist && alpha == 0.0f) {
                 const float d = (float)sqrt(dist[(size_t)y * image->w + x]);
                 if (d < r) alpha = 1.0f - d / r;
             }
-            for (int32_t k = 0; k < c; k++) {
-                if (alpha == 1.0f)
-                    o[k] = b[k];
-                else if (alpha == 0.0f)
-                    o[k] = a[k];
-                else
-                    o[k] = (uint8_t)lrintf(alpha * (float)b[k] + (1.0f - alpha) * (float)a[k]);
+            for (size_t k = (size_t)x * c; k < (size_t)(x + 1) * c; k++) {
+                const uint32_t va = gi_sample_get(a, dt, k), vb = gi_sample_get(b, dt, k);
+                gi_sample_put(o, dt, k,
+                              alpha == 1.0f   ? vb
+                              : alpha == 0.0f ? va
+                                              : (uint32_t)lrintf(alpha * (float)vb +
+                                                                 (1.0f - alpha) * (float)va));
             }
         }
     }

@@ -7,6 +7,8 @@
 
 #include "../common/alloc.h"
 #include "../common/error.h"
+#include "../common/mask_rule.h"
+#include "../common/pixels.h"
 #include "regions.h"
 
 /* Mirror index for the bottom/right padding (reflect without repeating the
@@ -25,7 +27,8 @@ static int mask_is_empty(const gi_tensor *mask) {
 static void copy_image(const gi_tensor *src, gi_tensor *dst) {
     if (src->data == dst->data && src->row_stride == dst->row_stride) return;
     for (int32_t y = 0; y < src->h; y++)
-        memmove(gi_tensor_row(dst, y), gi_tensor_row(src, y), (size_t)src->w * src->c);
+        memmove(gi_tensor_row(dst, y), gi_tensor_row(src, y),
+                (size_t)src->w * (size_t)src->c * gi_dtype_size(src->dtype));
 }
 
 /* Padding that is a hole: colour 0, no guide line (families with
@@ -441,18 +444,68 @@ static gi_status run_regions(const gi_model *m, gi_exec *ex, const gi_tensor *im
     return st;
 }
 
-gi_status gi_run_inpaint(const gi_model *m, gi_exec *ex, int32_t strategy,
-                         const gi_tensor *image, const gi_tensor *mask, const gi_tensor *guide,
-                         gi_tensor *out, gi_run_stats *stats) {
-    *stats = (gi_run_stats){0, 1};
-    if (mask_is_empty(mask) && !ex->taps) {
-        copy_image(image, out);
-        return GI_OK;
-    }
+/* An 8-bit RGB(A) image with a 0/255 mask. */
+static gi_status run_rgb8(const gi_model *m, gi_exec *ex, int32_t strategy,
+                          const gi_tensor *image, const gi_tensor *mask, const gi_tensor *guide,
+                          gi_tensor *out, gi_run_stats *stats) {
     /* The debug taps are the whole network's outputs: exact only. */
     if (strategy == GI_STRATEGY_EXACT || ex->taps) {
         stats->regions = 1;
         return run_exact(m, ex, image, mask, guide, out);
     }
     return run_regions(m, ex, image, mask, guide, out, stats);
+}
+
+/* Grey or 16-bit: the network fills an 8-bit RGB(A) copy; its hole pixels
+ * come back as luma and x257, every other pixel is copied. */
+static gi_status run_converted(const gi_model *m, gi_exec *ex, int32_t strategy,
+                               const gi_tensor *image, const gi_tensor *mask,
+                               const gi_tensor *guide, gi_tensor *out, gi_run_stats *stats) {
+    gi_tensor *rgb;
+    gi_status st = gi_convert_pixels(image, GI_DTYPE_U8, image->c <= 2 ? image->c + 2 : image->c,
+                                     &rgb);
+    if (st) {
+        gi_error_prefix("gi_inpaint");
+        return st;
+    }
+    st = run_rgb8(m, ex, strategy, rgb, mask, guide, rgb, stats);
+    if (!st) {
+        copy_image(image, out);
+        const size_t px = (size_t)out->c * gi_dtype_size(out->dtype);
+        for (int32_t y = 0; y < out->h; y++) {
+            const uint8_t *mrow = gi_tensor_row(mask, y), *frow = gi_tensor_row(rgb, y);
+            uint8_t *orow = gi_tensor_row(out, y);
+            for (int32_t x = 0; x < out->w; x++)
+                if (mrow[x] > GI_HOLE_THRESHOLD)
+                    gi_put_rgb8(orow + (size_t)x * px, out->dtype, out->c,
+                                frow + (size_t)x * (size_t)rgb->c);
+        }
+    }
+    gi_tensor_destroy(rgb);
+    return st;
+}
+
+gi_status gi_run_inpaint(const gi_model *m, gi_exec *ex, int32_t strategy,
+                         const gi_tensor *image, const gi_tensor *mask, const gi_tensor *guide,
+                         gi_tensor *out, gi_run_stats *stats) {
+    *stats = (gi_run_stats){0, 1};
+    /* The mask rule: a 0/1 mask becomes 0/255, so one threshold serves. */
+    gi_tensor *binary = NULL;
+    if (gi_mask_threshold(mask) == 0) {
+        gi_status st = gi_mask_binarize(mask, &binary);
+        if (st) {
+            gi_error_prefix("gi_inpaint");
+            return st;
+        }
+        mask = binary;
+    }
+    gi_status st = GI_OK;
+    if (mask_is_empty(mask) && !ex->taps)
+        copy_image(image, out);
+    else if (image->dtype != GI_DTYPE_U8 || image->c <= 2)
+        st = run_converted(m, ex, strategy, image, mask, guide, out, stats);
+    else
+        st = run_rgb8(m, ex, strategy, image, mask, guide, out, stats);
+    gi_tensor_destroy(binary);
+    return st;
 }

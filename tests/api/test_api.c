@@ -162,7 +162,7 @@ static void test_inpaint_errors(gi_model *m) {
     CHECK_ERR(gi_inpaint(s, im.t, NULL, NULL, out.t), GI_E_INVALID_ARG, "mask");
     CHECK_ERR(gi_inpaint(s, im.t, mask.t, NULL, NULL), GI_E_INVALID_ARG, "out");
     CHECK_ERR(gi_inpaint(s, im.t, small.t, NULL, out.t), GI_E_SHAPE, "mask is 40x31, image is 40x32");
-    CHECK_ERR(gi_inpaint(s, im2.t, mask.t, NULL, out.t), GI_E_SHAPE, "2 channels");
+    CHECK_ERR(gi_inpaint(s, im2.t, mask.t, NULL, out.t), GI_E_SHAPE, "out has 3 channels, expected 2");
     CHECK_ERR(gi_inpaint(s, tiny.t, tinym.t, NULL, out.t), GI_E_SHAPE, "minimum is 16x16");
     CHECK_ERR(gi_inpaint(s, im.t, mask3.t, NULL, out.t), GI_E_SHAPE, "mask has 3 channels");
     CHECK_ERR(gi_inpaint(s, im.t, mask.t, NULL, out4.t), GI_E_SHAPE, "out has 4 channels");
@@ -296,6 +296,82 @@ static void test_threshold_and_known_pixels(gi_model *m, int32_t strategy) {
     CHECK(changed > HH * WW / 2, "only %d of %d hole pixels changed", changed, HH * WW);
     CHECK(same_pixels(&out, &ref), "mask values 1..127 / 128..254 differ from 0 / 255");
     free_img(&im), free_img(&out), free_img(&ref), free_img(&mask), free_img(&bin);
+    gi_session_destroy(s);
+}
+
+/* The mask rule (include/gatedinpaint.h) through gi_inpaint and the mask
+ * helpers, and grey and 16-bit images: the network sees 8-bit RGB, known
+ * pixels come back bit-identical. */
+static void test_mask_rule_and_depths(gi_model *m, int32_t strategy) {
+    gi_session *s = NULL;
+    gi_session_create(m, &s);
+    gi_session_set_int(s, GI_OPT_NUM_THREADS, 1);
+    gi_session_set_int(s, GI_OPT_STRATEGY, strategy);
+    const int H = 33, W = 27, N = H * W;
+    img im = make_img(H, W, 3, 0), ref = make_img(H, W, 3, 0), out = make_img(H, W, 3, 0);
+    img mask = make_mask(H, W, 8, 6, 10, 12); /* 255 in the hole, 100 elsewhere */
+    img m01 = make_img(H, W, 1, 0), m02 = make_img(H, W, 1, 0);
+    for (int i = 0; i < N; i++) {
+        m01.mem[i] = mask.mem[i] > 127;
+        m02.mem[i] = (uint8_t)(2 * m01.mem[i]);
+    }
+    CHECK(gi_inpaint(s, im.t, mask.t, NULL, ref.t) == GI_OK, "0/255: %s", gi_last_error());
+    CHECK(gi_inpaint(s, im.t, m01.t, NULL, out.t) == GI_OK, "0/1: %s", gi_last_error());
+    CHECK(same_pixels(&out, &ref), "a 0/1 mask fills like the same mask in 0/255");
+    CHECK(gi_inpaint(s, im.t, m02.t, NULL, out.t) == GI_OK && same_pixels(&out, &im),
+          "a 0/2 mask is not 0/1: nothing > 127, the image is copied");
+    gi_tensor *norm = NULL;
+    CHECK(gi_mask_normalize(m01.t, &norm) == GI_OK, "normalize 0/1");
+    CHECK(gi_mask_dilate(m01.t, 0) == GI_OK, "dilate 0/1");
+    int agree = 1;
+    for (int i = 0; i < N; i++)
+        agree &= ((uint8_t *)gi_tensor_data(norm))[i] == (mask.mem[i] > 127 ? 255 : 0) &&
+                 m01.mem[i] == ((uint8_t *)gi_tensor_data(norm))[i];
+    CHECK(agree, "gi_mask_normalize and gi_mask_dilate read the 0/1 mask like gi_inpaint");
+    gi_tensor_destroy(norm);
+
+    /* Grey and grey+alpha: the fill is the luma of the RGB fill of the grey
+     * image replicated. */
+    img g = make_img(H, W, 2, 3), gout = make_img(H, W, 2, 1);
+    img g3 = make_img(H, W, 3, 0), g3out = make_img(H, W, 3, 0);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            memset(g3.mem + (y * W + x) * 3, g.mem[y * (2 * W + 3) + 2 * x], 3);
+    CHECK(gi_inpaint(s, g3.t, mask.t, NULL, g3out.t) == GI_OK, "grey as RGB");
+    CHECK(gi_inpaint(s, g.t, mask.t, NULL, gout.t) == GI_OK, "grey+alpha: %s", gi_last_error());
+    int grey_ok = 1, grey_changed = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t *a = g.mem + y * (2 * W + 3) + 2 * x, *b = gout.mem + y * (2 * W + 1) + 2 * x;
+            const uint8_t *f = g3out.mem + (y * W + x) * 3;
+            const uint8_t luma = (uint8_t)((19595u * f[0] + 38470u * f[1] + 7471u * f[2] + 32768u) >> 16);
+            const int hole = mask.mem[y * W + x] > 127;
+            grey_ok &= b[1] == a[1] && b[0] == (hole ? luma : a[0]);
+            grey_changed |= hole && b[0] != a[0];
+        }
+    CHECK(grey_ok && grey_changed, "grey+alpha: known pixels and alpha exact, the hole is luma");
+
+    /* 16 bits: the network sees the samples rounded to 8 bits (here the 8-bit
+     * image: offsets below 128 round away); the hole gets the fill x257. */
+    uint16_t *p16 = malloc(sizeof(uint16_t) * N * 3), *o16 = malloc(sizeof(uint16_t) * N * 3);
+    for (int i = 0; i < N * 3; i++) {
+        int v = im.mem[i] * 257 + (i * 37) % 241 - 120;
+        p16[i] = (uint16_t)(v < 0 ? 0 : v > 65535 ? 65535 : v);
+    }
+    gi_tensor *t16 = NULL, *u16 = NULL;
+    gi_tensor_wrap(GI_DTYPE_U16, H, W, 3, p16, (size_t)W * 3 * 2, &t16);
+    gi_tensor_wrap(GI_DTYPE_U16, H, W, 3, o16, (size_t)W * 3 * 2, &u16);
+    CHECK(gi_inpaint(s, t16, mask.t, NULL, u16) == GI_OK, "16-bit: %s", gi_last_error());
+    int exact16 = 1;
+    for (int i = 0; i < N * 3; i++)
+        exact16 &= o16[i] == (mask.mem[i / 3] > 127 ? ref.mem[i] * 257 : p16[i]);
+    CHECK(exact16, "16-bit: known samples exact, hole = 8-bit fill x 257");
+    CHECK_ERR(gi_inpaint(s, t16, mask.t, NULL, out.t), GI_E_SHAPE, "GI_DTYPE_U16, like image");
+
+    gi_tensor_destroy(t16), gi_tensor_destroy(u16);
+    free(p16), free(o16);
+    free_img(&im), free_img(&ref), free_img(&out), free_img(&mask), free_img(&m01);
+    free_img(&m02), free_img(&g), free_img(&gout), free_img(&g3), free_img(&g3out);
     gi_session_destroy(s);
 }
 
@@ -471,6 +547,8 @@ int main(void) {
     test_inpaint_behaviour(m, GI_STRATEGY_EXACT);
     test_threshold_and_known_pixels(m, GI_STRATEGY_REGIONS);
     test_threshold_and_known_pixels(m, GI_STRATEGY_EXACT);
+    test_mask_rule_and_depths(m, GI_STRATEGY_REGIONS);
+    test_mask_rule_and_depths(m, GI_STRATEGY_EXACT);
     test_regions(m);
     test_guide();
     test_guided_prefill();

@@ -118,6 +118,20 @@ static gi_status run_save_png(void) { return gi_image_save(tmp("out.png"), img, 
 /* RGBA: the alpha is dropped through a row buffer */
 static gi_status run_save_jpg(void) { return gi_image_save(tmp("out.jpg"), rgba, 0); }
 static void verify_saved(void) {}
+/* The CLI's way: 16-bit samples kept, metadata read, then written. */
+static gi_metadata *meta;
+static gi_status run_load_ex(void) {
+    return gi_image_load_ex(tmp("in.png"), 0, GI_LOAD_16BIT, &loaded, &meta);
+}
+static void verify_loaded_ex(void) {
+    verify_loaded();
+    gi_metadata_destroy(meta);
+    meta = NULL;
+}
+static gi_status run_load_webp(void) { return gi_image_load(tmp("in.webp"), 0, &loaded); }
+static gi_status run_save_webp(void) { return gi_image_save(tmp("out.webp"), mask, 0); }
+static gi_status run_load_tiff(void) { return gi_image_load(tmp("in.tif"), 0, &loaded); }
+static gi_status run_save_tiff(void) { return gi_image_save(tmp("out.tif"), rgba, 0); }
 
 /* -- ops -- */
 static void setup_ops(void) {
@@ -186,6 +200,12 @@ int main(void) {
     rgba = pattern(16, 12, 4, 0);
     CHECK(gi_image_save(tmp("in.png"), rgba, 0) == GI_OK, "write png");
     CHECK(gi_image_save(tmp("in.jpg"), rgba, 0) == GI_OK, "write jpg");
+#ifdef GI_HAVE_WEBP
+    CHECK(gi_image_save(tmp("in.webp"), rgba, 0) == GI_OK, "write webp");
+#endif
+#ifdef GI_HAVE_TIFF
+    CHECK(gi_image_save(tmp("in.tif"), rgba, 0) == GI_OK, "write tiff");
+#endif
     CHECK(gi_model_load_memory(model_data, model_size, &model) == GI_OK, "model");
 
     const op ops[] = {
@@ -198,6 +218,15 @@ int main(void) {
         {"gi_image_load jpeg", noop, run_load_jpg, verify_loaded, noop},
         {"gi_image_save png", noop, run_save_png, verify_saved, noop},
         {"gi_image_save jpeg", noop, run_save_jpg, verify_saved, noop},
+        {"gi_image_load_ex png", noop, run_load_ex, verify_loaded_ex, noop},
+#ifdef GI_HAVE_WEBP
+        {"gi_image_load webp", noop, run_load_webp, verify_loaded, noop},
+        {"gi_image_save webp", noop, run_save_webp, verify_saved, noop}, /* grey -> RGB */
+#endif
+#ifdef GI_HAVE_TIFF
+        {"gi_image_load tiff", noop, run_load_tiff, verify_loaded, noop},
+        {"gi_image_save tiff", noop, run_save_tiff, verify_saved, noop},
+#endif
         {"gi_op_gated_conv2d", setup_ops, run_conv, noop, teardown_ops},
         {"gi_op_contextual_att.", setup_ops, run_attention, noop, teardown_ops},
     };
@@ -213,6 +242,7 @@ int main(void) {
     gi_tensor_destroy(f_att), gi_tensor_destroy(rgba);
     free(model_data);
     unlink(tmp("in.png")), unlink(tmp("in.jpg")), unlink(tmp("out.png")), unlink(tmp("out.jpg"));
+    unlink(tmp("in.webp")), unlink(tmp("out.webp")), unlink(tmp("in.tif")), unlink(tmp("out.tif"));
     rmdir(tmpdir);
     return check_report();
 }

@@ -98,6 +98,11 @@ def cases(tmp):
         data = f.read()
     with open(p("cut.png"), "wb") as f:
         f.write(data[: len(data) // 2])
+    # truncated WebP and TIFF: the fuzz seeds (the formats may not be built:
+    # then the message says so; either way a file error naming the format)
+    seeds = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus", "image")
+    for seed, name in (("webp_truncated", "cut.webp"), ("tiff_truncated", "cut.tif")):
+        shutil.copyfile(os.path.join(seeds, seed), p(name))
 
     base = ["--model", model, "-o", out]
     # the good cases first: they must work
@@ -116,7 +121,8 @@ def cases(tmp):
                                  "-o", out], MODEL, needle, out=out)
     # image files
     for name, needle in (("giga.png", "100000x100000"), ("empty.png", "empty"),
-                         ("text.jpg", "neither a PNG nor a JPEG"), ("cut.png", "cannot decode PNG"),
+                         ("text.jpg", "is not a PNG, JPEG, WebP or TIFF file"),
+                         ("cut.png", "cannot decode PNG"), ("cut.webp", "WebP"), ("cut.tif", "TIFF"),
                          ("missing.png", "missing.png")):
         expect(f"image {name}", ["-i", p(name), "-m", p("mask.png")] + base, IO, needle, out=out)
         expect(f"mask {name}", ["-i", p("img.png"), "-m", p(name)] + base, IO, needle, out=out)

@@ -15,7 +15,20 @@
 
 #include "../common/check.h"
 #include "gatedinpaint.h"
+#include "common/alloc.h"
+#include "io/codec.h"
 #include "io/exif.h"
+
+#ifdef GI_HAVE_WEBP
+#define HAVE_WEBP true
+#else
+#define HAVE_WEBP false
+#endif
+#ifdef GI_HAVE_TIFF
+#define HAVE_TIFF true
+#else
+#define HAVE_TIFF false
+#endif
 
 
 
@@ -68,6 +81,8 @@ typedef struct {
     const uint8_t *exif;
     uint32_t exif_size;
     bool exif_after_idat;
+    const uint8_t *icc;
+    uint32_t icc_size;
 } png_spec;
 
 static void write_png(const char *path, const png_spec *s) {
@@ -86,6 +101,7 @@ static void write_png(const char *path, const png_spec *s) {
         png_set_tRNS(png, info, s->trans, s->ntrans, s->trans_color);
     if (s->exif && !s->exif_after_idat)
         png_set_eXIf_1(png, info, s->exif_size, (png_bytep)s->exif);
+    if (s->icc) png_set_iCCP(png, info, "test", 0, s->icc, s->icc_size);
     png_write_info(png, info);
     /* With interlacing on, png_write_image runs the Adam7 passes itself. */
     size_t rowbytes = png_get_rowbytes(png, info);
@@ -152,10 +168,14 @@ static const uint8_t *px(gi_tensor *t, int y, int x) {
            (size_t)x * (size_t)c;
 }
 
-static bool shape_is(gi_tensor *t, int h, int w, int c) {
+static bool shape_dtype_is(gi_tensor *t, int h, int w, int c, int32_t dtype) {
     int32_t th, tw, tc;
     return t && gi_tensor_shape(t, &th, &tw, &tc) == GI_OK && th == h && tw == w && tc == c &&
-           gi_tensor_dtype(t) == GI_DTYPE_U8;
+           gi_tensor_dtype(t) == dtype;
+}
+
+static bool shape_is(gi_tensor *t, int h, int w, int c) {
+    return shape_dtype_is(t, h, w, c, GI_DTYPE_U8);
 }
 
 static bool near(const uint8_t *a, const uint8_t *b, int n, int tol) {
@@ -637,7 +657,7 @@ static void test_truncated(void) {
     for (size_t i = 0; i < sizeof garbage; i++) garbage[i] = (uint8_t)(i * 7 + 3);
     write_all(tmp("garbage.png"), garbage, sizeof garbage);
     expect_load_fail(tmp("garbage.png"), GI_E_IO, "garbage");
-    CHECK(mentions("neither"), "garbage message: %s", gi_last_error());
+    CHECK(mentions("is not a PNG, JPEG"), "garbage message: %s", gi_last_error());
     memcpy(garbage, "\x89PNG\r\n\x1a\n", 8);
     write_all(tmp("garbage2.png"), garbage, sizeof garbage);
     expect_load_fail(tmp("garbage2.png"), GI_E_IO, "PNG signature then garbage");
@@ -694,6 +714,15 @@ static void test_huge(void) {
     CHECK(mentions("100000x100000"), "huge message: %s", gi_last_error());
     write_png_header_only(tmp("many.png"), 20000, 20000); /* sides fine, 4e8 pixels */
     expect_load_fail(tmp("many.png"), GI_E_UNSUPPORTED, "20000x20000 PNG");
+    /* 50000 x 50000 RGBA would be 10 GB: refused from the header by the size
+     * check (GI_E_UNSUPPORTED), with no allocation of even 1 MiB. */
+    write_png_header_only(tmp("50k.png"), 50000, 50000);
+    gi_alloc_fail_after(INT64_MAX, 0); /* count only */
+    expect_load_fail(tmp("50k.png"), GI_E_UNSUPPORTED, "50000x50000 PNG");
+    CHECK(gi_alloc_largest() < ((size_t)1 << 20), "50k PNG: %zu bytes allocated at once",
+          gi_alloc_largest());
+    gi_alloc_fail_after(-1, 0);
+    CHECK(mentions("50000x50000") && mentions("the limit is"), "50k message: %s", gi_last_error());
     /* The small header-only file is otherwise a valid start: the same code
      * path with a sane size reaches the decoder and fails on the data. */
     write_png_header_only(tmp("small.png"), 16, 16);
@@ -717,6 +746,306 @@ static void test_huge(void) {
     write_all(tmp("huge.jpg"), data, size);
     free(data);
     expect_load_fail(tmp("huge.jpg"), GI_E_UNSUPPORTED, "60000x60000 JPEG");
+}
+
+/* ------------------------------------------------------------------------ */
+/* 16 bits, metadata, WebP and TIFF                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A W x H tensor of `dtype` with c channels of noise. */
+static gi_tensor *noise(int32_t dtype, int h, int w, int c, uint32_t seed) {
+    gi_tensor *t = NULL;
+    CHECK(gi_tensor_create(dtype, h, w, c, &t) == GI_OK, "create");
+    uint8_t *p = gi_tensor_data(t);
+    for (size_t i = 0; i < gi_tensor_row_stride(t) * (size_t)h; i++)
+        p[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+    return t;
+}
+
+static bool same_tensor(gi_tensor *a, gi_tensor *b) {
+    int32_t ha, wa, ca, hb, wb, cb;
+    if (!a || !b || gi_tensor_dtype(a) != gi_tensor_dtype(b)) return false;
+    gi_tensor_shape(a, &ha, &wa, &ca);
+    gi_tensor_shape(b, &hb, &wb, &cb);
+    return ha == hb && wa == wb && ca == cb &&
+           memcmp(gi_tensor_data(a), gi_tensor_data(b), gi_tensor_row_stride(a) * (size_t)ha) == 0;
+}
+
+/* Save `t` to `name`, load it back with `flags`: the same tensor? */
+static bool round_trip(gi_tensor *t, const char *name, int32_t flags) {
+    gi_tensor *back = NULL;
+    gi_status st = gi_image_save(tmp(name), t, 0);
+    CHECK(st == GI_OK, "save %s: %s", name, gi_last_error());
+    st = gi_image_load_ex(tmp(name), 0, flags, &back, NULL);
+    CHECK(st == GI_OK, "load %s: %s", name, gi_last_error());
+    bool same = same_tensor(t, back);
+    gi_tensor_destroy(back);
+    return same;
+}
+
+/* Every cut of the file at `name` must fail to load with GI_E_IO. */
+static void expect_truncations_fail(const char *name) {
+    size_t size;
+    uint8_t *data = read_all(tmp(name), &size);
+    if (!data) return;
+    size_t cuts[] = {1, 4, 11, 12, 30, size / 3, size / 2, size - 9, size - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        char cut[64], what[96];
+        snprintf(cut, sizeof cut, "cut%zu_%s", cuts[i], name);
+        write_all(tmp(cut), data, cuts[i]);
+        snprintf(what, sizeof what, "%s cut to %zu of %zu bytes", name, cuts[i], size);
+        expect_load_fail(tmp(cut), GI_E_IO, what);
+    }
+    free(data);
+}
+
+static void test_16bit_kept(void) {
+    /* Written by libpng directly (big-endian samples), read exactly. */
+    static const uint16_t v[6] = {0, 1, 0x1234, 0xfedc, 65535, 257 * 9 + 100};
+    uint8_t rows[12];
+    for (int i = 0; i < 6; i++) rows[2 * i] = (uint8_t)(v[i] >> 8), rows[2 * i + 1] = (uint8_t)v[i];
+    png_spec s = {.w = 2, .h = 1, .depth = 16, .type = PNG_COLOR_TYPE_RGB, .rows = rows};
+    write_png(tmp("k16.png"), &s);
+    gi_tensor *t = NULL;
+    CHECK(gi_image_load_ex(tmp("k16.png"), 0, GI_LOAD_16BIT, &t, NULL) == GI_OK &&
+              shape_dtype_is(t, 1, 2, 3, GI_DTYPE_U16) &&
+              memcmp(gi_tensor_data(t), v, sizeof v) == 0,
+          "16-bit PNG kept: %s", gi_last_error());
+    gi_tensor_destroy(t);
+    t = NULL;
+    CHECK(gi_image_load_ex(tmp("k16.png"), 1, GI_LOAD_16BIT, &t, NULL) == GI_OK &&
+              shape_dtype_is(t, 1, 2, 1, GI_DTYPE_U16) &&
+              ((uint16_t *)gi_tensor_data(t))[1] ==
+                  (uint16_t)((19595u * 0xfedcu + 38470u * 65535u + 7471u * v[5] + 32768u) >> 16),
+          "16-bit PNG to grey at 16 bits");
+    gi_tensor_destroy(t);
+    CHECK(gi_image_load_ex(tmp("k16.png"), 0, 0, &t, NULL) == GI_OK &&
+              gi_tensor_dtype(t) == GI_DTYPE_U8,
+          "without the flag: 8 bits, as gi_image_load");
+    gi_tensor_destroy(t);
+    CHECK_ERR(gi_image_load_ex(tmp("k16.png"), 0, 4, &t, NULL), GI_E_INVALID_ARG, "flags");
+
+    /* Saved at 16 bits, every channel count, read back bit-exact. */
+    for (int c = 1; c <= 4; c++) {
+        gi_tensor *n16 = noise(GI_DTYPE_U16, 7, 9, c, (uint32_t)c);
+        CHECK(round_trip(n16, "n16.png", GI_LOAD_16BIT), "16-bit PNG round trip, %d channels", c);
+        CHECK_ERR(gi_image_save(tmp("n16.jpg"), n16, 0), GI_E_UNSUPPORTED, "8 bits");
+        gi_tensor_destroy(n16);
+    }
+}
+
+/* A small ICC profile libpng accepts: the 128-byte header, no tags, and
+ * filler in the reserved bytes and after the tag count (libpng reads a
+ * profile that compresses to almost nothing as "too short"). */
+enum { ICC_SIZE = 160 };
+static void make_icc(uint8_t icc[ICC_SIZE], const char *space) {
+    for (int i = 0; i < ICC_SIZE; i++) icc[i] = (uint8_t)(i * 7 + 3);
+    memset(icc, 0, 84);
+    memset(icc + 128, 0, 4);        /* no tags */
+    icc[3] = ICC_SIZE;              /* size */
+    icc[8] = 2, icc[9] = 0x10;      /* version 2.1 */
+    memcpy(icc + 12, "mntr", 4);    /* display class */
+    memcpy(icc + 16, space, 4);     /* "RGB " or "GRAY" */
+    memcpy(icc + 20, "XYZ ", 4);    /* connection space */
+    memcpy(icc + 36, "acsp", 4);
+    static const uint8_t d50[12] = {0, 0, 0xf6, 0xd6, 0, 1, 0, 0, 0, 0, 0xd3, 0x2d};
+    memcpy(icc + 68, d50, 12);
+}
+
+static bool block_is(const gi_metadata *m, int32_t kind, const void *want, size_t n) {
+    const void *data = NULL;
+    size_t size = 1;
+    return gi_metadata_get(m, kind, &data, &size) == GI_OK && size == n &&
+           (n == 0 ? data == NULL : memcmp(data, want, n) == 0);
+}
+
+static void test_metadata(void) {
+    uint8_t icc[ICC_SIZE], exif[64];
+    make_icc(icc, "RGB ");
+    const size_t exif_size = make_exif(exif, 6, true, false);
+    static uint8_t rgb[3][2 * 3];
+    png_spec s = {.w = 2, .h = 3, .depth = 8, .type = PNG_COLOR_TYPE_RGB, .rows = &rgb[0][0],
+                  .exif = exif, .exif_size = (uint32_t)exif_size, .icc = icc, .icc_size = ICC_SIZE};
+    write_png(tmp("meta.png"), &s);
+    gi_tensor *t = NULL;
+    gi_metadata *m = NULL;
+    CHECK(gi_image_load_ex(tmp("meta.png"), 0, 0, &t, &m) == GI_OK && shape_is(t, 2, 3, 3),
+          "load with metadata: %s", gi_last_error());
+    /* Turned upright, so the copy says orientation 1; all else is as found. */
+    uint8_t upright[64];
+    make_exif(upright, 1, true, false);
+    CHECK(block_is(m, GI_META_ICC, icc, ICC_SIZE), "ICC profile read from iCCP");
+    CHECK(block_is(m, GI_META_EXIF, upright, exif_size), "EXIF read, orientation set to 1");
+
+    const char *names[] = {"meta_out.png", "meta_out.jpg", "meta_out.webp", "meta_out.tif"};
+    const bool built[] = {true, true, HAVE_WEBP, HAVE_TIFF};
+    const bool holds_exif[] = {true, true, true, false};
+    for (int i = 0; i < 4; i++) {
+        if (!built[i]) continue;
+        gi_tensor *back = NULL;
+        gi_metadata *mb = NULL;
+        CHECK(gi_image_save_ex(tmp(names[i]), t, 0, m) == GI_OK, "save %s: %s", names[i],
+              gi_last_error());
+        CHECK(gi_image_load_ex(tmp(names[i]), 0, 0, &back, &mb) == GI_OK && shape_is(back, 2, 3, 3),
+              "reload %s: %s", names[i], gi_last_error());
+        CHECK(block_is(mb, GI_META_ICC, icc, ICC_SIZE), "%s carries the ICC profile", names[i]);
+        CHECK(holds_exif[i] ? block_is(mb, GI_META_EXIF, upright, exif_size)
+                            : block_is(mb, GI_META_EXIF, NULL, 0),
+              "%s: EXIF %s", names[i], holds_exif[i] ? "carried" : "not written");
+        gi_tensor_destroy(back);
+        gi_metadata_destroy(mb);
+    }
+    /* A profile of another colour space stays behind: GRAY goes with grey
+     * PNG and JPEG only (WebP writes grey as RGB). */
+    uint8_t grey_icc[ICC_SIZE];
+    make_icc(grey_icc, "GRAY");
+    struct gi_metadata grey_meta = {.icc = grey_icc, .icc_size = ICC_SIZE};
+    gi_tensor *grey = noise(GI_DTYPE_U8, 3, 2, 1, 5);
+    const struct {
+        const char *name;
+        gi_tensor *img;
+        bool kept;
+    } fits[] = {{"g_rgb.png", t, false}, {"g_rgb.jpg", t, false},   {"g_grey.png", grey, true},
+                {"g_grey.jpg", grey, true}, {"g_grey.webp", grey, false}};
+    for (size_t i = 0; i < sizeof fits / sizeof *fits; i++) {
+        if (!HAVE_WEBP && strstr(fits[i].name, ".webp")) continue;
+        gi_tensor *back = NULL;
+        gi_metadata *mb = NULL;
+        CHECK(gi_image_save_ex(tmp(fits[i].name), fits[i].img, 0, &grey_meta) == GI_OK &&
+                  gi_image_load_ex(tmp(fits[i].name), 0, 0, &back, &mb) == GI_OK,
+              "%s with a GRAY profile: %s", fits[i].name, gi_last_error());
+        CHECK(fits[i].kept ? block_is(mb, GI_META_ICC, grey_icc, ICC_SIZE)
+                           : block_is(mb, GI_META_ICC, NULL, 0),
+              "%s: the GRAY profile %s", fits[i].name, fits[i].kept ? "kept" : "left out");
+        gi_tensor_destroy(back);
+        gi_metadata_destroy(mb);
+    }
+    gi_tensor_destroy(grey);
+
+    /* Without meta nothing is written; a file without either gives an empty one. */
+    CHECK(gi_image_save_ex(tmp("plain.png"), t, 0, NULL) == GI_OK, "save without metadata");
+    gi_metadata_destroy(m);
+    m = NULL;
+    gi_tensor_destroy(t);
+    CHECK(gi_image_load_ex(tmp("plain.png"), 0, 0, &t, &m) == GI_OK &&
+              block_is(m, GI_META_ICC, NULL, 0) && block_is(m, GI_META_EXIF, NULL, 0),
+          "no metadata: empty blocks");
+    const void *d;
+    size_t n;
+    CHECK_ERR(gi_metadata_get(m, 9, &d, &n), GI_E_INVALID_ARG, "kind is 9");
+    CHECK_ERR(gi_metadata_get(NULL, GI_META_ICC, &d, &n), GI_E_INVALID_ARG, "meta is NULL");
+    gi_metadata_destroy(m);
+    gi_metadata_destroy(NULL);
+    gi_tensor_destroy(t);
+}
+
+static void test_webp(void) {
+    gi_tensor *rgb = noise(GI_DTYPE_U8, 30, 40, 3, 7), *rgba = noise(GI_DTYPE_U8, 30, 40, 4, 8);
+    if (!HAVE_WEBP) {
+        CHECK_ERR(gi_image_save(tmp("x.webp"), rgb, 0), GI_E_UNSUPPORTED, "-Dwebp=enabled");
+        write_all(tmp("fake.webp"), "RIFF\x20\0\0\0WEBPVP8 ", 16);
+        expect_load_fail(tmp("fake.webp"), GI_E_UNSUPPORTED, "WebP in a build without it");
+        CHECK(mentions("no WebP support"), "names the missing feature: %s", gi_last_error());
+    } else {
+        CHECK(round_trip(rgb, "rgb.webp", 0), "WebP lossless RGB round trip");
+        CHECK(round_trip(rgba, "rgba.webp", 0), "WebP lossless RGBA round trip");
+        gi_tensor *grey = noise(GI_DTYPE_U8, 30, 40, 1, 9), *back = NULL, *as_rgb = NULL;
+        gi_image_save(tmp("grey.webp"), grey, 0);
+        CHECK(gi_image_load(tmp("grey.webp"), 0, &back) == GI_OK && shape_is(back, 30, 40, 3) &&
+                  gi_image_save(tmp("grey3.png"), grey, 0) == GI_OK &&
+                  gi_image_load(tmp("grey3.png"), 3, &as_rgb) == GI_OK && same_tensor(back, as_rgb),
+              "WebP has no grey: saved as RGB");
+        gi_tensor_destroy(back), gi_tensor_destroy(as_rgb), gi_tensor_destroy(grey);
+        back = NULL;
+        CHECK(gi_image_save(tmp("lossy.webp"), rgb, 80) == GI_OK &&
+                  gi_image_load(tmp("lossy.webp"), 0, &back) == GI_OK && shape_is(back, 30, 40, 3),
+              "WebP lossy at quality 80");
+        gi_tensor_destroy(back);
+        gi_tensor *n16 = noise(GI_DTYPE_U16, 4, 4, 3, 1);
+        CHECK_ERR(gi_image_save(tmp("n16.webp"), n16, 0), GI_E_UNSUPPORTED, "8 bits");
+        gi_tensor_destroy(n16);
+        expect_truncations_fail("rgb.webp");
+    }
+    gi_tensor_destroy(rgb), gi_tensor_destroy(rgba);
+}
+
+/* Set a SHORT or LONG tag of IFD0 in a little-endian TIFF as libtiff
+ * writes it (a SHORT becomes a LONG for a larger value). */
+static bool patch_tiff_tag(uint8_t *b, size_t size, unsigned tag, uint32_t v) {
+    if (size < 8 || memcmp(b, "II*\0", 4) != 0) return false;
+    uint32_t ifd = b[4] | b[5] << 8 | b[6] << 16 | (uint32_t)b[7] << 24;
+    if (ifd + 2 > size) return false;
+    unsigned n = b[ifd] | b[ifd + 1] << 8;
+    for (unsigned i = 0; i < n && ifd + 2 + 12 * (i + 1) <= size; i++) {
+        uint8_t *e = b + ifd + 2 + 12 * i;
+        if ((unsigned)(e[0] | e[1] << 8) != tag) continue;
+        if ((e[2] | e[3] << 8) == 3 && v > 65535) e[2] = 4; /* SHORT -> LONG */
+        for (int k = 0; k < 4; k++) e[8 + k] = (uint8_t)(v >> (8 * k));
+        return true;
+    }
+    return false;
+}
+
+static void test_tiff(void) {
+    gi_tensor *rgb = noise(GI_DTYPE_U8, 30, 40, 3, 11);
+    if (!HAVE_TIFF) {
+        CHECK_ERR(gi_image_save(tmp("x.tif"), rgb, 0), GI_E_UNSUPPORTED, "-Dtiff=enabled");
+        write_all(tmp("fake.tif"), "II*\0\x08\0\0\0\0\0", 10);
+        expect_load_fail(tmp("fake.tif"), GI_E_UNSUPPORTED, "TIFF in a build without it");
+        CHECK(mentions("no TIFF support"), "names the missing feature: %s", gi_last_error());
+        gi_tensor_destroy(rgb);
+        return;
+    }
+    for (int c = 1; c <= 4; c++)
+        for (int deep = 0; deep < 2; deep++) {
+            gi_tensor *t = noise(deep ? GI_DTYPE_U16 : GI_DTYPE_U8, 13, 17, c, (uint32_t)(c + 10 * deep));
+            CHECK(round_trip(t, deep ? "n16.tiff" : "n8.tif", deep ? GI_LOAD_16BIT : 0),
+                  "TIFF round trip, %d channels, %d bits", c, deep ? 16 : 8);
+            gi_tensor_destroy(t);
+        }
+    /* 16 bits without the flag: rounded to 8, like PNG. */
+    gi_tensor *n16 = noise(GI_DTYPE_U16, 5, 6, 3, 3), *a = NULL, *b = NULL;
+    gi_image_save(tmp("r16.tif"), n16, 0);
+    gi_image_save(tmp("r16.png"), n16, 0);
+    CHECK(gi_image_load(tmp("r16.tif"), 0, &a) == GI_OK && gi_image_load(tmp("r16.png"), 0, &b) == GI_OK &&
+              gi_tensor_dtype(a) == GI_DTYPE_U8 && same_tensor(a, b),
+          "16-bit TIFF and PNG reduce to the same 8 bits");
+    gi_tensor_destroy(a), gi_tensor_destroy(b), gi_tensor_destroy(n16);
+    size_t size;
+    uint8_t *data;
+
+    /* The Orientation tag, as EXIF's: {{3 6} {2 5} {1 4}} stored with 6
+     * (90 degrees clockwise) is {{1 2 3} {4 5 6}} upright. */
+    static const uint8_t stored6[3][2] = {{3, 6}, {2, 5}, {1, 4}};
+    gi_tensor *turned = NULL, *upright = NULL;
+    gi_tensor_wrap(GI_DTYPE_U8, 3, 2, 1, (void *)stored6, 2, &turned);
+    gi_image_save(tmp("o6.tif"), turned, 0);
+    data = read_all(tmp("o6.tif"), &size);
+    CHECK(data && patch_tiff_tag(data, size, 274, 6), "TIFF orientation patched");
+    if (data) write_all(tmp("o6.tif"), data, size);
+    free(data);
+    CHECK(gi_image_load(tmp("o6.tif"), 0, &upright) == GI_OK && shape_is(upright, 2, 3, 1) &&
+              memcmp(px(upright, 0, 0), "\1\2\3", 3) == 0 &&
+              memcmp(px(upright, 1, 0), "\4\5\6", 3) == 0,
+          "TIFF orientation 6 applied");
+    gi_tensor_destroy(turned), gi_tensor_destroy(upright);
+
+    CHECK(gi_image_save(tmp("rgb.tif"), rgb, 0) == GI_OK, "save rgb.tif");
+    expect_truncations_fail("rgb.tif");
+    data = read_all(tmp("rgb.tif"), &size);
+    CHECK(data && patch_tiff_tag(data, size, 256, 50000) && patch_tiff_tag(data, size, 257, 50000),
+          "TIFF size tags patched");
+    if (data) {
+        write_all(tmp("50k.tif"), data, size);
+        gi_alloc_fail_after(INT64_MAX, 0); /* count only: libtiff's own allocations are not seen */
+        expect_load_fail(tmp("50k.tif"), GI_E_UNSUPPORTED, "50000x50000 TIFF");
+        CHECK(gi_alloc_largest() < ((size_t)1 << 20), "50k TIFF: %zu bytes allocated at once",
+              gi_alloc_largest());
+        gi_alloc_fail_after(-1, 0);
+        CHECK(mentions("50000x50000"), "50k TIFF message: %s", gi_last_error());
+    }
+    free(data);
+    gi_tensor_destroy(rgb);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -848,6 +1177,10 @@ int main(void) {
     test_cmyk();
     test_truncated();
     test_huge();
+    test_16bit_kept();
+    test_metadata();
+    test_webp();
+    test_tiff();
     test_mask();
     test_args();
     if (nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0) perror(tmpdir);

@@ -128,6 +128,21 @@ static void test_dilate(void) {
     gi_tensor_destroy(m);
 }
 
+/* The band weight at (y, x): 1 in the hole, 1 - d / r at distance d < r
+ * from it, else 0 (brute force over every hole pixel). */
+static double alpha_at(gi_tensor *m, int32_t y, int32_t x, int32_t r) {
+    int32_t h, w;
+    gi_tensor_shape(m, &h, &w, NULL);
+    double best = INFINITY;
+    for (int32_t v = 0; v < h; v++)
+        for (int32_t u = 0; u < w; u++)
+            if (*px(m, v, u) > 127) {
+                double d = sqrt((double)(v - y) * (v - y) + (double)(u - x) * (u - x));
+                if (d < best) best = d;
+            }
+    return best == 0 ? 1 : best < r ? 1 - best / r : 0;
+}
+
 static void test_feather(void) {
     for (int trial = 0; trial < 30; trial++) {
         const int32_t h = 1 + (int32_t)(next_rand() % 25), w = 1 + (int32_t)(next_rand() % 25);
@@ -144,14 +159,7 @@ static void test_feather(void) {
         int bad = 0, outside_changed = 0;
         for (int32_t y = 0; y < h; y++)
             for (int32_t x = 0; x < w; x++) {
-                double best = INFINITY;
-                for (int32_t v = 0; v < h; v++)
-                    for (int32_t u = 0; u < w; u++)
-                        if (*px(m, v, u) > 127) {
-                            double d = sqrt((double)(v - y) * (v - y) + (double)(u - x) * (u - x));
-                            if (d < best) best = d;
-                        }
-                const double alpha = best == 0 ? 1 : best < r ? 1 - best / r : 0;
+                const double alpha = alpha_at(m, y, x, r);
                 for (int32_t k = 0; k < c; k++) {
                     const int a = px(img, y, x)[k], b = px(fill, y, x)[k], o = px(out, y, x)[k];
                     if (alpha == 0) {
@@ -191,9 +199,47 @@ static void test_feather(void) {
     gi_tensor_destroy(gray);
 }
 
+/* 16-bit images blend at 16 bits; a 0/1 mask is read by the mask rule. */
+static void test_feather_16bit_and_rule(void) {
+    const int32_t h = 13, w = 17, c = 3, r = 4;
+    gi_tensor *m = random_mask(h, w, 255), *m01 = random_mask(h, w, 1);
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) *px(m01, y, x) = *px(m, y, x) > 127;
+    gi_tensor *img = NULL, *fill = NULL, *out = NULL, *out01 = NULL;
+    gi_tensor_create(GI_DTYPE_U16, h, w, c, &img);
+    gi_tensor_create(GI_DTYPE_U16, h, w, c, &fill);
+    gi_tensor_create(GI_DTYPE_U16, h, w, c, &out);
+    gi_tensor_create(GI_DTYPE_U16, h, w, c, &out01);
+    uint16_t *a = gi_tensor_data(img), *b = gi_tensor_data(fill), *o = gi_tensor_data(out);
+    for (int32_t i = 0; i < h * w * c; i++) {
+        a[i] = (uint16_t)next_rand();
+        b[i] = (uint16_t)next_rand();
+    }
+    CHECK(gi_blend_feather(img, m, fill, r, out) == GI_OK, "16-bit feather: %s", gi_last_error());
+    int bad = 0;
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) {
+            const double alpha = alpha_at(m, y, x, r);
+            for (int32_t k = 0; k < c; k++) {
+                const int32_t i = (y * w + x) * c + k;
+                const double want = alpha * b[i] + (1 - alpha) * a[i];
+                bad += alpha == 0 ? o[i] != a[i] : fabs(o[i] - want) > 0.51;
+            }
+        }
+    CHECK(bad == 0, "16-bit feather: %d samples off the blend or changed beyond the band", bad);
+    CHECK(gi_blend_feather(img, m01, fill, r, out01) == GI_OK &&
+              memcmp(gi_tensor_data(out01), o, sizeof(uint16_t) * (size_t)(h * w * c)) == 0,
+          "a 0/1 mask blends like the same mask in 0/255");
+    gi_tensor *u8 = make(h, w, c);
+    CHECK_ERR(gi_blend_feather(img, m, u8, r, out), GI_E_INVALID_ARG, "the same for image");
+    gi_tensor_destroy(u8), gi_tensor_destroy(img), gi_tensor_destroy(fill);
+    gi_tensor_destroy(out), gi_tensor_destroy(out01), gi_tensor_destroy(m), gi_tensor_destroy(m01);
+}
+
 int main(void) {
     test_normalize();
     test_dilate();
     test_feather();
+    test_feather_16bit_and_rule();
     return check_report();
 }

@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
         gi_session_set_progress(session, show_progress, NULL) ||
         gi_image_load(argv[1], 3, &image) ||        /* RGB */
         gi_image_load(argv[2], 0, &mask_image) ||   /* as stored */
-        gi_image_to_mask(mask_image, &mask) ||      /* 1 channel, > 127 = hole */
+        gi_image_to_mask(mask_image, &mask) ||      /* 1 channel: the mask rule */
         gi_tensor_shape(image, &height, &width, &channels) ||
         gi_tensor_create(GI_DTYPE_U8, height, width, channels, &out) ||
         gi_inpaint(session, image, mask, NULL, out) ||

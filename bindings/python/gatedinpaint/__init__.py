@@ -6,8 +6,10 @@ Python bindings (ctypes) of libgatedinpaint; see docs/python.md.
     with gi.Model.default() as model, gi.Session(model) as session:
         filled = session.inpaint("photo.jpg", "mask.png")   # numpy array
 
-Images are numpy uint8 arrays (H x W x 3 or 4), PIL images or file paths;
-masks are white (> 127) where the image should be filled.
+Images are numpy arrays (uint8, or uint16 for 16-bit images; H x W grey,
+H x W x 1..4), PIL images or file paths. Masks follow the library's mask
+rule (include/gatedinpaint.h): a mask whose largest value is 1 is a 0/1
+mask (non-zero = fill), any other is white (> 127) where to fill.
 """
 import ctypes
 import os
@@ -104,8 +106,9 @@ def _path_bytes(path):
 
 
 class _Borrowed:
-    """gi_tensor over a numpy uint8 array (H x W x C); destroyed on exit. The
-    array must outlive the block, which holding it in a local guarantees."""
+    """gi_tensor over a numpy uint8 or uint16 array (H x W x C); destroyed on
+    exit. The array must outlive the block, which holding it in a local
+    guarantees."""
 
     def __init__(self, array):
         self.array = array
@@ -113,7 +116,8 @@ class _Borrowed:
 
     def __enter__(self):
         h, w, c = self.array.shape
-        _check(_lib.gi_tensor_wrap(_capi.DTYPE_U8, h, w, c, self.array.ctypes.data,
+        dtype = _capi.DTYPE_U16 if self.array.dtype == np.uint16 else _capi.DTYPE_U8
+        _check(_lib.gi_tensor_wrap(dtype, h, w, c, self.array.ctypes.data,
                                    self.array.strides[0], ctypes.byref(self.handle)))
         return self.handle
 
@@ -121,35 +125,42 @@ class _Borrowed:
         _lib.gi_tensor_destroy(self.handle)
 
 
-def _as_hwc(array, what):
-    """A uint8 H x W x C array the library can read in place: channels and
-    pixels packed, any row stride (so crops of a larger array are not copied)."""
+def _as_hwc(array, what, sixteen=False):
+    """A uint8 (or with `sixteen` uint16) H x W x C array the library can read
+    in place: channels and pixels packed, any row stride (so crops of a
+    larger array are not copied)."""
     if array.dtype == np.bool_:
         array = array.astype(np.uint8) * 255
-    if array.dtype != np.uint8:
-        raise TypeError("%s: dtype is %s, expected uint8" % (what, array.dtype))
+    if array.dtype != np.uint8 and not (sixteen and array.dtype == np.uint16):
+        raise TypeError("%s: dtype is %s, expected uint8%s"
+                        % (what, array.dtype, " or uint16" if sixteen else ""))
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3:
         raise ValueError("%s: shape is %s, expected (height, width) or "
                          "(height, width, channels)" % (what, array.shape))
     h, w, c = array.shape
-    if not (array.strides[2] == 1 and array.strides[1] == c and array.strides[0] >= w * c):
+    size = array.itemsize
+    if not (array.strides[2] == size and array.strides[1] == c * size
+            and array.strides[0] >= w * c * size and array.strides[0] % size == 0):
         array = np.ascontiguousarray(array)
     return array
 
 
 def _tensor_to_array(handle):
-    """Copy a library-owned U8 tensor into a new numpy array."""
+    """Copy a library-owned U8 or U16 tensor into a new numpy array."""
     h, w, c = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
     _check(_lib.gi_tensor_shape(handle, ctypes.byref(h), ctypes.byref(w), ctypes.byref(c)))
     h, w, c = h.value, w.value, c.value
+    dtype = np.uint16 if _lib.gi_tensor_dtype(handle) == _capi.DTYPE_U16 else np.uint8
+    item = np.dtype(dtype).itemsize
     stride = _lib.gi_tensor_row_stride(handle)
     # Exactly the bytes the tensor covers: the last row may end before a stride.
-    size = (h - 1) * stride + w * c
+    size = (h - 1) * stride + w * c * item
     flat = np.frombuffer((ctypes.c_uint8 * size).from_address(_lib.gi_tensor_data(handle)),
                          dtype=np.uint8)
-    return np.lib.stride_tricks.as_strided(flat, (h, w, c), (stride, c, 1)).copy()
+    rows = np.lib.stride_tricks.as_strided(flat, (h, w * c * item), (stride, 1)).copy()
+    return rows.view(dtype).reshape(h, w, c)
 
 
 def _owned(status_call):
@@ -163,16 +174,22 @@ def _owned(status_call):
         _lib.gi_tensor_destroy(handle)
 
 
-def load_image(path, channels=0):
-    """Decode a PNG or JPEG file (EXIF orientation applied) into a uint8
-    H x W x C array. channels: 0 = as stored, or 1, 3, 4 to convert."""
-    return _owned(lambda out: _lib.gi_image_load(_path_bytes(path), channels, out))
+def load_image(path, channels=0, keep_16bit=False):
+    """Decode an image file (PNG, JPEG; WebP and TIFF where the library has
+    them; EXIF orientation applied) into a uint8 H x W x C array.
+    channels: 0 = as stored, or 1, 3, 4 to convert. keep_16bit: a 16-bit
+    PNG or TIFF gives a uint16 array instead of being rounded to 8 bits."""
+    flags = _capi.LOAD_16BIT if keep_16bit else 0
+    return _owned(lambda out: _lib.gi_image_load_ex(_path_bytes(path), channels, flags, out,
+                                                    None))
 
 
 def save_image(path, image, quality=0):
-    """Encode a uint8 array (H x W, or H x W x 1..4) as PNG or JPEG, chosen by
-    the file extension. quality: JPEG quality 1..100, 0 = default."""
-    with _Borrowed(_as_hwc(np.asarray(image), "image")) as t:
+    """Encode a uint8 or uint16 array (H x W, or H x W x 1..4), the format
+    chosen by the file extension (.png, .jpg/.jpeg, .webp, .tif/.tiff).
+    uint16 needs .png or .tif. quality: JPEG (and lossy WebP) quality
+    1..100, 0 = default (JPEG 95, WebP lossless)."""
+    with _Borrowed(_as_hwc(np.asarray(image), "image", sixteen=True)) as t:
         _check(_lib.gi_image_save(_path_bytes(path), t, quality))
 
 
@@ -184,7 +201,8 @@ def _to_mask(array):
 
 
 def load_mask(path):
-    """Load a mask image file as a uint8 H x W array (> 127 = fill)."""
+    """Load a mask image file as a uint8 H x W array (values as stored; the
+    mask rule reads them)."""
     return _to_mask(_as_hwc(load_image(path), "mask"))
 
 
@@ -213,7 +231,7 @@ def normalize_mask(mask):
 
 
 def dilate_mask(mask, radius):
-    """Grow the holes (> 127) by `radius` pixels with a square
+    """Grow the holes (the mask rule) by `radius` pixels with a square
     (gi_mask_dilate). Returns a new H x W uint8 array of 0 and 255."""
     radius = _radius(radius)
     array = _mask_array(mask).copy()
@@ -223,16 +241,16 @@ def dilate_mask(mask, radius):
 
 
 def blend_feather(image, mask, filled, radius):
-    """Composite `filled` over `image`: the hole (mask > 127) from `filled`,
+    """Composite `filled` over `image`: the hole (the mask rule) from `filled`,
     then a band of `radius` pixels where the weight of `filled` falls
     linearly from 1 to 0 with the distance to the hole; beyond it the
     pixels of `image` unchanged (gi_blend_feather). Returns a new array
     shaped like `image`."""
     radius = _radius(radius)
-    img = _as_hwc(np.asarray(image), "image")
-    fill = _as_hwc(np.asarray(filled), "filled")
+    img = _as_hwc(np.asarray(image), "image", sixteen=True)
+    fill = _as_hwc(np.asarray(filled), "filled", sixteen=True)
     m = _mask_array(mask)
-    out = np.empty(img.shape, dtype=np.uint8)
+    out = np.empty(img.shape, dtype=img.dtype)
     with _Borrowed(img) as ti, _Borrowed(m) as tm, _Borrowed(fill) as tf, \
             _Borrowed(out) as to:
         _check(_lib.gi_blend_feather(ti, tm, tf, radius, to))
@@ -254,17 +272,13 @@ def _is_pil(obj):
 def _image_input(image):
     """(H x W x 3|4 uint8 array, kind) where kind is how to return the result."""
     if isinstance(image, np.ndarray):
-        return _as_hwc(image, "image"), "array"
+        return _as_hwc(image, "image", sixteen=True), "array"
     if _is_pil(image):
         has_alpha = "A" in image.getbands() or "transparency" in image.info
         mode = "RGBA" if has_alpha else "RGB"
         return _as_hwc(np.asarray(image.convert(mode)), "image"), "pil"
     if isinstance(image, (str, bytes, os.PathLike)):
-        array = load_image(image)
-        if array.shape[2] <= 2:  # gray (+ alpha): the network wants colour
-            gray = np.repeat(array[:, :, :1], 3, axis=2)
-            array = np.concatenate([gray, array[:, :, 1:]], axis=2)
-        return array, "path"
+        return load_image(image, keep_16bit=True), "path"
     raise TypeError("image: expected a numpy array, a PIL image or a path, got %s"
                     % type(image).__name__)
 
@@ -450,9 +464,12 @@ class Session:
         return self._get(_capi.OPT_ISA)
 
     def inpaint(self, image, mask, guide=None, *, progress=None, output=None, maps=None):
-        """Fill `image` where `mask` is > 127.
+        """Fill `image` where `mask` has holes (the mask rule: a 0/1 mask
+        is filled where non-zero, any other where > 127).
 
-        image: numpy uint8 H x W x 3|4 array, PIL image or path.
+        image: numpy array (uint8 or uint16; H x W grey, H x W x 1..4:
+            grey, grey+alpha, RGB, RGBA), PIL image or path (grey and
+            16-bit files stay so).
         mask, guide: numpy array (H x W, H x W x 1, bool, or an image that
             load_mask would read), PIL image or path. `guide` is a sketch
             of wanted edges, for models with guide_channels == 1.
@@ -472,7 +489,7 @@ class Session:
         image_array, kind = _image_input(image)
         mask_array = _mask_input(mask, "mask")
         guide_array = None if guide is None else _mask_input(guide, "guide")
-        out = np.empty(image_array.shape, dtype=np.uint8)
+        out = np.empty(image_array.shape, dtype=image_array.dtype)
 
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this Session is running on another thread; "
@@ -489,7 +506,7 @@ class Session:
         if kind == "pil":
             from PIL import Image
             return Image.fromarray(out, "RGBA" if out.shape[2] == 4 else "RGB")
-        return out
+        return out.reshape(image.shape) if kind == "array" else out
 
     def _run(self, image, mask, guide, out, progress, maps=None):
         raised = []

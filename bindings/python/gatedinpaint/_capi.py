@@ -110,9 +110,12 @@ _declare("gi_tensor_wrap", _status, ctypes.c_int32, ctypes.c_int32, ctypes.c_int
 _declare("gi_tensor_destroy", None, tensor_p)
 _declare("gi_tensor_shape", _status, tensor_p, c_int32_p, c_int32_p, c_int32_p)
 _declare("gi_tensor_data", ctypes.c_void_p, tensor_p)
+_declare("gi_tensor_dtype", ctypes.c_int32, tensor_p)
 _declare("gi_tensor_row_stride", ctypes.c_size_t, tensor_p)
 _declare("gi_image_load", _status, ctypes.c_char_p, ctypes.c_int32, _out)
 _declare("gi_image_save", _status, ctypes.c_char_p, tensor_p, ctypes.c_int32)
+_declare("gi_image_load_ex", _status, ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32, _out,
+         _out)
 _declare("gi_image_to_mask", _status, tensor_p, _out)
 _declare("gi_mask_normalize", _status, tensor_p, _out)
 _declare("gi_mask_dilate", _status, tensor_p, ctypes.c_int32)
@@ -140,7 +143,8 @@ check_version(version, path)
 
 # Constants of gatedinpaint.h used by the package.
 OK = 0
-DTYPE_U8 = 1
+DTYPE_U8, DTYPE_U16 = 1, 3
+LOAD_16BIT = 1
 MODEL_FAMILY, MODEL_NAME, MODEL_LICENSE, MODEL_SOURCE_URL, MODEL_CHANNEL_ORDER = 1, 2, 3, 4, 5
 MODEL_WIDTH, MODEL_GUIDE_CHANNELS, MODEL_ARCH_VERSION, MODEL_PARAM_COUNT = 16, 17, 18, 19
 MODEL_INPUT_FILL, MODEL_RESIDUAL, MODEL_WORKING_SIZE = 6, 20, 21

@@ -299,3 +299,52 @@ def test_example_script(model_path, example_paths, tmp_path):
     r = subprocess.run([sys.executable, script, *example_paths, str(out), str(tmp_path)],
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "gi_model_load_file" in r.stderr
+
+
+def test_mask_rule_shared_with_the_library(session, crop):
+    """A 0/1 mask is read as non-zero = hole, by gi_inpaint itself (the rule of
+    include/gatedinpaint.h), the same as normalize_mask; any other mask > 127."""
+    image, mask = crop
+    out = session.inpaint(image, mask)
+    zero_one = (mask > 127).astype(np.uint8)
+    np.testing.assert_array_equal(session.inpaint(image, zero_one), out)
+    np.testing.assert_array_equal(gi.normalize_mask(zero_one), np.where(mask > 127, 255, 0))
+    # 0/2 is not a 0/1 mask: nothing is > 127, so nothing is filled.
+    np.testing.assert_array_equal(session.inpaint(image, zero_one * 2), image)
+
+
+def luma(rgb):
+    r, g, b = (rgb[..., k].astype(np.uint32) for k in range(3))
+    return ((19595 * r + 38470 * g + 7471 * b + 32768) >> 16).astype(np.uint8)
+
+
+def test_inpaint_grey_stays_grey(session, crop, tmp_path):
+    image, mask = crop
+    grey = np.ascontiguousarray(image[:, :, 1])
+    out = session.inpaint(grey, mask)
+    assert out.shape == grey.shape and out.dtype == np.uint8
+    as_rgb = session.inpaint(np.dstack([grey] * 3), mask)
+    hole = mask > 127
+    np.testing.assert_array_equal(out[~hole], grey[~hole])
+    np.testing.assert_array_equal(out[hole], luma(as_rgb)[hole])
+    gi.save_image(tmp_path / "grey.png", grey)
+    from_path = session.inpaint(tmp_path / "grey.png", mask)
+    assert from_path.shape == grey.shape + (1,)
+    np.testing.assert_array_equal(from_path[:, :, 0], out)
+
+
+def test_inpaint_16bit_exact(session, crop, tmp_path):
+    image, mask = crop
+    offsets = (np.arange(image.size).reshape(image.shape) * 37 % 241 - 120)
+    deep = np.clip(image.astype(np.int64) * 257 + offsets, 0, 65535).astype(np.uint16)
+    out = session.inpaint(deep, mask)
+    assert out.dtype == np.uint16
+    hole = mask > 127
+    np.testing.assert_array_equal(out[~hole], deep[~hole])
+    np.testing.assert_array_equal(out[hole], session.inpaint(image, mask)[hole].astype(np.uint16) * 257)
+    gi.save_image(tmp_path / "deep.png", deep)
+    np.testing.assert_array_equal(gi.load_image(tmp_path / "deep.png", keep_16bit=True), deep)
+    assert gi.load_image(tmp_path / "deep.png").dtype == np.uint8
+    np.testing.assert_array_equal(session.inpaint(tmp_path / "deep.png", mask), out)
+    with pytest.raises(gi.UnsupportedError, match="8 bits"):
+        gi.save_image(tmp_path / "deep.jpg", deep)

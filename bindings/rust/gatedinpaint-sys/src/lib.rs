@@ -18,7 +18,7 @@ macro_rules! opaque {
         }
     )*};
 }
-opaque!(gi_tensor, gi_model, gi_session);
+opaque!(gi_tensor, gi_model, gi_session, gi_metadata);
 
 pub type gi_status = i32;
 pub type gi_progress_fn =
@@ -60,6 +60,11 @@ pub const GI_E_INTERNAL: gi_status = -8;
 
 pub const GI_DTYPE_U8: i32 = 1;
 pub const GI_DTYPE_F32: i32 = 2;
+pub const GI_DTYPE_U16: i32 = 3;
+
+pub const GI_LOAD_16BIT: i32 = 1;
+pub const GI_META_EXIF: i32 = 1;
+pub const GI_META_ICC: i32 = 2;
 
 pub const GI_MODEL_FAMILY: i32 = 1;
 pub const GI_MODEL_NAME: i32 = 2;
@@ -133,6 +138,26 @@ extern "C" {
     pub fn gi_image_load(path: *const c_char, channels: i32, out: *mut *mut gi_tensor)
         -> gi_status;
     pub fn gi_image_save(path: *const c_char, image: *const gi_tensor, quality: i32) -> gi_status;
+    pub fn gi_image_load_ex(
+        path: *const c_char,
+        channels: i32,
+        flags: i32,
+        out: *mut *mut gi_tensor,
+        meta: *mut *mut gi_metadata,
+    ) -> gi_status;
+    pub fn gi_image_save_ex(
+        path: *const c_char,
+        image: *const gi_tensor,
+        quality: i32,
+        meta: *const gi_metadata,
+    ) -> gi_status;
+    pub fn gi_metadata_get(
+        meta: *const gi_metadata,
+        kind: i32,
+        data: *mut *const c_void,
+        size: *mut usize,
+    ) -> gi_status;
+    pub fn gi_metadata_destroy(meta: *mut gi_metadata);
     pub fn gi_image_to_mask(image: *const gi_tensor, out: *mut *mut gi_tensor) -> gi_status;
     pub fn gi_mask_normalize(mask: *const gi_tensor, out: *mut *mut gi_tensor) -> gi_status;
     pub fn gi_mask_dilate(mask: *mut gi_tensor, radius: i32) -> gi_status;
