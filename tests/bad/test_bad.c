@@ -349,8 +349,8 @@ static void bad_models(void) {
 
     /* another family, another architecture, another version */
     f = tb_model(4, 0, 0);
-    tb_set_str(f, "gatedinpaint.family", "pconv_unet");
-    EXPECT(load(f), GI_E_BAD_MODEL, "pconv_unet|not supported");
+    tb_set_str(f, "gatedinpaint.family", "lama");
+    EXPECT(load(f), GI_E_BAD_MODEL, "lama|not supported");
     f = tb_model(4, 0, 0);
     tb_set_str(f, "general.architecture", "llama");
     EXPECT(load(f), GI_E_BAD_MODEL, "llama|not a libgatedinpaint model");
@@ -550,7 +550,7 @@ static int write_files(const char *dir) {
     poison(f, "conv1.weight", 0, 0x7fc00000u);
     write_model(dir, "nan.gguf", f, 0);
     f = tb_model(4, 0, 0);
-    tb_set_str(f, "gatedinpaint.family", "pconv_unet");
+    tb_set_str(f, "gatedinpaint.family", "lama");
     write_model(dir, "family.gguf", f, 0);
     return failures ? 1 : 0;
 }

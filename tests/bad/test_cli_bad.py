@@ -115,7 +115,7 @@ def cases(tmp):
 
     # models
     for name, needle in (("truncated.gguf", "truncated"), ("nan.gguf", "NaN"),
-                         ("family.gguf", "pconv_unet"), ("missing.gguf", "missing.gguf"),
+                         ("family.gguf", "lama"), ("missing.gguf", "missing.gguf"),
                          ("img.png", "not a GGUF file")):
         expect(f"model {name}", ["-i", p("img.png"), "-m", p("mask.png"), "--model", p(name),
                                  "-o", out], MODEL, needle, out=out)
