@@ -53,8 +53,11 @@ PY = ["python"]
 ARGS = ["api", "bad"]
 
 
-def M(id, file, find, replace, tests, what, ci=False):
-    return dict(id=id, file=file, find=find, replace=replace, tests=tests, what=what, ci=ci)
+def M(id, file, find, replace, tests, what, ci=False, alt=()):
+    """alt: more (find, replace) pairs for other versions of the file (a branch
+    that rewrote the line); the first whose snippet is in the file once is used."""
+    return dict(id=id, file=file, find=find, replace=replace, tests=tests, what=what, ci=ci,
+                pairs=[(find, replace)] + list(alt))
 
 
 MUTANTS = [
@@ -186,14 +189,18 @@ MUTANTS = [
       "gray+alpha masks ignore their alpha"),
     M("i-normalize", "lib/io/mask_ops.c",
       "line[i] = p[(size_t)i * step] > 127;", "line[i] = p[(size_t)i * step] >= 127;", IO,
-      "mask dilation: 127 counts as a hole"),
+      "mask dilation: 127 counts as a hole",
+      alt=[("line[i] = p[(size_t)i * step] > threshold;",
+            "line[i] = p[(size_t)i * step] >= threshold;")]),
     M("i-exif-6", "lib/io/exif.c",
       "case 6: start = h1 * s;         dx = -s; dy = c;", "case 6: start = h1 * s;         dx = s; dy = c;",
       IO, "EXIF orientation 6 mirrored", ci=True),
     M("i-png-16", "lib/io/image_io.c",
       "    if (depth == 16) {\n#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED\n        png_set_scale_16(png);",
       "    if (depth == 16) {\n#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED\n        png_set_strip_16(png);",
-      IO, "16-bit PNGs truncated to 8 bits, not rounded"),
+      IO, "16-bit PNGs truncated to 8 bits, not rounded",
+      alt=[("#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED\n        png_set_scale_16(png);",
+            "#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED\n        png_set_strip_16(png);")]),
     M("i-jpeg-quality", "lib/io/image_io.c",
       "if (quality < 0 || quality > 100)", "if (quality < 0 || quality > 101)", IO,
       "JPEG quality 101 accepted"),
@@ -222,7 +229,9 @@ MUTANTS = [
       "if not isinstance(radius, (int, np.integer)):", PY, "Python: radius True taken as 1"),
     M("p-strides", "bindings/python/gatedinpaint/__init__.py",
       "array.strides[1] == c and array.strides[0] >= w * c):",
-      "array.strides[0] >= w * c):", PY, "Python: pixel-strided arrays passed uncopied"),
+      "array.strides[0] >= w * c):", PY, "Python: pixel-strided arrays passed uncopied",
+      alt=[("array.strides[2] == size and array.strides[1] == c * size",
+            "array.strides[2] == size")]),
     M("c-min-side", "lib/api/inpaint.c",
       "if (image->h < MIN_SIDE || image->w < MIN_SIDE)",
       "if (image->h < MIN_SIDE - 1 || image->w < MIN_SIDE)", ARGS, "15-row images accepted"),
@@ -355,11 +364,14 @@ def main():
             log("%-18s %-40s %s" % (m["id"], m["file"], m["what"]))
         return 0
 
-    # Every snippet must be in its file exactly once before anything runs.
+    # Every mutant's snippet must be in its file exactly once before anything runs.
     stale = []
     for m in chosen:
         text = open(os.path.join(ROOT, m["file"])).read()
-        if text.count(m["find"]) != 1:
+        usable = [(f, r) for f, r in m["pairs"] if text.count(f) == 1]
+        if usable:
+            m["find"], m["replace"] = usable[0]
+        else:
             stale.append("%s: snippet found %d times in %s" % (m["id"], text.count(m["find"]),
                                                                m["file"]))
     if stale:
