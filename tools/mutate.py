@@ -19,7 +19,7 @@ Survivors are listed with their reason in EQUIVALENT (a mutant that cannot
 change any observable result, so no test can kill it) or get a test that
 kills them. The score is killed / (mutants - equivalent).
 
---ci runs the subset marked ci=True (bounded: about 4 minutes on 2 cores
+--ci runs the subset marked ci=True (bounded: about 3 minutes on 2 cores
 after the first build; the full list about 11). --table writes the Markdown table of the run.
 Exit status: 0 when every non-equivalent mutant was killed, 1 otherwise,
 2 for a mutant whose snippet is no longer in its file (update the list).
@@ -355,7 +355,7 @@ def main():
             log("%-18s %-40s %s" % (m["id"], m["file"], m["what"]))
         return 0
 
-    # Every snippet must be in its file exactly once before anything runs.
+    # Every mutant's snippet must be in its file exactly once before anything runs.
     stale = []
     for m in chosen:
         text = open(os.path.join(ROOT, m["file"])).read()
