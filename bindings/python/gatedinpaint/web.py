@@ -130,7 +130,7 @@ class Filler:
         """PNG bytes of the filled image, from {field: file bytes}."""
         with tempfile.TemporaryDirectory(prefix="gatedinpaint-web-") as folder:
             image = self._decode(folder, "image", uploads["image"],
-                                 lambda path: gi._image_input(path)[0])  # grey -> RGB
+                                 lambda path: gi._image_input(path)[0])  # as stored: grey, 16 bits
             mask = gi.normalize_mask(self._decode(folder, "mask", uploads["mask"],
                                                   gi.load_mask))
             guide = None
