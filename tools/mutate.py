@@ -213,8 +213,9 @@ MUTANTS = [
       "a first dimension of size 0 accepted"),
     # --- argument handling: C API and the Python binding
     M("p-bool-mask", "bindings/python/gatedinpaint/__init__.py",
-      "array = array.astype(np.uint8) * 255", "array = array.astype(np.uint8)", PY,
-      "Python: a boolean mask becomes 0/1 (no hole)", ci=True),
+      "array = array.astype(np.uint8) * 255", "array = array.astype(np.uint8) * 127", PY,
+      "Python: a boolean mask becomes 0/127 (no hole; 0/1 is a hole under the mask rule)",
+      ci=True),
     M("p-radius", "bindings/python/gatedinpaint/__init__.py",
       "    if radius < 0:\n", "    if radius < -1:\n", PY, "Python: radius -1 accepted"),
     M("p-radius-bool", "bindings/python/gatedinpaint/__init__.py",
