@@ -236,6 +236,23 @@ MUTANTS = [
     M("c-stride", "lib/common/tensor.c",
       "if (row_stride < row)", "if (row_stride + 1 < row)", ARGS,
       "gi_tensor_wrap accepts a row stride one byte short"),
+    # --- the PConv U-Net family (lib/families/pconv_unet*.c, graph/conv.c, kernels)
+    M("pc-count", "lib/graph/conv.c",
+      "scale[q] = sum ? 1.0f / (float)sum : 0.0f;",
+      "scale[q] = sum ? 1.0f / (float)(sum + 1) : 0.0f;", ["parity-pconv"],
+      "partial convolution: the valid count off by one"),
+    M("pc-rows", "lib/families/pconv_unet.c",
+      "int32_t ia = a > 0 ? a - 1 : 0, ib = b + 1 < (H >> l) ? b + 1 : H >> l;",
+      "int32_t ia = a, ib = b;", ["parity-pconv"],
+      "PConv decoder: the rows one layer reads around the needed ones left out"),
+    M("pc-bn-fold", "lib/families/pconv_unet_load.c",
+      "b[o] = (float)(((double)b[o] - mean[o]) * s + beta[o]);",
+      "b[o] = (float)(((double)b[o] - mean[o]) + beta[o]);", ["parity-pconv", "model"],
+      "BatchNorm folding: the bias not scaled"),
+    M("pc-pad", "lib/runner/runner.c",
+      "            if (pad_is_hole && x >= image->w) {",
+      "            if (0 && pad_is_hole && x >= image->w) {", ["parity-pconv"],
+      "padding on the right reflected instead of a hole (PConv)"),
 ]
 
 # Survivors judged equivalent: id -> why no test can tell the mutant from the
