@@ -68,7 +68,7 @@ typedef struct {
 
 static int make_buf(buf *b, int32_t dtype, int h, int w, int c, size_t pad) {
     memset(b, 0, sizeof *b);
-    size_t es = dtype == GI_DTYPE_F32 ? 4 : 1;
+    size_t es = dtype == GI_DTYPE_F32 ? 4 : dtype == GI_DTYPE_U16 ? 2 : 1;
     b->row = (size_t)w * (size_t)c * es;
     b->stride = b->row + pad * es;
     b->size = (size_t)(h - 1) * b->stride + b->row;
@@ -109,7 +109,9 @@ static void fuzz_inpaint(src *s) {
     int h = 1 + byte(s) % 56, w = 1 + byte(s) % 56;
     uint8_t b3 = byte(s), b4 = byte(s), b5 = byte(s), b6 = byte(s), b7 = byte(s);
     int ic = 1 + b3 % 5;
-    int32_t idtype = (b3 >> 4) % 4 == 3 ? GI_DTYPE_F32 : GI_DTYPE_U8;
+    int32_t idtype = (b3 >> 4) % 4 == 3   ? GI_DTYPE_F32
+                     : (b3 >> 4) % 4 == 2 ? GI_DTYPE_U16 /* 16-bit images */
+                                           : GI_DTYPE_U8;
     int mc = (b4 & 3) == 3 ? 3 : 1;
     int dh = (b4 >> 2) & 3; /* mask height: same, one more, one less */
     int mh = dh == 1 ? h + 1 : dh == 2 && h > 1 ? h - 1 : h;
@@ -173,17 +175,29 @@ static void fuzz_inpaint(src *s) {
         TRAP_UNLESS(memcmp(before, im.mem, copy_size) == 0); /* failures write nothing */
         for (size_t i = 0; i < out.size; i++) TRAP_UNLESS(out.mem[i] == 0xA5);
     } else {
-        /* Only valid combinations succeed. */
-        TRAP_UNLESS(idtype == GI_DTYPE_U8 && (ic == 3 || ic == 4) && h >= 16 && w >= 16 &&
-                    mh == h && mw == w && mc == 1 && (in_place || oc == ic));
+        /* Only valid combinations succeed: 8- or 16-bit grey, grey+alpha, RGB or
+         * RGBA, an output of the image's type and channels. */
+        TRAP_UNLESS((idtype == GI_DTYPE_U8 || idtype == GI_DTYPE_U16) && ic >= 1 && ic <= 4 &&
+                    h >= 16 && w >= 16 && mh == h && mw == w && mc == 1 &&
+                    (in_place || (idtype == GI_DTYPE_U8 && oc == ic)));
+        /* The mask rule (gatedinpaint.h): largest value 1 -> non-zero is a hole. */
+        uint8_t top = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (mk.mem[(size_t)y * mk.stride + x] > top) top = mk.mem[(size_t)y * mk.stride + x];
+        const int threshold = top == 1 ? 0 : 127;
+        const size_t px = (size_t)ic * (idtype == GI_DTYPE_U16 ? 2 : 1);
+        const size_t alpha = (ic == 2 || ic == 4) ? px / (size_t)ic : 0; /* alpha's bytes */
         const buf *ob = in_place ? &im : &out;
         for (int y = 0; y < h; y++) {
             const uint8_t *a = before + (size_t)y * im.stride;
             const uint8_t *b = ob->mem + (size_t)y * ob->stride;
             const uint8_t *m = mk.mem + (size_t)y * mk.stride;
             for (int x = 0; x < w; x++) {
-                if (m[x] <= 127) TRAP_UNLESS(memcmp(a + x * ic, b + x * ic, (size_t)ic) == 0);
-                else if (ic == 4) TRAP_UNLESS(a[x * 4 + 3] == b[x * 4 + 3]);
+                if (m[x] <= threshold) TRAP_UNLESS(memcmp(a + x * px, b + x * px, px) == 0);
+                else if (alpha)
+                    TRAP_UNLESS(memcmp(a + (x + 1) * px - alpha, b + (x + 1) * px - alpha,
+                                       alpha) == 0);
             }
         }
         TRAP_UNLESS(pads_intact(ob));
