@@ -50,15 +50,11 @@ gi_dump *dump_open(const char *dir, int32_t image_h, int32_t image_w) {
     return d;
 }
 
-/* The map's part that covers the image: in a pass over the whole (padded)
- * image, the padding is cropped; other passes (regions) are shown whole. */
+/* The map's part that covers the image: --dump-gates runs the exact
+ * strategy, one pass over the image padded bottom/right to net_h x net_w. */
 static void covered(const gi_dump *d, const gi_map_info *in, int32_t *h, int32_t *w) {
-    *h = in->h, *w = in->w;
-    int32_t mult_h = in->net_h - d->image_h, mult_w = in->net_w - d->image_w;
-    if (mult_h >= 0 && mult_w >= 0 && mult_h < 512 && mult_w < 512 && in->pass == 0) {
-        *h = (int32_t)(((int64_t)d->image_h * in->h + in->net_h - 1) / in->net_h);
-        *w = (int32_t)(((int64_t)d->image_w * in->w + in->net_w - 1) / in->net_w);
-    }
+    *h = (int32_t)(((int64_t)d->image_h * in->h + in->net_h - 1) / in->net_h);
+    *w = (int32_t)(((int64_t)d->image_w * in->w + in->net_w - 1) / in->net_w);
 }
 
 int32_t dump_observer(void *user, const gi_map_info *in, const float *data) {
