@@ -409,6 +409,9 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     log = (run / "log.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in log[1:]] == ["1", "2", "3"]  # resumed at 2
     assert (run / "samples" / "step0000002.jpg").exists()
+    head, row = log[0].split("\t"), dict(zip(log[0].split("\t"), log[-1].split("\t")))
+    assert head[-2:] == ["val_psnr", "val_detail"]
+    assert 0 < float(row["val_psnr"]) < 60 and 0 <= float(row["val_detail"]) < 5
     assert export_cli.main([str(run / "last.pt"), "-o", str(tmp_path / "b.gguf")]) == 0
     (_, ta), (kv, tb) = read_gguf(str(tmp_path / "a.gguf")), read_gguf(str(tmp_path / "b.gguf"))
     assert kv["gatedinpaint.train.steps"] == 3
@@ -456,6 +459,25 @@ def test_detail_ratio_measures_fine_texture_in_the_hole():
     half = img.copy()
     half[hole] = (128 + (img[hole].astype(np.float64) - 128) / 2).astype(np.uint8)
     assert 0.4 < detail_ratio(half, hole) < 0.6          # half the amplitude
+
+
+def test_validate_measures_the_composite_in_the_hole():
+    from measures import detail_ratio
+    img, m, e, _ = _batch(2, 64, seed=5)
+
+    def gives(fill):  # a stand-in generator whose stage 2 is `fill` everywhere
+        def forward(g, image, mask, edge, keep):
+            return fill, fill, fill * mask + image * (1 - mask), None
+        return forward
+    l1, ps, dr = recipe.validate(torch.nn.Identity(), img, m, e, False, forward=gives(img))
+    assert l1 == 0 and ps > 100
+    u8 = ((img + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    want = np.mean([detail_ratio(u8[i], m[i, 0].numpy() > 0.5) for i in range(2)])
+    assert abs(dr - want) < 1e-9 and dr > 0.5
+    grey = torch.zeros_like(img)                     # a flat fill: no detail, known error
+    l1, ps, dr = recipe.validate(torch.nn.Identity(), img, m, e, False, forward=gives(grey))
+    want_l1 = ((img.abs() * m).sum() / (m.sum() * 3)).item()
+    assert abs(l1 - want_l1) < 1e-6 and ps < 30 and dr < 0.05
 
 
 # ---------------------------------------------------------------------------------------

@@ -122,16 +122,28 @@ def ema_update(g_ema, g, decay):
 
 
 @torch.no_grad()
-def hole_l1(g, image, mask, edge, use_guide, forward=None):
-    """Mean absolute error (in [-1, 1] units) over hole pixels of the stage-2 composite
-    (forward: forward_g's stand-in for another family)."""
+def validate(g, image, mask, edge, use_guide, forward=None):
+    """The stage-2 composite on a fixed validation batch, measured in the hole: mean
+    absolute error ([-1, 1] units), PSNR (dB, 0-255) and the detail ratio (tools/eval/
+    measures.py, the quality targets' definition), the last two averaged over the crops
+    (forward: forward_g's stand-in for another family). Returns (l1, psnr, detail)."""
+    import numpy as np
+    sys.path.insert(0, os.path.join(_TOOLS, "eval"))
+    from measures import detail_ratio, psnr
     was = g.training
     g.eval()
     keep = torch.full_like(mask[:, :, :1, :1], 1.0 if use_guide else 0.0)
-    _, _, complete, _ = (forward or forward_g)(g, image, mask, edge, keep)
+    with torch.no_grad():
+        _, _, complete, _ = (forward or forward_g)(g, image, mask, edge, keep)
     g.train(was)
     err = ((complete - image).abs() * mask).sum() / (mask.sum() * 3).clamp_min(1)
-    return err.item()
+
+    def u8(t):
+        return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    out, gt, hole = u8(complete), u8(image), (mask[:, 0] > 0.5).cpu().numpy()
+    ps = [psnr(o, t, h) for o, t, h in zip(out, gt, hole) if h.any()]
+    dr = [detail_ratio(o, h) for o, h in zip(out, hole)]
+    return err.item(), float(np.mean(ps)), float(np.nanmean(dr))
 
 
 def load_gguf_into(g, path):
