@@ -334,7 +334,6 @@ static gi_status network(gi_deepfill *m, gi_exec *ex, const plan *pl, const net_
         att.aux_c = 3;
         att.aux_scale = 4 * aux->scale;
         att.aux_y = aux->dst;
-        aux->applied = 1;
     }
     gi_attention_run(&att, base + p.o_att);
     r.macs_done += attention_macs(m, H, W);

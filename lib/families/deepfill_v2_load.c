@@ -157,6 +157,7 @@ static gi_status read_keys(const gi_gguf *g, gi_deepfill *df, gi_family_info *in
                        (int)info->arch_version);
     /* The graph halves the size three times. */
     info->pad_multiple = 8;
+    info->aggregates = 1;
     return GI_OK;
 }
 

@@ -22,20 +22,20 @@ typedef struct gi_family_info {
     int32_t guide_channels; /* 0 or 1: whether gi_inpaint takes a guide */
     int32_t pad_multiple;   /* network sides must be multiples of this */
     int32_t pad_is_hole;    /* 1: the padding is a hole (colour 0), not a reflection */
+    int32_t aggregates;     /* 1: forward honours io->aux (gi_net_aux) */
     int64_t param_count;
 } gi_family_info;
 
-/* Optional contextual residual aggregation, asked for by the runner when a
- * region runs below full resolution: a family with an attention layer
+/* Contextual residual aggregation, asked for by the regions runner of a
+ * family whose info says `aggregates` (one with an attention layer): it
  * pastes `src` (the high frequencies the shrinking lost, src_h x src_w x 3,
  * `scale` pixels for each network pixel) into the hole with its own
- * attention weights, writes the result to `dst` (same shape) and sets
- * `applied`. Others leave it alone. */
+ * attention weights and writes the result to `dst` (same shape). The runner
+ * neither computes nor allocates any of it for the other families. */
 typedef struct gi_net_aux {
     const float *src;
     int32_t src_h, src_w, scale;
     float *dst;
-    int applied;
 } gi_net_aux;
 
 /* The picture at network size, as the runner prepared it: padded to

@@ -211,9 +211,10 @@ static uint8_t to_u8(float v) {
 #define GI_RESIDUAL_SHRINK 4
 
 /* Arena of one region: the family's scratch, the padded planes, the
- * low-res composite, and for the residual aggregation the residual and its
- * aggregate (window size, 3 floats a pixel each) and the window shrunk
- * GI_RESIDUAL_SHRINK * k times. */
+ * low-res composite, and for the residual aggregation (families that
+ * aggregate; empty for the others) the residual and its aggregate (window
+ * size, 3 floats a pixel each) and the window shrunk GI_RESIDUAL_SHRINK * k
+ * times. */
 enum { O_RGB, O_HOLE, O_EDGE, O_COMP, O_RES, O_AGG, O_LOW, O_EMPTY, O_END };
 
 typedef struct region_geom {
@@ -240,8 +241,9 @@ static region_geom geometry(const gi_model *m, const gi_region *r) {
 static gi_status region_bytes(const gi_model *m, const gi_exec *ex, const gi_region *r,
                               size_t *bytes, size_t offs[O_END + 1]) {
     region_geom g = geometry(m, r);
-    size_t net = 0, npix = (size_t)g.hn * g.wn, win = (size_t)g.wh * g.wwid;
-    size_t f = sizeof(float);
+    size_t net = 0, npix = (size_t)g.hn * g.wn;
+    size_t f = sizeof(float), agg = m->info.aggregates != 0;
+    size_t win = agg * g.wh * g.wwid, low = agg * g.hr * g.wr;
     gi_status st = m->family->scratch(m->state, ex, g.hn, g.wn, &net);
     if (st) return st;
     size_t off = (net + 63) & ~(size_t)63;
@@ -251,8 +253,8 @@ static gi_status region_bytes(const gi_model *m, const gi_exec *ex, const gi_reg
     offs[O_COMP] = gi_carve(&off, (size_t)g.hs * g.ws * 3 * f);
     offs[O_RES] = gi_carve(&off, win * 3 * f);
     offs[O_AGG] = gi_carve(&off, win * 3 * f);
-    offs[O_LOW] = gi_carve(&off, (size_t)g.hr * g.wr * 3 * f);
-    offs[O_EMPTY] = gi_carve(&off, (size_t)g.hr * g.wr);
+    offs[O_LOW] = gi_carve(&off, low * 3 * f);
+    offs[O_EMPTY] = gi_carve(&off, low);
     offs[O_END] = off;
     *bytes = off;
     return GI_OK;
@@ -344,12 +346,14 @@ static gi_status run_region(const gi_model *m, gi_exec *ex, const gi_tensor *ima
     uint8_t *edge = guide ? base + o[O_EDGE] : NULL;
     shrink_planes(image, mask, guide, m->info.pad_is_hole, r, g.hs, g.ws, g.hn, g.wn, rgb, hole, edge);
     float *res = (float *)(base + o[O_RES]), *agg = (float *)(base + o[O_AGG]);
-    float *low = (float *)(base + o[O_LOW]);
-    uint8_t *empty = base + o[O_EMPTY];
-    shrink_known(image, mask, r, &g, low, empty);
-    residual(image, mask, r, &g, low, empty, res);
-    gi_net_aux aux = {res, g.wh, g.wwid, g.k, agg, 0};
-    gi_net_io io = {g.hn, g.wn, rgb, hole, edge, NULL, &aux};
+    gi_net_aux aux = {res, g.wh, g.wwid, g.k, agg};
+    if (m->info.aggregates) {
+        float *low = (float *)(base + o[O_LOW]);
+        uint8_t *empty = base + o[O_EMPTY];
+        shrink_known(image, mask, r, &g, low, empty);
+        residual(image, mask, r, &g, low, empty, res);
+    }
+    gi_net_io io = {g.hn, g.wn, rgb, hole, edge, NULL, m->info.aggregates ? &aux : NULL};
     st = m->family->forward(m->state, ex, &io, base);
     if (st) return st;
     /* low-res composite: the fill in the hole, the shrunk picture elsewhere */
@@ -368,9 +372,10 @@ static gi_status run_region(const gi_model *m, gi_exec *ex, const gi_tensor *ima
             if (mrow[x] <= GI_HOLE_THRESHOLD) continue;
             float v[3];
             sample(comp, g.hs, g.ws, fy, ((float)(x - r->x0) + 0.5f) * inv - 0.5f, v);
-            const float *d = agg + ((size_t)(y - r->y0) * g.wwid + (x - r->x0)) * 3;
+            const float *d =
+                io.aux ? agg + ((size_t)(y - r->y0) * g.wwid + (x - r->x0)) * 3 : NULL;
             uint8_t *dst = pending + 3 * (*npending)++;
-            for (int ch = 0; ch < 3; ch++) dst[ch] = to_u8(v[ch] + (aux.applied ? d[ch] : 0.0f));
+            for (int ch = 0; ch < 3; ch++) dst[ch] = to_u8(v[ch] + (d ? d[ch] : 0.0f));
         }
     }
     return GI_OK;

@@ -20,6 +20,7 @@
 #include "families/deepfill_v2.h"
 #include "families/pconv_unet.h"
 #include "model/model.h"
+#include "api/session.h"
 
 
 /* Load from memory and expect `want`; on an error the message must contain
@@ -105,6 +106,7 @@ static void test_valid(void) {
     if (m) {
         const char *s = NULL;
         int64_t v = -1;
+        CHECK(m->info.aggregates == 1, "deepfill_v2 has an attention layer to aggregate with");
         static const struct { int32_t prop; const char *want; } strs[] = {
             {GI_MODEL_FAMILY, "deepfill_v2"},
             {GI_MODEL_NAME, "tiny test model"},
@@ -832,7 +834,42 @@ done:
     gi_tensor_destroy(img), gi_tensor_destroy(mask), gi_tensor_destroy(out), gi_tensor_destroy(guide);
 }
 
+/* A family without attention gets no residual aggregation, so a region's
+ * working memory must not hold its full-resolution buffers (3 floats a
+ * pixel each for the residual and its aggregate): a 320x320 hole shrunk to
+ * a 64-pixel network needs far less than one such buffer of the hole. */
+static void pconv_regions_memory(void) {
+    tb_file *f = tb_pconv_model(4, 4, 0, 0);
+    tb_set_u32(f, "gatedinpaint.working_size", 64);
+    gi_model *m = load_ok(f);
+    tb_free(f);
+    const int32_t n = 480, h0 = 80, h1 = 400;
+    gi_tensor *img = NULL, *mask = NULL;
+    gi_session *s = NULL;
+    if (!m || gi_tensor_create(GI_DTYPE_U8, n, n, 3, &img) ||
+        gi_tensor_create(GI_DTYPE_U8, n, n, 1, &mask) || gi_session_create(m, &s)) {
+        CHECK(0, "set-up: %s", gi_last_error());
+        goto done;
+    }
+    uint8_t *mk = gi_tensor_data(mask);
+    size_t ms = gi_tensor_row_stride(mask);
+    for (int32_t y = 0; y < n; y++)
+        for (int32_t x = 0; x < n; x++) mk[y * ms + x] = y >= h0 && y < h1 && x >= h0 && x < h1;
+    int64_t k = 0;
+    CHECK(gi_inpaint(s, img, mask, NULL, img) == GI_OK, "regions: %s", gi_last_error());
+    CHECK(gi_session_get_int(s, GI_OPT_LAST_SCALE, &k) == GI_OK && k >= 5, "scale %lld",
+          (long long)k);
+    size_t hole_floats = (size_t)(h1 - h0) * (h1 - h0) * 3 * sizeof(float);
+    CHECK(s->arena.size < hole_floats, "pconv regions arena %zu bytes, a residual plane %zu",
+          s->arena.size, hole_floats);
+done:
+    gi_session_destroy(s);
+    gi_tensor_destroy(img), gi_tensor_destroy(mask);
+    gi_model_release(m);
+}
+
 static void test_pconv(void) {
+    pconv_regions_memory();
     const gi_status BAD = GI_E_BAD_MODEL;
     for (int all = 0; all <= 1; all++) {
         tb_file *f = tb_pconv_model(4, 4, all ? 1 : 0, all);
@@ -845,6 +882,7 @@ static void test_pconv(void) {
             CHECK(gi_model_get_int(m, GI_MODEL_GUIDE_CHANNELS, &v) == GI_OK && v == 0,
                   "guide channels %lld", (long long)v);
             CHECK(m->info.pad_multiple == 16 && m->info.pad_is_hole == 1, "padding rule");
+            CHECK(m->info.aggregates == 0, "pconv_unet has no attention to aggregate with");
             CHECK(gi_model_get_string(m, GI_MODEL_INPUT_FILL, &fam) == GI_E_UNSUPPORTED,
                   "pconv_unet has no input_fill");
             /* BatchNorm folded: enc_2 (layer 1), channel 0, first weight */
