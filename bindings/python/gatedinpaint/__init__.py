@@ -22,7 +22,7 @@ from ._capi import lib as _lib
 
 __version__ = "0.1.0"
 __all__ = [
-    "Model", "Session", "inpaint", "load_image", "load_mask", "save_image",
+    "Model", "Session", "inpaint", "load_image", "load_mask", "save_image", "Metadata",
     "normalize_mask", "dilate_mask", "blend_feather",
     "library_version", "library_path",
     "GatedInpaintError", "InvalidArgumentError", "OutOfMemoryError", "FileError",
@@ -174,23 +174,83 @@ def _owned(status_call):
         _lib.gi_tensor_destroy(handle)
 
 
-def load_image(path, channels=0, keep_16bit=False):
+class Metadata:
+    """The EXIF block and ICC colour profile of an image file, as
+    load_image(..., metadata=True) read them, for save_image(...,
+    metadata=) to write to another file. `exif` and `icc` are bytes, or None
+    where the file had none; the EXIF orientation reads 1 (the pixels were
+    turned upright on loading). Holds a library handle: close() or a `with`
+    block frees it early."""
+
+    def __init__(self, _handle):
+        self._handle = _handle
+
+    def _block(self, kind):
+        if not self._handle:
+            raise ValueError("Metadata is closed")
+        data, size = ctypes.c_void_p(), ctypes.c_size_t()
+        _check(_lib.gi_metadata_get(self._handle, kind, ctypes.byref(data), ctypes.byref(size)))
+        return ctypes.string_at(data, size.value) if data.value else None
+
+    @property
+    def exif(self):
+        return self._block(_capi.META_EXIF)
+
+    @property
+    def icc(self):
+        return self._block(_capi.META_ICC)
+
+    def close(self):
+        if self._handle:
+            _lib.gi_metadata_destroy(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def __repr__(self):
+        if not self._handle:
+            return "Metadata(closed)"
+        exif, icc = self.exif, self.icc
+        return "Metadata(exif=%s, icc=%s)" % (
+            "%d bytes" % len(exif) if exif else None, "%d bytes" % len(icc) if icc else None)
+
+
+def load_image(path, channels=0, keep_16bit=False, metadata=False):
     """Decode an image file (PNG, JPEG; WebP and TIFF where the library has
     them; EXIF orientation applied) into a uint8 H x W x C array.
     channels: 0 = as stored, or 1, 3, 4 to convert. keep_16bit: a 16-bit
-    PNG or TIFF gives a uint16 array instead of being rounded to 8 bits."""
+    PNG or TIFF gives a uint16 array instead of being rounded to 8 bits.
+    metadata: also return the file's EXIF and ICC profile, as
+    (array, Metadata), to carry them to the output with save_image."""
     flags = _capi.LOAD_16BIT if keep_16bit else 0
-    return _owned(lambda out: _lib.gi_image_load_ex(_path_bytes(path), channels, flags, out,
-                                                    None))
+    meta = ctypes.c_void_p() if metadata else None
+    array = _owned(lambda out: _lib.gi_image_load_ex(
+        _path_bytes(path), channels, flags, out, ctypes.byref(meta) if metadata else None))
+    return (array, Metadata(meta.value)) if metadata else array
 
 
-def save_image(path, image, quality=0):
+def save_image(path, image, quality=0, metadata=None):
     """Encode a uint8 or uint16 array (H x W, or H x W x 1..4), the format
     chosen by the file extension (.png, .jpg/.jpeg, .webp, .tif/.tiff).
     uint16 needs .png or .tif. quality: JPEG (and lossy WebP) quality
-    1..100, 0 = default (JPEG 95, WebP lossless)."""
+    1..100, 0 = default (JPEG 95, WebP lossless). metadata: a Metadata from
+    load_image, written where the format holds it (PNG, JPEG, WebP: EXIF and
+    ICC; TIFF: ICC); the ICC profile only if its colour space (grey or RGB)
+    is the image's."""
+    if metadata is not None and not isinstance(metadata, Metadata):
+        raise TypeError("metadata must be a gatedinpaint.Metadata (from load_image)")
+    handle = metadata._handle if metadata is not None else None
+    if metadata is not None and not handle:
+        raise ValueError("Metadata is closed")
     with _Borrowed(_as_hwc(np.asarray(image), "image", sixteen=True)) as t:
-        _check(_lib.gi_image_save(_path_bytes(path), t, quality))
+        _check(_lib.gi_image_save_ex(_path_bytes(path), t, quality, handle))
 
 
 def _to_mask(array):
@@ -270,15 +330,17 @@ def _is_pil(obj):
 
 
 def _image_input(image):
-    """(H x W x 3|4 uint8 array, kind) where kind is how to return the result."""
+    """(H x W x C array, kind, Metadata or None): kind is how to return the
+    result; a file's EXIF and ICC profile go to the output file."""
     if isinstance(image, np.ndarray):
-        return _as_hwc(image, "image", sixteen=True), "array"
+        return _as_hwc(image, "image", sixteen=True), "array", None
     if _is_pil(image):
         has_alpha = "A" in image.getbands() or "transparency" in image.info
         mode = "RGBA" if has_alpha else "RGB"
-        return _as_hwc(np.asarray(image.convert(mode)), "image"), "pil"
+        return _as_hwc(np.asarray(image.convert(mode)), "image"), "pil", None
     if isinstance(image, (str, bytes, os.PathLike)):
-        return load_image(image, keep_16bit=True), "path"
+        array, meta = load_image(image, keep_16bit=True, metadata=True)
+        return array, "path", meta
     raise TypeError("image: expected a numpy array, a PIL image or a path, got %s"
                     % type(image).__name__)
 
@@ -476,7 +538,9 @@ class Session:
         progress: called as progress(done, stage) with done in [0, 1]; a
             truthy return cancels (CancelledError); an exception it raises
             cancels and is re-raised here.
-        output: a path to save the result to (PNG or JPEG by extension).
+        output: a path to save the result to (format by extension, as
+            save_image); when `image` is a path, its EXIF and ICC profile
+            are written there too.
         maps: experimental (the gate viewer, docs/ENGINE.md): called as
             maps(info, array) with each intermediate map of the network:
             info a dict (layer, kind "gate" or "mask", index, pass, net_h,
@@ -486,23 +550,27 @@ class Session:
         PIL image. For a path, `output` is returned when given, else an array.
         Pixels outside the hole are returned unchanged, alpha passes through.
         """
-        image_array, kind = _image_input(image)
-        mask_array = _mask_input(mask, "mask")
-        guide_array = None if guide is None else _mask_input(guide, "guide")
-        out = np.empty(image_array.shape, dtype=image_array.dtype)
-
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError("this Session is running on another thread; "
-                               "use one Session per thread")
+        image_array, kind, meta = _image_input(image)
         try:
-            self._run(image_array, mask_array, guide_array, out, progress, maps)
-        finally:
-            self._lock.release()
+            mask_array = _mask_input(mask, "mask")
+            guide_array = None if guide is None else _mask_input(guide, "guide")
+            out = np.empty(image_array.shape, dtype=image_array.dtype)
 
-        if output is not None:
-            save_image(output, out)
-            if kind == "path":
-                return output
+            if not self._lock.acquire(blocking=False):
+                raise RuntimeError("this Session is running on another thread; "
+                                   "use one Session per thread")
+            try:
+                self._run(image_array, mask_array, guide_array, out, progress, maps)
+            finally:
+                self._lock.release()
+
+            if output is not None:
+                save_image(output, out, metadata=meta)
+        finally:
+            if meta is not None:
+                meta.close()
+        if output is not None and kind == "path":
+            return output
         if kind == "pil":
             from PIL import Image
             return Image.fromarray(out, "RGBA" if out.shape[2] == 4 else "RGB")

@@ -116,6 +116,11 @@ _declare("gi_image_load", _status, ctypes.c_char_p, ctypes.c_int32, _out)
 _declare("gi_image_save", _status, ctypes.c_char_p, tensor_p, ctypes.c_int32)
 _declare("gi_image_load_ex", _status, ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32, _out,
          _out)
+_declare("gi_image_save_ex", _status, ctypes.c_char_p, tensor_p, ctypes.c_int32,
+         ctypes.c_void_p)
+_declare("gi_metadata_get", _status, ctypes.c_void_p, ctypes.c_int32, _out,
+         ctypes.POINTER(ctypes.c_size_t))
+_declare("gi_metadata_destroy", None, ctypes.c_void_p)
 _declare("gi_image_to_mask", _status, tensor_p, _out)
 _declare("gi_mask_normalize", _status, tensor_p, _out)
 _declare("gi_mask_dilate", _status, tensor_p, ctypes.c_int32)
@@ -145,6 +150,8 @@ check_version(version, path)
 OK = 0
 DTYPE_U8, DTYPE_U16 = 1, 3
 LOAD_16BIT = 1
+META_EXIF = 1
+META_ICC = 2
 MODEL_FAMILY, MODEL_NAME, MODEL_LICENSE, MODEL_SOURCE_URL, MODEL_CHANNEL_ORDER = 1, 2, 3, 4, 5
 MODEL_WIDTH, MODEL_GUIDE_CHANNELS, MODEL_ARCH_VERSION, MODEL_PARAM_COUNT = 16, 17, 18, 19
 MODEL_INPUT_FILL, MODEL_RESIDUAL, MODEL_WORKING_SIZE = 6, 20, 21

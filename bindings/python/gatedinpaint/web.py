@@ -119,49 +119,56 @@ class Filler:
         with open(path, "wb") as f:
             f.write(data)
         try:
-            array = load(path)
+            decoded = load(path)
         except gi.FileError as e:
             raise Refused(415, "%s: not an image this server can read (%s)"
                           % (field, e.message.replace(path, field)), field)
+        array = decoded[0] if isinstance(decoded, tuple) else decoded  # (array, Metadata)
         self._check_pixels(field, array.shape[1], array.shape[0])
-        return array
+        return decoded
 
     def fill(self, uploads):
-        """PNG bytes of the filled image, from {field: file bytes}."""
+        """PNG bytes of the filled image, from {field: file bytes}. The
+        upload's EXIF and ICC profile are carried into the PNG."""
         with tempfile.TemporaryDirectory(prefix="gatedinpaint-web-") as folder:
-            image = self._decode(folder, "image", uploads["image"],
-                                 lambda path: gi._image_input(path)[0])  # as stored: grey, 16 bits
-            mask = gi.normalize_mask(self._decode(folder, "mask", uploads["mask"],
-                                                  gi.load_mask))
-            guide = None
-            if "guide" in uploads:
-                guide = self._decode(folder, "guide", uploads["guide"], gi.load_mask)
-            h, w = image.shape[:2]
-            for field, plane in (("mask", mask), ("guide", guide)):
-                if plane is not None and plane.shape != (h, w):
-                    raise Refused(422, "%s is %dx%d, image is %dx%d"
-                                  % (field, plane.shape[1], plane.shape[0], w, h), field)
-            if not mask.any():
-                raise Refused(422, "the mask has no hole: paint where the image "
-                              "should be filled", "mask")
-            if mask.all():
-                raise Refused(422, "the mask covers the whole image: nothing is left "
-                              "to fill it from", "mask")
-            session = self.sessions.get()
-            try:
-                out = session.inpaint(image, mask, guide)
-            except gi.OutOfMemoryError as e:
-                raise Refused(503, e.message)
-            except (gi.InvalidArgumentError, gi.ShapeError) as e:
-                raise Refused(422, e.message)
-            except gi.GatedInpaintError as e:
-                raise Refused(500, e.message)
-            finally:
-                self.sessions.put(session)
-            path = os.path.join(folder, "out.png")
-            gi.save_image(path, out)
+            # as stored (grey, 16 bits), with its EXIF and ICC profile for the result
+            image, meta = self._decode(folder, "image", uploads["image"],
+                                       lambda path: gi.load_image(path, keep_16bit=True,
+                                                                  metadata=True))
+            with meta:
+                out = self._fill(folder, image, uploads)
+                path = os.path.join(folder, "out.png")
+                gi.save_image(path, out, metadata=meta)
             with open(path, "rb") as f:
                 return f.read()
+
+    def _fill(self, folder, image, uploads):
+        mask = gi.normalize_mask(self._decode(folder, "mask", uploads["mask"], gi.load_mask))
+        guide = None
+        if "guide" in uploads:
+            guide = self._decode(folder, "guide", uploads["guide"], gi.load_mask)
+        h, w = image.shape[:2]
+        for field, plane in (("mask", mask), ("guide", guide)):
+            if plane is not None and plane.shape != (h, w):
+                raise Refused(422, "%s is %dx%d, image is %dx%d"
+                              % (field, plane.shape[1], plane.shape[0], w, h), field)
+        if not mask.any():
+            raise Refused(422, "the mask has no hole: paint where the image "
+                          "should be filled", "mask")
+        if mask.all():
+            raise Refused(422, "the mask covers the whole image: nothing is left "
+                          "to fill it from", "mask")
+        session = self.sessions.get()
+        try:
+            return session.inpaint(image, mask, guide)
+        except gi.OutOfMemoryError as e:
+            raise Refused(503, e.message)
+        except (gi.InvalidArgumentError, gi.ShapeError) as e:
+            raise Refused(422, e.message)
+        except gi.GatedInpaintError as e:
+            raise Refused(500, e.message)
+        finally:
+            self.sessions.put(session)
 
 
 # --------------------------------------------------------------------------

@@ -348,3 +348,67 @@ def test_inpaint_16bit_exact(session, crop, tmp_path):
     np.testing.assert_array_equal(session.inpaint(tmp_path / "deep.png", mask), out)
     with pytest.raises(gi.UnsupportedError, match="8 bits"):
         gi.save_image(tmp_path / "deep.jpg", deep)
+
+
+# --------------------------------------------------------------------------
+# EXIF and ICC carried from input to output
+
+def _jpeg_with_metadata(path, image):
+    """`image` saved as a JPEG stored turned (EXIF orientation 6), with an
+    sRGB ICC profile and a camera make. Returns the profile's bytes."""
+    from PIL import ImageCms
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "TestCam"
+    turned = Image.fromarray(np.ascontiguousarray(np.rot90(image, 1)))  # 6: turn right to view
+    turned.save(str(path), quality=95, exif=exif.tobytes(), icc_profile=icc)
+    return icc
+
+
+def test_metadata_load_and_save(tmp_path, crop):
+    image = np.ascontiguousarray(crop[0])
+    icc = _jpeg_with_metadata(tmp_path / "in.jpg", image)
+    array, meta = gi.load_image(str(tmp_path / "in.jpg"), metadata=True)
+    with meta:
+        assert array.shape == image.shape  # turned upright
+        assert meta.icc == icc
+        assert meta.exif[:4] in (b"II*\0", b"MM\0*") and b"TestCam" in meta.exif
+        assert "icc=%d bytes" % len(icc) in repr(meta)
+        for ext in ("png", "jpg", "webp"):
+            out = tmp_path / ("out." + ext)
+            try:
+                gi.save_image(str(out), array, metadata=meta)
+            except gi.UnsupportedError:
+                assert ext == "webp"  # a build without WebP
+                continue
+            with Image.open(out) as im:
+                assert im.info.get("icc_profile") == icc, ext
+                got = im.getexif()
+                assert got.get(0x010F) == "TestCam" and got.get(0x0112, 1) == 1, (ext, dict(got))
+    assert repr(meta) == "Metadata(closed)"
+    with pytest.raises(ValueError, match="closed"):
+        gi.save_image(str(tmp_path / "x.png"), array, metadata=meta)
+    with pytest.raises(TypeError, match="Metadata"):
+        gi.save_image(str(tmp_path / "x.png"), array, metadata=icc)
+    # a file without either block
+    gi.save_image(str(tmp_path / "plain.png"), array)
+    _, plain = gi.load_image(str(tmp_path / "plain.png"), metadata=True)
+    assert plain.exif is None and plain.icc is None
+    plain.close()
+
+
+def test_inpaint_path_to_output_carries_metadata(tmp_path, session, crop):
+    image, mask = crop
+    icc = _jpeg_with_metadata(tmp_path / "in.jpg", np.ascontiguousarray(image))
+    upright = gi.load_image(str(tmp_path / "in.jpg"))
+    out_path = str(tmp_path / "filled.png")
+    assert session.inpaint(str(tmp_path / "in.jpg"), mask, output=out_path) == out_path
+    with Image.open(out_path) as im:
+        assert im.info.get("icc_profile") == icc
+        assert im.getexif().get(0x010F) == "TestCam"
+    hole_changed_rest_same(upright, mask, gi.load_image(out_path))
+    # an array input has no metadata to carry
+    session.inpaint(upright, mask, output=str(tmp_path / "array.png"))
+    with Image.open(tmp_path / "array.png") as im:
+        assert "icc_profile" not in im.info

@@ -165,3 +165,18 @@ def test_concurrent_requests_match_serial_calls(server, model_path, inputs, exam
             assert answer.status_code == 200, answer.text
             expected = session.inpaint(image, mask)
             assert np.array_equal(decode(tmp_path, answer.content), expected), i
+
+
+def test_icc_and_exif_carried(server, inputs, example_paths, tmp_path):
+    from PIL import Image, ImageCms
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    Image.fromarray(gi.load_image(example_paths[0])).save(
+        str(tmp_path / "in.jpg"), quality=95, exif=exif.tobytes(), icc_profile=icc)
+    r = post(server, dict(inputs, image=(tmp_path / "in.jpg").read_bytes()))
+    assert r.status_code == 200, r.text
+    (tmp_path / "answer.png").write_bytes(r.content)
+    with Image.open(tmp_path / "answer.png") as im:
+        assert im.info.get("icc_profile") == icc
+        assert im.getexif().get(0x010F) == "TestCam"
