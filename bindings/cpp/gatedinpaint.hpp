@@ -49,6 +49,42 @@ inline void check(gi_status status) {
 /* Library version actually linked ("MAJOR.MINOR.PATCH"). */
 inline std::string version_string() { return gi_version_string(); }
 
+/* The EXIF block and ICC profile of an image file (gi_metadata), read by
+ * Tensor::load_image(path, channels, meta) and written by save_image(path,
+ * quality, meta): movable, not copyable. */
+class Metadata {
+public:
+    Metadata() noexcept : m_(nullptr) {}
+    Metadata(Metadata &&other) noexcept : m_(other.m_) { other.m_ = nullptr; }
+    Metadata &operator=(Metadata &&other) noexcept {
+        if (this != &other) {
+            gi_metadata_destroy(m_);
+            m_ = other.m_;
+            other.m_ = nullptr;
+        }
+        return *this;
+    }
+    Metadata(const Metadata &) = delete;
+    Metadata &operator=(const Metadata &) = delete;
+    ~Metadata() { gi_metadata_destroy(m_); }
+
+    /* The blocks as bytes; empty where the file had none (or nothing was
+     * loaded). The EXIF orientation reads 1: the pixels were turned upright. */
+    std::string exif() const { return block(GI_META_EXIF); }
+    std::string icc() const { return block(GI_META_ICC); }
+    const gi_metadata *get() const noexcept { return m_; }
+
+private:
+    friend class Tensor;
+    std::string block(int32_t kind) const {
+        const void *data = nullptr;
+        std::size_t size = 0;
+        if (m_) detail::check(gi_metadata_get(m_, kind, &data, &size));
+        return data ? std::string(static_cast<const char *>(data), size) : std::string();
+    }
+    gi_metadata *m_;
+};
+
 /* Owner of one gi_tensor: movable, not copyable. */
 class Tensor {
 public:
@@ -87,9 +123,23 @@ public:
         detail::check(gi_image_load(path.c_str(), channels, &t));
         return Tensor(t);
     }
-    /* Encodes to .png or .jpg/.jpeg (by extension); quality 0 = default. */
+    /* The same, and the file's EXIF and ICC profile into `meta`. */
+    static Tensor load_image(const std::string &path, int32_t channels, Metadata &meta) {
+        gi_tensor *t = nullptr;
+        gi_metadata *m = nullptr;
+        detail::check(gi_image_load_ex(path.c_str(), channels, 0, &t, &m));
+        meta = Metadata();
+        meta.m_ = m;
+        return Tensor(t);
+    }
+    /* Encodes by extension (.png, .jpg/.jpeg; .webp, .tif where the library
+     * has them); quality 0 = default. */
     void save_image(const std::string &path, int32_t quality = 0) const {
         detail::check(gi_image_save(path.c_str(), t_, quality));
+    }
+    /* The same, writing `meta` where the format holds it (gi_image_save_ex). */
+    void save_image(const std::string &path, int32_t quality, const Metadata &meta) const {
+        detail::check(gi_image_save_ex(path.c_str(), t_, quality, meta.get()));
     }
     /* The 1-channel mask gi_inpaint() wants, from a decoded mask image. */
     Tensor to_mask() const {

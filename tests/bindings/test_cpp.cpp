@@ -51,8 +51,8 @@ static bool same_pixels(gi::Tensor &a, gi::Tensor &b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: %s MODEL.gguf PHOTO.jpg\n", argv[0]);
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: %s MODEL.gguf PHOTO.jpg EXIF_O6.jpg\n", argv[0]);
         return 2;
     }
     const int H = 48, W = 64;
@@ -184,6 +184,26 @@ int main(int argc, char **argv) {
           "beyond the band");
     expect_error([&] { gi::blend_feather(out, small_mask, filled, 4); }, GI_E_SHAPE, "",
                  __LINE__);
+
+    /* EXIF carried: a JPEG stored turned (orientation 6) to a PNG and back */
+    {
+        gi::Metadata meta;
+        gi::Tensor turned = gi::Tensor::load_image(argv[3], 0, meta);
+        std::string exif = meta.exif();
+        CHECK(exif.size() > 8 && (exif.compare(0, 4, "II*\0", 4) == 0 ||
+                                  exif.compare(0, 4, "MM\0*", 4) == 0),
+              "EXIF block of %zu bytes", exif.size());
+        CHECK(meta.icc().empty(), "no ICC profile in the file");
+        const std::string png = std::string(argv[1]) + ".meta.png"; /* in the build tree */
+        turned.save_image(png, 0, meta);
+        gi::Metadata again;
+        gi::Tensor back = gi::Tensor::load_image(png, 0, again);
+        CHECK(again.exif() == exif, "EXIF carried");
+        CHECK(same_pixels(turned, back), "pixels carried upright");
+        gi::Metadata moved(std::move(again));
+        CHECK(moved.exif() == exif && again.exif().empty(), "moved metadata");
+        std::remove(png.c_str());
+    }
 
     std::printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

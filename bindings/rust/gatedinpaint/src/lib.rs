@@ -362,6 +362,30 @@ impl ImageBuf {
         })?;
         Tensor::own(raw).to_buf()
     }
+    /// As [`ImageBuf::load`], with the file's EXIF block and ICC colour
+    /// profile, to carry to an output with [`ImageBuf::save_with_metadata`].
+    pub fn load_with_metadata<P: AsRef<Path>>(path: P) -> Result<(Self, Metadata)> {
+        let path = c_path(path.as_ref())?;
+        let (mut raw, mut meta) = (ptr::null_mut(), ptr::null_mut());
+        check(unsafe { sys::gi_image_load_ex(path.as_ptr(), 0, 0, &mut raw, &mut meta) })?;
+        let meta = Metadata(NonNull::new(meta).expect("libgatedinpaint returned no metadata"));
+        Ok((Tensor::own(raw).to_buf()?, meta))
+    }
+    /// As [`ImageBuf::save_with_quality`], writing `meta` where the format
+    /// holds it (PNG, JPEG, WebP: EXIF and ICC; TIFF: ICC), the ICC profile
+    /// only when its colour space (grey or RGB) is this image's.
+    pub fn save_with_metadata<P: AsRef<Path>>(
+        &self,
+        path: P,
+        quality: u8,
+        meta: &Metadata,
+    ) -> Result<()> {
+        let path = c_path(path.as_ref())?;
+        let t = self.as_image().tensor()?;
+        check(unsafe {
+            sys::gi_image_save_ex(path.as_ptr(), t.0.as_ptr(), i32::from(quality), meta.0.as_ptr())
+        })
+    }
     /// Encodes as PNG or JPEG, chosen by the extension (.png, .jpg, .jpeg).
     pub fn save<P: AsRef<Path>>(&self, path: P) -> Result<()> {
         self.save_with_quality(path, 0)
@@ -463,6 +487,42 @@ pub fn blend_feather(image: &Image, mask: &Image, filled: &Image, radius: u32) -
     })?;
     drop(to);
     Ok(out)
+}
+
+/// The EXIF block and ICC colour profile of an image file
+/// ([`ImageBuf::load_with_metadata`]). The EXIF orientation reads 1: the
+/// pixels were turned upright on loading.
+#[derive(Debug)]
+pub struct Metadata(NonNull<sys::gi_metadata>);
+
+// Read-only after loading; the library keeps no reference to it.
+unsafe impl Send for Metadata {}
+unsafe impl Sync for Metadata {}
+
+impl Metadata {
+    fn block(&self, kind: i32) -> Option<&[u8]> {
+        let (mut data, mut size) = (ptr::null(), 0usize);
+        let st = unsafe { sys::gi_metadata_get(self.0.as_ptr(), kind, &mut data, &mut size) };
+        if st != sys::GI_OK || data.is_null() {
+            return None;
+        }
+        // The block lives inside the metadata, as long as `self`.
+        Some(unsafe { std::slice::from_raw_parts(data as *const u8, size) })
+    }
+    /// The EXIF block (a TIFF structure), if the file had one.
+    pub fn exif(&self) -> Option<&[u8]> {
+        self.block(sys::GI_META_EXIF)
+    }
+    /// The ICC colour profile, if the file had one.
+    pub fn icc(&self) -> Option<&[u8]> {
+        self.block(sys::GI_META_ICC)
+    }
+}
+
+impl Drop for Metadata {
+    fn drop(&mut self) {
+        unsafe { sys::gi_metadata_destroy(self.0.as_ptr()) }
+    }
 }
 
 /// An owned gi_tensor handle.

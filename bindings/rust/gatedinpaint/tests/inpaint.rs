@@ -304,6 +304,27 @@ fn load_save_roundtrip() {
 }
 
 #[test]
+fn metadata_is_carried() {
+    // a JPEG stored turned, with EXIF orientation 6 (the fuzz corpus' seed)
+    let src = repo().join("tests/fuzz/corpus/image/jpeg_exif_o6");
+    let (image, meta) = ImageBuf::load_with_metadata(&src).unwrap();
+    let exif = meta.exif().expect("the EXIF block").to_vec();
+    assert!(exif.starts_with(b"II*\0") || exif.starts_with(b"MM\0*"));
+    assert!(meta.icc().is_none());
+    let out = scratch_dir().join("carried.png");
+    image.save_with_metadata(&out, 0, &meta).unwrap();
+    drop(meta);
+    let (again, meta2) = ImageBuf::load_with_metadata(&out).unwrap();
+    assert_eq!(again, image); // upright already: orientation 1 was written
+    assert_eq!(meta2.exif(), Some(&exif[..]));
+    // a file without metadata
+    let plain = scratch_dir().join("plain.png");
+    image.save(&plain).unwrap();
+    let (_, none) = ImageBuf::load_with_metadata(&plain).unwrap();
+    assert!(none.exif().is_none() && none.icc().is_none());
+}
+
+#[test]
 fn mask_helpers() {
     let (w, h) = (40, 30);
     let mut ones = ImageBuf::new(w, h, 1).unwrap();
