@@ -480,6 +480,26 @@ def test_validate_measures_the_composite_in_the_hole():
     assert abs(l1 - want_l1) < 1e-6 and ps < 30 and dr < 0.05
 
 
+def test_learning_curves_read_logs_and_draw(tmp_path):
+    import curves
+    log = tmp_path / "train-log.tsv"
+    log.write_text("run\tstep\tminutes\tval_hole_l1\tval_psnr\tval_detail\n"
+                   "6\t250\t21\t0.14\t\t\n"                 # written before the measures
+                   "7\t1\t0.1\t0.13\t22.4\t0.15\n7\t200\t6\t0.13\t22.1\t0.30\n")
+    got = curves.read_log(str(log), run=7)
+    assert got == {"step": [1.0, 200.0], "val_psnr": [22.4, 22.1], "val_detail": [0.15, 0.30]}
+    assert curves.read_log(str(log), run=6)["step"] == []
+    out = tmp_path / "c.png"
+    assert curves.main([str(log), "--run", "7", "--labels", "run 7", "-o", str(out)]) == 0
+    img = cv2.imread(str(out))
+    assert img.shape == (600, 560, 3)
+    # the detail line rises: its colour is higher up (smaller row) at the right end
+    line = np.all(img == curves.COLOURS[0], axis=2)  # BGR, as drawn
+    rows, cols = np.nonzero(line[300:])
+    assert rows[cols > 500].mean() < rows[cols < 120].mean()
+    assert curves.main([str(log), "--run", "6", "-o", str(out)]) == 1
+
+
 # ---------------------------------------------------------------------------------------
 # the PConv U-Net recipe (gitrain/pconv_net.py)
 

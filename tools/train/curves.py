@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""Learning curves of training runs: validation PSNR and detail ratio against steps.
+
+    tools/train/curves.py runs/a/log.tsv [runs/b/log.tsv ...] -o curves.png
+    tools/train/curves.py models/default.train-log.tsv --run 7 -o curves.png
+
+Reads train.py's log.tsv (or the model card's default.train-log.tsv, whose first column is
+the run: --run picks one) and draws one panel per measure (val_psnr: in-hole PSNR of the
+fixed validation crops, dB; val_detail: their detail ratio, tools/eval/measures.py), one
+line per log, with OpenCV (no plotting library needed). Rows without the measure (logs
+written before it was added) are skipped.
+"""
+import argparse
+import csv
+import os
+import sys
+
+import cv2
+import numpy as np
+
+COLOURS = [(200, 80, 30), (30, 140, 230), (60, 170, 60), (180, 60, 180), (20, 20, 200)]
+MEASURES = [("val_psnr", "in-hole PSNR (dB)"), ("val_detail", "detail ratio")]
+
+
+def read_log(path, run=None):
+    """{column: [floats]} of the rows of `path` (of run `run` if the log has a run column)
+    that have every measure."""
+    with open(path) as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    if run is not None:
+        rows = [r for r in rows if r.get("run") == str(run)]
+    keep = [r for r in rows if all(r.get(k) not in (None, "", "nan") for k, _ in MEASURES)]
+    return {k: [float(r[k]) for r in keep] for k in ["step"] + [m for m, _ in MEASURES]}
+
+
+def _ticks(lo, hi, n=5):
+    step = 10 ** np.floor(np.log10(max(hi - lo, 1e-9) / n))
+    for m in (1, 2, 5, 10):
+        if (hi - lo) / (m * step) <= n:
+            step *= m
+            break
+    return np.arange(np.ceil(lo / step) * step, hi + step / 2, step)
+
+
+def panel(series, key, title, w=560, h=300):
+    """One chart: each (label, steps, values) of `series` as a line."""
+    img = np.full((h, w, 3), 255, np.uint8)
+    left, right, top, bottom = 70, 16, 30, 40
+    xs = np.concatenate([s for _, s, _ in series])
+    ys = np.concatenate([v for _, _, v in series])
+    x0, x1 = 0.0, max(float(xs.max()), 1.0)
+    pad = max(float(ys.max() - ys.min()) * 0.1, 1e-3)
+    y0, y1 = float(ys.min()) - pad, float(ys.max()) + pad
+
+    def at(x, y):
+        return (int(round(left + (x - x0) / (x1 - x0) * (w - left - right))),
+                int(round(h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom))))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    yt = _ticks(y0, y1)
+    decimals = max(0, -int(np.floor(np.log10(yt[1] - yt[0])))) if len(yt) > 1 else 2
+    for t in yt:
+        p = at(x0, t)
+        cv2.line(img, (left, p[1]), (w - right, p[1]), (230, 230, 230), 1)
+        cv2.putText(img, f"{t:.{decimals}f}", (4, p[1] + 4), font, 0.4, (80, 80, 80), 1, cv2.LINE_AA)
+    for t in _ticks(x0, x1):
+        p = at(t, y0)
+        cv2.putText(img, f"{int(t)}", (p[0] - 10, h - bottom + 16), font, 0.4, (80, 80, 80), 1,
+                    cv2.LINE_AA)
+    cv2.rectangle(img, (left, top), (w - right, h - bottom), (0, 0, 0), 1)
+    cv2.putText(img, title, (left, top - 10), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(img, "step", (w - right - 34, h - 6), font, 0.4, (80, 80, 80), 1, cv2.LINE_AA)
+    for i, (label, s, v) in enumerate(series):
+        colour = COLOURS[i % len(COLOURS)]
+        pts = np.array([at(a, b) for a, b in zip(s, v)], np.int32)
+        cv2.polylines(img, [pts], False, colour, 2, cv2.LINE_AA)
+        for p in pts:
+            cv2.circle(img, tuple(int(c) for c in p), 2, colour, -1)
+        cv2.putText(img, label, (left + 8, top + 16 + 16 * i), font, 0.45, colour, 1, cv2.LINE_AA)
+    return img
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("logs", nargs="+")
+    p.add_argument("--run", type=int, default=None, help="run number in a default.train-log.tsv")
+    p.add_argument("--labels", default="", help="comma-separated labels (default: folder names)")
+    p.add_argument("-o", "--output", required=True)
+    a = p.parse_args(argv)
+    labels = a.labels.split(",") if a.labels else \
+        [os.path.basename(os.path.dirname(os.path.abspath(x))) for x in a.logs]
+    logs = [read_log(x, a.run) for x in a.logs]
+    if not any(len(lg["step"]) for lg in logs):
+        print("curves: no rows with " + " and ".join(k for k, _ in MEASURES), file=sys.stderr)
+        return 1
+    panels = [panel([(lab, np.array(lg["step"]), np.array(lg[key]))
+                     for lab, lg in zip(labels, logs) if lg["step"]], key, title)
+              for key, title in MEASURES]
+    cv2.imwrite(a.output, np.concatenate(panels, axis=0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
