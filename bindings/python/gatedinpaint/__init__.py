@@ -174,7 +174,21 @@ def _owned(status_call):
         _lib.gi_tensor_destroy(handle)
 
 
-class Metadata:
+class _Owner:
+    """A library handle freed by close(), by a `with` block's end or when
+    the object goes away."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+class Metadata(_Owner):
     """The EXIF block and ICC colour profile of an image file, as
     load_image(..., metadata=True) read them, for save_image(...,
     metadata=) to write to another file. `exif` and `icc` are bytes, or None
@@ -205,21 +219,12 @@ class Metadata:
             _lib.gi_metadata_destroy(self._handle)
             self._handle = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
     def __repr__(self):
         if not self._handle:
-            return "Metadata(closed)"
+            return "<gatedinpaint.Metadata closed>"
         exif, icc = self.exif, self.icc
-        return "Metadata(exif=%s, icc=%s)" % (
-            "%d bytes" % len(exif) if exif else None, "%d bytes" % len(icc) if icc else None)
+        return "<gatedinpaint.Metadata exif %s, icc %s>" % (
+            "%d bytes" % len(exif) if exif else "none", "%d bytes" % len(icc) if icc else "none")
 
 
 def load_image(path, channels=0, keep_16bit=False, metadata=False):
@@ -365,7 +370,7 @@ def _mask_input(mask, what):
 # Models and sessions
 
 
-class Model:
+class Model(_Owner):
     """A loaded model: immutable, may be shared by any number of sessions and
     threads. Create with from_file(), from_bytes() or default(); release with
     close() or a `with` block (garbage collection also releases it)."""
@@ -437,22 +442,13 @@ class Model:
             _lib.gi_model_release(self._handle)
             self._handle = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
     def __repr__(self):
         if self._handle is None:
             return "<gatedinpaint.Model closed>"
         return "<gatedinpaint.Model %s width %d: %s>" % (self.family, self.width, self.name)
 
 
-class Session:
+class Session(_Owner):
     """Runs a model; owns scratch memory that is reused between calls. Use a
     session from one thread at a time (one session per thread)."""
 
@@ -628,15 +624,6 @@ class Session:
         if self._handle is not None:
             _lib.gi_session_destroy(self._handle)
             self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
 
 _default = {}

@@ -374,7 +374,7 @@ def test_metadata_load_and_save(tmp_path, crop):
         assert array.shape == image.shape  # turned upright
         assert meta.icc == icc
         assert meta.exif[:4] in (b"II*\0", b"MM\0*") and b"TestCam" in meta.exif
-        assert "icc=%d bytes" % len(icc) in repr(meta)
+        assert "icc %d bytes" % len(icc) in repr(meta)
         for ext in ("png", "jpg", "webp"):
             out = tmp_path / ("out." + ext)
             try:
@@ -386,7 +386,7 @@ def test_metadata_load_and_save(tmp_path, crop):
                 assert im.info.get("icc_profile") == icc, ext
                 got = im.getexif()
                 assert got.get(0x010F) == "TestCam" and got.get(0x0112, 1) == 1, (ext, dict(got))
-    assert repr(meta) == "Metadata(closed)"
+    assert repr(meta) == "<gatedinpaint.Metadata closed>"
     with pytest.raises(ValueError, match="closed"):
         gi.save_image(str(tmp_path / "x.png"), array, metadata=meta)
     with pytest.raises(TypeError, match="Metadata"):
