@@ -14,6 +14,9 @@
 #   pconv-l1      the same net with the gated recipe's L1 (whole image), no fine-tuning
 # Every run keeps a moving average of its weights (decay 0.999), which is exported (F32)
 # and evaluated. Extra train.py options for all four: GI_TRAIN_ARGS.
+# PARALLEL=1 trains the four at once (on one GPU: tools/train/gpu_session.sh), each with the
+# same wall-clock budget; NO_EVAL=1 stops after the exports; EVAL_ONLY=1 evaluates the
+# exports OUT_DIR/*.gguf that an earlier (device) run left (tools/train/gpu_session.sh).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=${1:-"$root/data/photos"}
@@ -30,20 +33,43 @@ train() { # NAME MINUTES ARGS...
         --batch 8 --box-prob 0.3 --ema 0.999 --val-every 100 --val-n 6 --minutes "$m" \
         --device "$device" --no-progress "$@" ${GI_TRAIN_ARGS:-}
 }
-train gated-paper "$minutes" --width 16 --guide 1 --gan-weight 1
-train gated-l1 "$minutes" --width 16 --guide 1 --gan-weight 0
 pconv="--family pconv_unet --width 40 --depth 7 --lr 2e-4"
-# shellcheck disable=SC2086
-train pconv-paper "$("$py" -c "import sys; print(float(sys.argv[1]) * 0.8)" "$minutes")" $pconv
-step=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['step'])" \
-    "$out/pconv-paper/summary.json")
-# shellcheck disable=SC2086
-train pconv-paper "$minutes" $pconv --freeze-enc-bn-at "$step"
-# shellcheck disable=SC2086
-train pconv-l1 "$minutes" $pconv --pconv-loss l1
-for name in gated-paper gated-l1 pconv-paper pconv-l1; do
-    "$py" "$root/tools/train/export.py" "$out/$name/last.pt" -o "$out/$name.gguf" --dtype f32
-done
+pconv_paper() { # the paper's schedule: the last fifth fine-tuned with the encoder's BN frozen
+    # shellcheck disable=SC2086
+    train pconv-paper "$("$py" -c "import sys; print(float(sys.argv[1]) * 0.8)" "$minutes")" $pconv
+    step=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['step'])" \
+        "$out/pconv-paper/summary.json")
+    # shellcheck disable=SC2086
+    train pconv-paper "$minutes" $pconv --freeze-enc-bn-at "$step"
+}
+if [ "${EVAL_ONLY:-0}" != 1 ]; then
+    if [ "${PARALLEL:-0}" = 1 ]; then
+        mkdir -p "$out/logs"
+        train gated-paper "$minutes" --width 16 --guide 1 --gan-weight 1 >"$out/logs/gated-paper" 2>&1 &
+        p1=$!
+        train gated-l1 "$minutes" --width 16 --guide 1 --gan-weight 0 >"$out/logs/gated-l1" 2>&1 &
+        p2=$!
+        pconv_paper >"$out/logs/pconv-paper" 2>&1 &
+        p3=$!
+        # shellcheck disable=SC2086
+        train pconv-l1 "$minutes" $pconv --pconv-loss l1 >"$out/logs/pconv-l1" 2>&1 &
+        p4=$!
+        failed=0
+        for p in $p1 $p2 $p3 $p4; do wait "$p" || failed=1; done
+        [ "$failed" = 0 ] || { tail -n 5 "$out"/logs/* >&2; exit 1; }
+    else
+        train gated-paper "$minutes" --width 16 --guide 1 --gan-weight 1
+        train gated-l1 "$minutes" --width 16 --guide 1 --gan-weight 0
+        pconv_paper
+        # shellcheck disable=SC2086
+        train pconv-l1 "$minutes" $pconv --pconv-loss l1
+    fi
+    for name in gated-paper gated-l1 pconv-paper pconv-l1; do
+        "$py" "$root/tools/train/export.py" "$out/$name/last.pt" -o "$out/$name.gguf" \
+            --dtype "${EXPORT_DTYPE:-f32}"
+    done
+fi
+[ "${NO_EVAL:-0}" = 1 ] && exit 0
 # the gated model without and with a guide, the PConv U-Net, Telea and Navier-Stokes on the
 # same held-out cases, free-form strokes and object-removal masks
 for pair in paper l1; do

@@ -1,0 +1,103 @@
+#!/bin/sh
+# Everything a GPU session (the device tool: one GPU, 15 minutes of device time, at most 10 per
+# command, 64 MiB of working tree out, 8 files of 16 MiB back) should train, as ONE command:
+# the default model's adversarial run (models/README.md) and the four gated-vs-partial runs
+# (docs/GATED_VS_PARTIAL.md, tools/train/compare_gated_partial.sh), side by side on the GPU.
+#
+#   here:    tools/train/gpu_session.sh pack [PHOTOS]     # -> .gpu-data/ (train + val, JPEG q85)
+#   device:  run(command="tools/train/gpu_session.sh run 7", carry=[".gpu-data"], timeout_s=600)
+#   here:    tools/train/gpu_session.sh unpack FILES_AT   # -> runs/gpu-session/
+#            tools/train/gpu_session.sh eval               # the tables and grids, on the CPU
+#
+# pack: the photos (about 60 MB as collected) do not fit beside the tree; re-encoded at JPEG
+# quality 85 at the same size they do (the crops are shrunk 0.35-0.9x in training). .gpu-data/
+# is git-ignored.
+# run MINUTES (default 7: with start-up, export and packing, under the 10-minute limit): both
+# trainings at once, then the exports (F16; the PConv U-Net's 20 MB each) and logs packed into
+# $OUT as session.tgz.NN parts of 15 MB.
+# Recipes (change with GI14_ARGS for the default model, GI_TRAIN_ARGS for the comparison):
+#   default-gan  continues models/default.gguf with L1 + SN-PatchGAN (weight 1, the paper's),
+#                discriminator width 32, boxes in half the masks, guide kept for 70 %, batch 32
+#                at 128x128 (CPU runs 8 and 9, models/README.md, at 4x their batch)
+#   compare/*    compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+session="$root/runs/gpu-session"
+
+case "$cmd" in
+pack)
+    photos=${1:-"$root/data/photos"}
+    /usr/bin/python3 - "$photos" "$root/.gpu-data" <<'EOF'
+import os, sys
+import cv2
+src, dst = sys.argv[1:3]
+total = 0
+for split in ("train", "val"):
+    os.makedirs(os.path.join(dst, split), exist_ok=True)
+    for name in sorted(os.listdir(os.path.join(src, split))):
+        img = cv2.imread(os.path.join(src, split, name), cv2.IMREAD_COLOR)
+        if img is None:
+            continue
+        out = os.path.join(dst, split, os.path.splitext(name)[0] + ".jpg")
+        cv2.imwrite(out, img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        total += os.path.getsize(out)
+print(f"gpu_session: {dst}: {total / 2**20:.1f} MiB")
+EOF
+    ;;
+run)
+    minutes=${1:-7}
+    data="$root/.gpu-data"
+    [ -d "$data/train" ] || { echo "gpu_session: no $data (run 'pack' here, carry it)" >&2; exit 1; }
+    py=${PYTHON:-$(command -v python3)}
+    dev=${GI_DEVICE:-cuda} # cpu: a smoke test of this script, here
+    "$py" -c 'import sys, torch, cv2
+assert sys.argv[1] != "cuda" or torch.cuda.is_available(), "no CUDA"
+print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))' \
+        "$dev"
+    mkdir -p "$session"
+    # shellcheck disable=SC2086
+    "$py" "$root/tools/train/train.py" --data "$data" --out "$session/default-gan" \
+        --init "$root/models/default.gguf" --input-fill guided_pushpull --residual --width 16 \
+        --guide 1 --guide-keep 0.7 --crop 128 --batch 32 --box-prob 0.5 --lr 1e-4 \
+        --lr-final 1e-5 --ema 0.999 --gan-weight 1 --d-width 32 --workers 4 \
+        --minutes "$minutes" --ckpt-minutes 2 --val-every 250 --sample-every 1000 \
+        --device "$dev" --no-progress --export "$session/default-gan/model.gguf" \
+        ${GI14_ARGS:-} >"$session/default-gan.log" 2>&1 &
+    p14=$!
+    PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
+        GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
+        "$root/tools/train/compare_gated_partial.sh" "$data" "$session/compare" "$minutes" "$dev" ||
+        echo "gpu_session: the comparison failed (its logs are packed)" >&2
+    wait "$p14" || echo "gpu_session: the default model's run failed (log packed)" >&2
+    [ -n "${OUT:-}" ] || exit 0
+    cd "$session"
+    # what comes back: models, logs, summaries, the last sample grid of each run (no .pt)
+    find . \( -name '*.gguf' -o -name 'log.tsv' -o -name 'summary.json' -o -name '*.log' \
+        -o -path './compare/logs/*' \) -type f >files.txt
+    for d in default-gan compare/*/; do
+        last=$(ls "$d"/samples/*.jpg 2>/dev/null | tail -n 1)
+        [ -z "$last" ] || echo "$last" >>files.txt
+    done
+    tar -czf - -T files.txt | split -b 15m -d - "$OUT/session.tgz."
+    ls -l "$OUT"
+    ;;
+unpack)
+    at=${1:?"gpu_session: unpack FILES_AT (the run's files_at folder)"}
+    mkdir -p "$session"
+    cat "$at"/session.tgz.* | tar -xzf - -C "$session"
+    echo "gpu_session: unpacked into $session"
+    ;;
+eval)
+    EVAL_ONLY=1 "$root/tools/train/compare_gated_partial.sh" "${1:-"$root/data/photos"}" \
+        "$session/compare"
+    /usr/bin/python3 "$root/tools/eval/eval_quality.py" --photos "${1:-"$root/data/photos"}/val" \
+        --model "$session/default-gan/model.gguf" --compare "$root/models/default.gguf" \
+        --mask-kind objects --out "$session/eval-default-gan"
+    ;;
+*)
+    echo "usage: gpu_session.sh pack [PHOTOS] | run [MINUTES] | unpack FILES_AT | eval [PHOTOS]" >&2
+    exit 2
+    ;;
+esac
