@@ -500,6 +500,29 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
     assert curves.main([str(log), "--run", "6", "-o", str(out)]) == 1
 
 
+def test_compare_report_tables(tmp_path, capsys):
+    import json as js
+    import compare_report
+    run = tmp_path / "gated-l1"
+    run.mkdir()
+    (run / "log.tsv").write_text("step\tminutes\tval_hole_l1\tval_psnr\tval_detail\n"
+                                 "1\t0\t0.42\t11.0\t0.10\n600\t9\t0.38\t12.5\t0.20\n")
+    (run / "summary.json").write_text(js.dumps({"step": 600, "args": {"batch": 8}}))
+    ev = tmp_path / "eval-l1-objects"
+    ev.mkdir()
+    m = {"l1": 0.2, "psnr": 13.4, "ssim": 0.446, "detail": 0.21}
+    (ev / "results.json").write_text(js.dumps({
+        "meta": {"cases": 74, "mean_hole": 0.035},
+        "summary": {"ours": m, "compare": dict(m, psnr=12.2), "telea": m}}))
+    assert compare_report.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| gated-l1 | 600 | 4,800 | 0.420 -> 0.380 | 11.00 -> 12.50 | 0.10 -> 0.20 |" in out
+    assert "| gated-paper | missing |" in out
+    assert "| objects (74 cases, 3.5 %) | gated-l1 | 0.2000 | 13.40 | 0.446 | 0.21 |" in out
+    assert "| | pconv-l1 | 0.2000 | 12.20 |" in out
+    assert "strokes | paper: missing" in out
+
+
 # ---------------------------------------------------------------------------------------
 # the PConv U-Net recipe (gitrain/pconv_net.py)
 
