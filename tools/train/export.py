@@ -55,7 +55,8 @@ def main(argv=None):
     p.add_argument("--raw", action="store_true",
                    help="export the trained weights, not their moving average (--ema runs)")
     a = p.parse_args(argv)
-    st = torch.load(a.checkpoint, map_location="cpu")
+    # our own checkpoint (args, optimiser state): torch >= 2.6 would refuse it by default
+    st = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
     args = st["args"]
     pconv = args.get("family") == "pconv_unet"
     if pconv:

@@ -151,7 +151,7 @@ def main(argv=None):
     step, elapsed, ema_state = 0, 0.0, None
     ckpt = os.path.join(a.out, "last.pt")
     if os.path.exists(ckpt):
-        st = torch.load(ckpt, map_location=dev)
+        st = torch.load(ckpt, map_location=dev, weights_only=False)  # ours; see export.py
         old = st["args"]
         if (old["width"], old["guide"], old["d_width"]) != (a.width, a.guide, a.d_width):
             raise SystemExit(f"train: {ckpt} has width/guide/d_width "
