@@ -461,6 +461,26 @@ def test_detail_ratio_measures_fine_texture_in_the_hole():
     assert 0.4 < detail_ratio(half, hole) < 0.6          # half the amplitude
 
 
+def test_colour_noise_ratio_sees_colour_speckles_that_detail_counts_as_texture():
+    from measures import colour_noise_ratio, detail_ratio
+    rng = np.random.default_rng(4)
+    h, w = 120, 160
+    hole = np.zeros((h, w), bool)
+    hole[40:80, 50:110] = True
+    grey = 128 + 30 * rng.standard_normal((h, w, 1))
+    tint = 4 * rng.standard_normal((h, w, 3))          # a little colour texture everywhere
+    img = (grey + tint).clip(0, 255).astype(np.uint8)
+    assert 0.85 < colour_noise_ratio(img, hole) < 1.15   # the same texture inside and around
+    flat = img.copy()
+    flat[hole] = 128
+    assert colour_noise_ratio(flat, hole) < 0.05
+    speckle = img.copy()                               # the same grey detail, new colours
+    spots = (grey + 25 * rng.standard_normal((h, w, 3))).clip(0, 255).astype(np.uint8)
+    speckle[hole] = spots[hole]
+    assert detail_ratio(speckle, hole) < 1.5            # the grey measure calls it texture
+    assert colour_noise_ratio(speckle, hole) > 3
+
+
 def test_validate_measures_the_composite_in_the_hole():
     from measures import detail_ratio
     img, m, e, _ = _batch(2, 64, seed=5)

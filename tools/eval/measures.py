@@ -4,6 +4,21 @@ import cv2
 import numpy as np
 
 
+def _hf_ratio(planes, hole):
+    """Mean high frequency (|x - GaussianBlur(x, sigma 1.5)|, summed over `planes`) over the
+    hole eroded by 2 px, over that of the known pixels within 24 px of the hole but more
+    than 2 px from it."""
+    hf = sum(np.abs(p - cv2.GaussianBlur(p, (0, 0), 1.5, borderType=cv2.BORDER_REFLECT))
+             for p in planes)
+    h8 = hole.astype(np.uint8)
+    inner = cv2.erode(h8, np.ones((5, 5), np.uint8)) > 0
+    near = cv2.dilate(h8, np.ones((5, 5), np.uint8)) > 0
+    ring = (cv2.dilate(h8, np.ones((49, 49), np.uint8)) > 0) & ~near
+    if not inner.any() or not ring.any():
+        return float("nan")
+    return float(hf[inner].mean() / max(hf[ring].mean(), 1e-9))
+
+
 def detail_ratio(img, hole):
     """How much fine detail the hole has, relative to the known pixels around it.
 
@@ -12,14 +27,20 @@ def detail_ratio(img, hole):
     of the hole but more than 2 px from it; returns A / B (1: as much detail as around it;
     a smooth fill is near 0). The definition of the project's quality targets."""
     grey = img[:, :, :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    hf = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.5, borderType=cv2.BORDER_REFLECT))
-    h8 = hole.astype(np.uint8)
-    inner = cv2.erode(h8, np.ones((5, 5), np.uint8)) > 0
-    near = cv2.dilate(h8, np.ones((5, 5), np.uint8)) > 0
-    ring = (cv2.dilate(h8, np.ones((49, 49), np.uint8)) > 0) & ~near
-    if not inner.any() or not ring.any():
-        return float("nan")
-    return float(hf[inner].mean() / max(hf[ring].mean(), 1e-9))
+    return _hf_ratio([grey], hole)
+
+
+def colour_noise_ratio(img, hole):
+    """The detail ratio of the colour alone: the same A / B over the two chroma planes
+    (Cb, Cr of BT.601, 0-255). Texture that continues its surroundings has about the ring's
+    chroma detail (<= 1); speckles and blotches of new colours, the usual adversarial
+    artefact, put more in the hole than around it (> 1) while the grey detail ratio counts
+    them as texture. Reported beside the detail ratio so that a rise in detail made of
+    colour noise shows."""
+    rgb = img[:, :, :3].astype(np.float64)
+    cb = rgb @ np.array([-0.168736, -0.331264, 0.5])
+    cr = rgb @ np.array([0.5, -0.418688, -0.081312])
+    return _hf_ratio([cb, cr], hole)
 
 
 def psnr(out, gt, hole):
