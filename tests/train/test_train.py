@@ -410,7 +410,7 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     assert [line.split("\t")[0] for line in log[1:]] == ["1", "2", "3"]  # resumed at 2
     assert (run / "samples" / "step0000002.jpg").exists()
     head, row = log[0].split("\t"), dict(zip(log[0].split("\t"), log[-1].split("\t")))
-    assert head[-2:] == ["val_psnr", "val_detail"]
+    assert head[-3:] == ["val_psnr", "val_detail", "val_colour"]
     assert 0 < float(row["val_psnr"]) < 60 and 0 <= float(row["val_detail"]) < 5
     assert export_cli.main([str(run / "last.pt"), "-o", str(tmp_path / "b.gguf")]) == 0
     (_, ta), (kv, tb) = read_gguf(str(tmp_path / "a.gguf")), read_gguf(str(tmp_path / "b.gguf"))
@@ -489,15 +489,15 @@ def test_validate_measures_the_composite_in_the_hole():
         def forward(g, image, mask, edge, keep):
             return fill, fill, fill * mask + image * (1 - mask), None
         return forward
-    l1, ps, dr = recipe.validate(torch.nn.Identity(), img, m, e, False, forward=gives(img))
-    assert l1 == 0 and ps > 100
+    l1, ps, dr, cn = recipe.validate(torch.nn.Identity(), img, m, e, False, forward=gives(img))
+    assert l1 == 0 and ps > 100 and cn > 0.3
     u8 = ((img + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
     want = np.mean([detail_ratio(u8[i], m[i, 0].numpy() > 0.5) for i in range(2)])
     assert abs(dr - want) < 1e-9 and dr > 0.5
     grey = torch.zeros_like(img)                     # a flat fill: no detail, known error
-    l1, ps, dr = recipe.validate(torch.nn.Identity(), img, m, e, False, forward=gives(grey))
+    l1, ps, dr, cn = recipe.validate(torch.nn.Identity(), img, m, e, False, forward=gives(grey))
     want_l1 = ((img.abs() * m).sum() / (m.sum() * 3)).item()
-    assert abs(l1 - want_l1) < 1e-6 and ps < 30 and dr < 0.05
+    assert abs(l1 - want_l1) < 1e-6 and ps < 30 and dr < 0.05 and cn < 0.05
 
 
 def test_learning_curves_read_logs_and_draw(tmp_path):
@@ -507,12 +507,13 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
                    "6\t250\t21\t0.14\t\t\n"                 # written before the measures
                    "7\t1\t0.1\t0.13\t22.4\t0.15\n7\t200\t6\t0.13\t22.1\t0.30\n")
     got = curves.read_log(str(log), run=7)
-    assert got == {"step": [1.0, 200.0], "val_psnr": [22.4, 22.1], "val_detail": [0.15, 0.30]}
-    assert curves.read_log(str(log), run=6)["step"] == []
+    assert got == {"val_psnr": ([1.0, 200.0], [22.4, 22.1]),
+                   "val_detail": ([1.0, 200.0], [0.15, 0.30]), "val_colour": ([], [])}
+    assert curves.read_log(str(log), run=6)["val_psnr"] == ([], [])
     out = tmp_path / "c.png"
     assert curves.main([str(log), "--run", "7", "--labels", "run 7", "-o", str(out)]) == 0
     img = cv2.imread(str(out))
-    assert img.shape == (600, 560, 3)
+    assert img.shape == (600, 560, 3)  # two panels: no val_colour in this log
     # the detail line rises: its colour is higher up (smaller row) at the right end
     line = np.all(img == curves.COLOURS[0], axis=2)  # BGR, as drawn
     rows, cols = np.nonzero(line[300:])

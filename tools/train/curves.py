@@ -6,9 +6,9 @@
 
 Reads train.py's log.tsv (or the model card's default.train-log.tsv, whose first column is
 the run: --run picks one) and draws one panel per measure (val_psnr: in-hole PSNR of the
-fixed validation crops, dB; val_detail: their detail ratio, tools/eval/measures.py), one
-line per log, with OpenCV (no plotting library needed). Rows without the measure (logs
-written before it was added) are skipped.
+fixed validation crops, dB; val_detail: their detail ratio; val_colour: their colour noise
+ratio, tools/eval/measures.py), one line per log, with OpenCV (no plotting library needed).
+Rows without a measure (logs written before it was added) are left out of its panel.
 """
 import argparse
 import csv
@@ -19,18 +19,22 @@ import cv2
 import numpy as np
 
 COLOURS = [(200, 80, 30), (30, 140, 230), (60, 170, 60), (180, 60, 180), (20, 20, 200)]
-MEASURES = [("val_psnr", "in-hole PSNR (dB)"), ("val_detail", "detail ratio")]
+MEASURES = [("val_psnr", "in-hole PSNR (dB)"), ("val_detail", "detail ratio"),
+            ("val_colour", "colour noise ratio")]
 
 
 def read_log(path, run=None):
-    """{column: [floats]} of the rows of `path` (of run `run` if the log has a run column)
-    that have every measure."""
+    """{measure: ([steps], [values])} of the rows of `path` (of run `run` if the log has a
+    run column) that have that measure."""
     with open(path) as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     if run is not None:
         rows = [r for r in rows if r.get("run") == str(run)]
-    keep = [r for r in rows if all(r.get(k) not in (None, "", "nan") for k, _ in MEASURES)]
-    return {k: [float(r[k]) for r in keep] for k in ["step"] + [m for m, _ in MEASURES]}
+    out = {}
+    for k, _ in MEASURES:
+        keep = [r for r in rows if r.get(k) not in (None, "", "nan")]
+        out[k] = ([float(r["step"]) for r in keep], [float(r[k]) for r in keep])
+    return out
 
 
 def _ticks(lo, hi, n=5):
@@ -89,12 +93,15 @@ def main(argv=None):
     labels = a.labels.split(",") if a.labels else \
         [os.path.basename(os.path.dirname(os.path.abspath(x))) for x in a.logs]
     logs = [read_log(x, a.run) for x in a.logs]
-    if not any(len(lg["step"]) for lg in logs):
-        print("curves: no rows with " + " and ".join(k for k, _ in MEASURES), file=sys.stderr)
+    panels = []
+    for key, title in MEASURES:
+        series = [(lab, np.array(lg[key][0]), np.array(lg[key][1]))
+                  for lab, lg in zip(labels, logs) if lg[key][0]]
+        if series:
+            panels.append(panel(series, key, title))
+    if not panels:
+        print("curves: no rows with " + " or ".join(k for k, _ in MEASURES), file=sys.stderr)
         return 1
-    panels = [panel([(lab, np.array(lg["step"]), np.array(lg[key]))
-                     for lab, lg in zip(labels, logs) if lg["step"]], key, title)
-              for key, title in MEASURES]
     cv2.imwrite(a.output, np.concatenate(panels, axis=0))
     return 0
 

@@ -191,7 +191,7 @@ def main(argv=None):
     if not os.path.exists(log_path):
         with open(log_path, "w") as f:
             f.write("step\tminutes\td\tg_gan\tl1\tval_hole_l1\tval_hole_l1_guide\tval_psnr\t"
-                    "val_detail\n")
+                    "val_detail\tval_colour\n")
     try:
         from tqdm import tqdm
         bar = tqdm(total=a.steps or None, initial=step, disable=a.no_progress,
@@ -233,16 +233,17 @@ def main(argv=None):
             bar.update(1)
             bar.set_postfix({k: f"{v:.4f}" for k, v in avg.items()}, refresh=False)
         if step % a.val_every == 0 or step == 1:
-            v0, ps, dr = recipe.validate(g_out, *val, use_guide=False, forward=forward)
+            v0, ps, dr, cn = recipe.validate(g_out, *val, use_guide=False, forward=forward)
             v1 = recipe.validate(g_out, *val, use_guide=True)[0] if a.guide else float("nan")
             with open(log_path, "a") as f:
                 f.write(f"{step}\t{elapsed / 60:.2f}\t{avg.get('d', float('nan')):.5f}\t"
                         f"{avg.get('g_gan', float('nan')):.5f}\t{avg['l1']:.5f}\t"
-                        f"{v0:.5f}\t{v1:.5f}\t{ps:.3f}\t{dr:.4f}\n")
+                        f"{v0:.5f}\t{v1:.5f}\t{ps:.3f}\t{dr:.4f}\t{cn:.4f}\n")
             if a.no_progress:
                 print(f"step {step} {elapsed / 60:.1f} min "
                       + " ".join(f"{k} {v:.4f}" for k, v in avg.items())
-                      + f" val_hole_l1 {v0:.4f} guided {v1:.4f} psnr {ps:.2f} detail {dr:.3f}",
+                      + f" val_hole_l1 {v0:.4f} guided {v1:.4f} psnr {ps:.2f} detail {dr:.3f}"
+                      + f" colour {cn:.3f}",
                       flush=True)
         if step % a.sample_every == 0:
             with torch.no_grad():

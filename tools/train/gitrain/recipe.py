@@ -125,11 +125,13 @@ def ema_update(g_ema, g, decay):
 def validate(g, image, mask, edge, use_guide, forward=None):
     """The stage-2 composite on a fixed validation batch, measured in the hole: mean
     absolute error ([-1, 1] units), PSNR (dB, 0-255) and the detail ratio (tools/eval/
-    measures.py, the quality targets' definition), the last two averaged over the crops
-    (forward: forward_g's stand-in for another family). Returns (l1, psnr, detail)."""
+    measures.py, the quality targets' definition) and the colour noise ratio (the detail ratio
+    of the chroma: above 1, the detail is speckles of new colours), the last three averaged
+    over the crops (forward: forward_g's stand-in for another family).
+    Returns (l1, psnr, detail, colour)."""
     import numpy as np
     sys.path.insert(0, os.path.join(_TOOLS, "eval"))
-    from measures import detail_ratio, psnr
+    from measures import colour_noise_ratio, detail_ratio, psnr
     was = g.training
     g.eval()
     keep = torch.full_like(mask[:, :, :1, :1], 1.0 if use_guide else 0.0)
@@ -143,7 +145,8 @@ def validate(g, image, mask, edge, use_guide, forward=None):
     out, gt, hole = u8(complete), u8(image), (mask[:, 0] > 0.5).cpu().numpy()
     ps = [psnr(o, t, h) for o, t, h in zip(out, gt, hole) if h.any()]
     dr = [detail_ratio(o, h) for o, h in zip(out, hole)]
-    return err.item(), float(np.mean(ps)), float(np.nanmean(dr))
+    cn = [colour_noise_ratio(o, h) for o, h in zip(out, hole)]
+    return err.item(), float(np.mean(ps)), float(np.nanmean(dr)), float(np.nanmean(cn))
 
 
 def load_gguf_into(g, path):
