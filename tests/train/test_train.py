@@ -405,7 +405,9 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
               "--val-every", "1", "--sample-every", "2", "--device", "cpu",
               "--val-n", "2", "--val-crop", "64", "--ema", "0.5"]
     assert train_cli.main(common + ["--steps", "2"]) == 0
-    assert train_cli.main(common + ["--steps", "3", "--export", str(tmp_path / "a.gguf")]) == 0
+    assert train_cli.main(common + ["--steps", "3", "--export", str(tmp_path / "a.gguf"),
+                                    "--snapshot-every", "3"]) == 0
+    assert [f for f in os.listdir(run) if f.startswith("snap-")] == ["snap-0000003.gguf"]
     log = (run / "log.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in log[1:]] == ["1", "2", "3"]  # resumed at 2
     assert (run / "samples" / "step0000002.jpg").exists()
@@ -418,6 +420,7 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     assert kv["general.license"] == "Apache-2.0"
     assert kv["gatedinpaint.channel_order"] == "rgb"
     assert ta == tb
+    assert read_gguf(str(run / "snap-0000003.gguf"))[1] == ta  # the snapshot at the last step
     # the export is the moving average; --raw gives the trained weights, which differ
     assert export_cli.main([str(run / "last.pt"), "-o", str(tmp_path / "c.gguf"), "--raw"]) == 0
     _, tc = read_gguf(str(tmp_path / "c.gguf"))

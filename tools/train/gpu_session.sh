@@ -18,7 +18,9 @@
 # Recipes (change with GI14_ARGS for the default model, GI_TRAIN_ARGS for the comparison):
 #   default-gan  continues models/default.gguf with L1 + SN-PatchGAN (weight 1, the paper's),
 #                discriminator width 32, boxes in half the masks, guide kept for 70 %, batch 32
-#                at 128x128 (CPU runs 8 and 9, models/README.md, at 4x their batch)
+#                at 128x128 (CPU run 7, models/README.md, at 4x its batch), exporting a
+#                snapshot every 1000 steps: on the CPU the adversarial artefacts came before
+#                the texture, so the evaluation picks the step (colour noise ratio and eyes)
 #   compare/*    compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -63,6 +65,7 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
         --guide 1 --guide-keep 0.7 --crop 128 --batch 32 --box-prob 0.5 --lr 1e-4 \
         --lr-final 1e-5 --ema 0.999 --gan-weight 1 --d-width 32 --workers 4 \
         --minutes "$minutes" --ckpt-minutes 2 --val-every 250 --sample-every 1000 \
+        --snapshot-every 1000 \
         --device "$dev" --no-progress --export "$session/default-gan/model.gguf" \
         ${GI14_ARGS:-} >"$session/default-gan.log" 2>&1 &
     p14=$!

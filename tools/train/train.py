@@ -93,6 +93,9 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=-1, help="data workers (-1: auto)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--export", default="", help="write the generator as GGUF here at the end")
+    p.add_argument("--snapshot-every", type=int, default=0,
+                   help="also export OUT/snap-STEP.gguf every this many steps (0: never), so "
+                        "that the evaluation can pick a step, not only the last")
     p.add_argument("--export-dtype", choices=("f16", "f32"), default="f16")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -254,6 +257,12 @@ def main(argv=None):
                 x1, x2, _, _ = forward(g_out, im, m, e, keep)
                 save_grid(os.path.join(a.out, "samples", f"step{step:07d}.jpg"), im, m, x1, x2)
                 g_out.train()
+        if a.snapshot_every and step % a.snapshot_every == 0:
+            import export  # the same file and metadata as tools/train/export.py gives
+            save()
+            last_ckpt = time.time()
+            export.main([ckpt, "-o", os.path.join(a.out, f"snap-{step:07d}.gguf"),
+                         "--dtype", a.export_dtype])
         if time.time() - last_ckpt >= a.ckpt_minutes * 60:
             save()
             last_ckpt = time.time()
