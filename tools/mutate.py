@@ -20,7 +20,7 @@ change any observable result, so no test can kill it) or get a test that
 kills them. The score is killed / (mutants - equivalent).
 
 --ci runs the subset marked ci=True (bounded: about 3 minutes on 2 cores
-after the first build; the full list about 11). --table writes the Markdown table of the run.
+after the first build; the full list about 6). --table writes the Markdown table of the run.
 Exit status: 0 when every non-equivalent mutant was killed, 1 otherwise,
 2 for a mutant whose snippet is no longer in its file (update the list).
 """
