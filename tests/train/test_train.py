@@ -494,7 +494,7 @@ def test_validate_measures_the_composite_in_the_hole():
         return forward
     l1, ps, dr, cn = recipe.validate(torch.nn.Identity(), img, m, e, False, forward=gives(img))
     assert l1 == 0 and ps > 100 and cn > 0.3
-    u8 = ((img + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    u8 = ((img + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()  # independent of to_u8
     want = np.mean([detail_ratio(u8[i], m[i, 0].numpy() > 0.5) for i in range(2)])
     assert abs(dr - want) < 1e-9 and dr > 0.5
     grey = torch.zeros_like(img)                     # a flat fill: no detail, known error

@@ -113,8 +113,7 @@ def cosine_lr(a, step, seconds):
 def save_grid(path, image, mask, x1, x2, edge=None):
     """Rows: input | (guide) | stage 1 | stage 2 composite | ground truth."""
     import cv2
-    def u8(t):
-        return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    u8 = recipe.to_u8
     incomplete = image * (1 - mask) + mask
     cols = [u8(incomplete)]
     if edge is not None:

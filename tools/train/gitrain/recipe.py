@@ -25,8 +25,9 @@ import torch.nn.functional as F
 from .nets import Discriminator, Generator, make_input
 
 _TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-if _TOOLS not in sys.path:
-    sys.path.insert(0, _TOOLS)
+for _p in (_TOOLS, os.path.join(_TOOLS, "eval")):  # gimodel; measures (the eval's measures)
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
 
 @dataclass
@@ -121,6 +122,11 @@ def ema_update(g_ema, g, decay):
         be.copy_(b)
 
 
+def to_u8(t):
+    """A batch in [-1, 1] (B x 3 x H x W) as B x H x W x 3 uint8 RGB arrays."""
+    return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
 @torch.no_grad()
 def validate(g, image, mask, edge, use_guide, forward=None):
     """The stage-2 composite on a fixed validation batch, measured in the hole: mean
@@ -130,19 +136,14 @@ def validate(g, image, mask, edge, use_guide, forward=None):
     over the crops (forward: forward_g's stand-in for another family).
     Returns (l1, psnr, detail, colour)."""
     import numpy as np
-    sys.path.insert(0, os.path.join(_TOOLS, "eval"))
     from measures import colour_noise_ratio, detail_ratio, psnr
     was = g.training
     g.eval()
     keep = torch.full_like(mask[:, :, :1, :1], 1.0 if use_guide else 0.0)
-    with torch.no_grad():
-        _, _, complete, _ = (forward or forward_g)(g, image, mask, edge, keep)
+    _, _, complete, _ = (forward or forward_g)(g, image, mask, edge, keep)
     g.train(was)
     err = ((complete - image).abs() * mask).sum() / (mask.sum() * 3).clamp_min(1)
-
-    def u8(t):
-        return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    out, gt, hole = u8(complete), u8(image), (mask[:, 0] > 0.5).cpu().numpy()
+    out, gt, hole = to_u8(complete), to_u8(image), (mask[:, 0] > 0.5).cpu().numpy()
     ps = [psnr(o, t, h) for o, t, h in zip(out, gt, hole) if h.any()]
     dr = [detail_ratio(o, h) for o, h in zip(out, hole)]
     cn = [colour_noise_ratio(o, h) for o, h in zip(out, hole)]
