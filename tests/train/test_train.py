@@ -534,7 +534,7 @@ def test_compare_report_tables(tmp_path, capsys):
     (run / "summary.json").write_text(js.dumps({"step": 600, "args": {"batch": 8}}))
     ev = tmp_path / "eval-l1-objects"
     ev.mkdir()
-    m = {"l1": 0.2, "psnr": 13.4, "ssim": 0.446, "detail": 0.21}
+    m = {"l1": 0.2, "psnr": 13.4, "ssim": 0.446, "detail": 0.21, "colour_noise": 0.9}
     (ev / "results.json").write_text(js.dumps({
         "meta": {"cases": 74, "mean_hole": 0.035},
         "summary": {"ours": m, "compare": dict(m, psnr=12.2), "telea": m}}))
@@ -542,7 +542,7 @@ def test_compare_report_tables(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| gated-l1 | 600 | 4,800 | 0.420 -> 0.380 | 11.00 -> 12.50 | 0.10 -> 0.20 |" in out
     assert "| gated-paper | missing |" in out
-    assert "| objects (74 cases, 3.5 %) | gated-l1 | 0.2000 | 13.40 | 0.446 | 0.21 |" in out
+    assert "| objects (74 cases, 3.5 %) | gated-l1 | 0.2000 | 13.40 | 0.446 | 0.21 | 0.90 |" in out
     assert "| | pconv-l1 | 0.2000 | 12.20 |" in out
     assert "strokes | paper: missing" in out
 

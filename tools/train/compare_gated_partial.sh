@@ -42,28 +42,27 @@ pconv_paper() { # the paper's schedule: the last fifth fine-tuned with the encod
     # shellcheck disable=SC2086
     train pconv-paper "$minutes" $pconv --freeze-enc-bn-at "$step"
 }
-if [ "${EVAL_ONLY:-0}" != 1 ]; then
+job() { # NAME COMMAND...: run it now, or with PARALLEL=1 in the background (log in logs/NAME)
+    name=$1
+    shift
     if [ "${PARALLEL:-0}" = 1 ]; then
         mkdir -p "$out/logs"
-        train gated-paper "$minutes" --width 16 --guide 1 --gan-weight 1 >"$out/logs/gated-paper" 2>&1 &
-        p1=$!
-        train gated-l1 "$minutes" --width 16 --guide 1 --gan-weight 0 >"$out/logs/gated-l1" 2>&1 &
-        p2=$!
-        pconv_paper >"$out/logs/pconv-paper" 2>&1 &
-        p3=$!
-        # shellcheck disable=SC2086
-        train pconv-l1 "$minutes" $pconv --pconv-loss l1 >"$out/logs/pconv-l1" 2>&1 &
-        p4=$!
-        failed=0
-        for p in $p1 $p2 $p3 $p4; do wait "$p" || failed=1; done
-        [ "$failed" = 0 ] || { tail -n 5 "$out"/logs/* >&2; exit 1; }
+        "$@" >"$out/logs/$name" 2>&1 &
+        pids="$pids $!"
     else
-        train gated-paper "$minutes" --width 16 --guide 1 --gan-weight 1
-        train gated-l1 "$minutes" --width 16 --guide 1 --gan-weight 0
-        pconv_paper
-        # shellcheck disable=SC2086
-        train pconv-l1 "$minutes" $pconv --pconv-loss l1
+        "$@"
     fi
+}
+if [ "${EVAL_ONLY:-0}" != 1 ]; then
+    pids=""
+    job gated-paper train gated-paper "$minutes" --width 16 --guide 1 --gan-weight 1
+    job gated-l1 train gated-l1 "$minutes" --width 16 --guide 1 --gan-weight 0
+    job pconv-paper pconv_paper
+    # shellcheck disable=SC2086
+    job pconv-l1 train pconv-l1 "$minutes" $pconv --pconv-loss l1
+    failed=0
+    for p in $pids; do wait "$p" || failed=1; done
+    [ "$failed" = 0 ] || { tail -n 5 "$out"/logs/* >&2; exit 1; }
     for name in gated-paper gated-l1 pconv-paper pconv-l1; do
         "$py" "$root/tools/train/export.py" "$out/$name/last.pt" -o "$out/$name.gguf" \
             --dtype "${EXPORT_DTYPE:-f32}"

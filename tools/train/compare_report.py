@@ -7,7 +7,7 @@ Reads what tools/train/compare_gated_partial.sh leaves (each run's log.tsv and s
 and eval-{paper,l1}-{strokes,objects}/results.json from its evaluation, or from
 `gpu_session.sh eval`) and prints, in Markdown: the training table (steps, crops seen, the
 validation measures first -> last) and the evaluation table (in-hole L1, PSNR, SSIM, detail
-ratio per mask kind: each gated model, each PConv U-Net, the gated model with the oracle
+ratio, colour noise ratio per mask kind: each gated model, each PConv U-Net, the gated model with the oracle
 sketch, OpenCV Telea). A part that is missing is named, not invented.
 """
 import csv
@@ -43,13 +43,14 @@ def training_table(folder):
 
 
 def eval_table(folder):
-    lines = ["| masks | model | L1 | PSNR dB | SSIM | detail ratio |", "|---|---|---|---|---|---|"]
+    lines = ["| masks | model | L1 | PSNR dB | SSIM | detail ratio | colour noise ratio |",
+             "|---|---|---|---|---|---|---|"]
     for kind in ("strokes", "objects"):
         first = True
         for pair in ("paper", "l1"):
             path = os.path.join(folder, f"eval-{pair}-{kind}", "results.json")
             if not os.path.exists(path):
-                lines.append(f"| {kind} | {pair}: missing ({path}) | | | | |")
+                lines.append(f"| {kind} | {pair}: missing ({path}) | | | | | |")
                 continue
             with open(path) as f:
                 doc = json.load(f)
@@ -65,8 +66,10 @@ def eval_table(folder):
                     continue
                 v = s[key]
                 lead = f"| {head} |" if head else "| |"
+                colour = v.get("colour_noise")  # not in evaluations made before it existed
                 lines.append(f"{lead} {label} | {v['l1']:.4f} | {v['psnr']:.2f} | "
-                             f"{v['ssim']:.3f} | {v['detail']:.2f} |")
+                             f"{v['ssim']:.3f} | {v['detail']:.2f} | "
+                             + ("n/a" if colour is None else f"{colour:.2f}") + " |")
                 head = ""
     return lines
 

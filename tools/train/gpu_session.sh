@@ -95,9 +95,14 @@ unpack)
 eval)
     EVAL_ONLY=1 "$root/tools/train/compare_gated_partial.sh" "${1:-"$root/data/photos"}" \
         "$session/compare"
-    /usr/bin/python3 "$root/tools/eval/eval_quality.py" --photos "${1:-"$root/data/photos"}/val" \
-        --model "$session/default-gan/model.gguf" --compare "$root/models/default.gguf" \
-        --mask-kind objects --out "$session/eval-default-gan"
+    # the default model's run: the last export and every snapshot, against the current
+    # default, so that a step before the adversarial artefacts can be picked
+    for m in "$session"/default-gan/snap-*.gguf "$session/default-gan/model.gguf"; do
+        [ -f "$m" ] || continue
+        /usr/bin/python3 "$root/tools/eval/eval_quality.py" --photos "${1:-"$root/data/photos"}/val" \
+            --model "$m" --compare "$root/models/default.gguf" --mask-kind objects \
+            --threads 2 --out "$session/eval-default-gan/$(basename "$m" .gguf)"
+    done
     ;;
 *)
     echo "usage: gpu_session.sh pack [PHOTOS] | run [MINUTES] | unpack FILES_AT | eval [PHOTOS]" >&2
