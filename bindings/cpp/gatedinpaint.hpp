@@ -76,6 +76,7 @@ public:
 
 private:
     friend class Tensor;
+    explicit Metadata(gi_metadata *m) noexcept : m_(m) {}
     std::string block(int32_t kind) const {
         const void *data = nullptr;
         std::size_t size = 0;
@@ -128,8 +129,7 @@ public:
         gi_tensor *t = nullptr;
         gi_metadata *m = nullptr;
         detail::check(gi_image_load_ex(path.c_str(), channels, 0, &t, &m));
-        meta = Metadata();
-        meta.m_ = m;
+        meta = Metadata(m);
         return Tensor(t);
     }
     /* Encodes by extension (.png, .jpg/.jpeg; .webp, .tif where the library

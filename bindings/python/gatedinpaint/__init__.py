@@ -199,11 +199,14 @@ class Metadata(_Owner):
     def __init__(self, _handle):
         self._handle = _handle
 
-    def _block(self, kind):
+    def _live(self):
         if not self._handle:
             raise ValueError("Metadata is closed")
+        return self._handle
+
+    def _block(self, kind):
         data, size = ctypes.c_void_p(), ctypes.c_size_t()
-        _check(_lib.gi_metadata_get(self._handle, kind, ctypes.byref(data), ctypes.byref(size)))
+        _check(_lib.gi_metadata_get(self._live(), kind, ctypes.byref(data), ctypes.byref(size)))
         return ctypes.string_at(data, size.value) if data.value else None
 
     @property
@@ -251,9 +254,7 @@ def save_image(path, image, quality=0, metadata=None):
     is the image's."""
     if metadata is not None and not isinstance(metadata, Metadata):
         raise TypeError("metadata must be a gatedinpaint.Metadata (from load_image)")
-    handle = metadata._handle if metadata is not None else None
-    if metadata is not None and not handle:
-        raise ValueError("Metadata is closed")
+    handle = metadata._live() if metadata is not None else None
     with _Borrowed(_as_hwc(np.asarray(image), "image", sixteen=True)) as t:
         _check(_lib.gi_image_save_ex(_path_bytes(path), t, quality, handle))
 

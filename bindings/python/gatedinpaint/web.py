@@ -91,6 +91,11 @@ def image_size(data):
 # The work of one request, on a worker thread
 
 
+def _plane(path):
+    """A mask or guide upload as _decode wants it: (H x W array, None)."""
+    return gi.load_mask(path), None
+
+
 class Filler:
     """The model and a pool of sessions; fill() may be called from any thread."""
 
@@ -112,6 +117,8 @@ class Filler:
                           % (field, width, height, self.max_pixels), field)
 
     def _decode(self, folder, field, data, load):
+        """load(path) -> (array, extra) of an upload, its size checked before and after
+        decoding; a file the library cannot decode is a 415."""
         size = image_size(data)
         if size:
             self._check_pixels(field, *size)
@@ -119,13 +126,12 @@ class Filler:
         with open(path, "wb") as f:
             f.write(data)
         try:
-            decoded = load(path)
+            array, extra = load(path)
         except gi.FileError as e:
             raise Refused(415, "%s: not an image this server can read (%s)"
                           % (field, e.message.replace(path, field)), field)
-        array = decoded[0] if isinstance(decoded, tuple) else decoded  # (array, Metadata)
         self._check_pixels(field, array.shape[1], array.shape[0])
-        return decoded
+        return array, extra
 
     def fill(self, uploads):
         """PNG bytes of the filled image, from {field: file bytes}. The
@@ -143,10 +149,10 @@ class Filler:
                 return f.read()
 
     def _fill(self, folder, image, uploads):
-        mask = gi.normalize_mask(self._decode(folder, "mask", uploads["mask"], gi.load_mask))
+        mask = gi.normalize_mask(self._decode(folder, "mask", uploads["mask"], _plane)[0])
         guide = None
         if "guide" in uploads:
-            guide = self._decode(folder, "guide", uploads["guide"], gi.load_mask)
+            guide = self._decode(folder, "guide", uploads["guide"], _plane)[0]
         h, w = image.shape[:2]
         for field, plane in (("mask", mask), ("guide", guide)):
             if plane is not None and plane.shape != (h, w):

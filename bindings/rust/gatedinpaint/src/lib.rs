@@ -351,24 +351,22 @@ impl ImageBuf {
     }
     /// As [`ImageBuf::load`], converted to `channels` (1, 3 or 4; 0 = as stored).
     pub fn load_with_channels<P: AsRef<Path>>(path: P, channels: usize) -> Result<Self> {
-        let path = c_path(path.as_ref())?;
-        let mut raw = ptr::null_mut();
-        check(unsafe {
-            sys::gi_image_load(
-                path.as_ptr(),
-                channels.min(i32::MAX as usize) as i32,
-                &mut raw,
-            )
-        })?;
-        Tensor::own(raw).to_buf()
+        Ok(Self::load_ex(path.as_ref(), channels, false)?.0)
     }
     /// As [`ImageBuf::load`], with the file's EXIF block and ICC colour
     /// profile, to carry to an output with [`ImageBuf::save_with_metadata`].
     pub fn load_with_metadata<P: AsRef<Path>>(path: P) -> Result<(Self, Metadata)> {
-        let path = c_path(path.as_ref())?;
+        let (buf, meta) = Self::load_ex(path.as_ref(), 0, true)?;
+        Ok((buf, meta.expect("libgatedinpaint returned no metadata")))
+    }
+    // gi_image_load_ex, with the metadata when asked for.
+    fn load_ex(path: &Path, channels: usize, with_meta: bool) -> Result<(Self, Option<Metadata>)> {
+        let path = c_path(path)?;
         let (mut raw, mut meta) = (ptr::null_mut(), ptr::null_mut());
-        check(unsafe { sys::gi_image_load_ex(path.as_ptr(), 0, 0, &mut raw, &mut meta) })?;
-        let meta = Metadata(NonNull::new(meta).expect("libgatedinpaint returned no metadata"));
+        let meta_out = if with_meta { &mut meta as *mut _ } else { ptr::null_mut() };
+        let channels = channels.min(i32::MAX as usize) as i32;
+        check(unsafe { sys::gi_image_load_ex(path.as_ptr(), channels, 0, &mut raw, meta_out) })?;
+        let meta = NonNull::new(meta).map(Metadata); // owned before anything can fail
         Ok((Tensor::own(raw).to_buf()?, meta))
     }
     /// As [`ImageBuf::save_with_quality`], writing `meta` where the format
@@ -380,11 +378,7 @@ impl ImageBuf {
         quality: u8,
         meta: &Metadata,
     ) -> Result<()> {
-        let path = c_path(path.as_ref())?;
-        let t = self.as_image().tensor()?;
-        check(unsafe {
-            sys::gi_image_save_ex(path.as_ptr(), t.0.as_ptr(), i32::from(quality), meta.0.as_ptr())
-        })
+        self.save_ex(path.as_ref(), quality, meta.0.as_ptr())
     }
     /// Encodes as PNG or JPEG, chosen by the extension (.png, .jpg, .jpeg).
     pub fn save<P: AsRef<Path>>(&self, path: P) -> Result<()> {
@@ -392,9 +386,13 @@ impl ImageBuf {
     }
     /// `quality`: JPEG quality 1..=100, 0 = default; ignored for PNG.
     pub fn save_with_quality<P: AsRef<Path>>(&self, path: P, quality: u8) -> Result<()> {
-        let path = c_path(path.as_ref())?;
+        self.save_ex(path.as_ref(), quality, ptr::null())
+    }
+    // gi_image_save_ex; `meta` may be null.
+    fn save_ex(&self, path: &Path, quality: u8, meta: *const sys::gi_metadata) -> Result<()> {
+        let path = c_path(path)?;
         let t = self.as_image().tensor()?;
-        check(unsafe { sys::gi_image_save(path.as_ptr(), t.0.as_ptr(), i32::from(quality)) })
+        check(unsafe { sys::gi_image_save_ex(path.as_ptr(), t.0.as_ptr(), i32::from(quality), meta) })
     }
     /// The 1-channel mask [`Session::inpaint`] wants, from a decoded mask
     /// image: a non-uniform alpha channel is the mask (painted = opaque),
