@@ -12,7 +12,8 @@
 # pack: the photos (about 60 MB as collected) do not fit beside the tree; re-encoded at JPEG
 # quality 85 at the same size they do (the crops are shrunk 0.35-0.9x in training). .gpu-data/
 # is git-ignored.
-# run MINUTES (default 7: with start-up, export and packing, under the 10-minute limit): both
+# run MINUTES (default 7: with start-up, export and packing an estimated 8.5 minutes, under
+# the 10-minute limit; not yet timed on a GPU): both
 # trainings at once, then the exports (F16; the PConv U-Net's 20 MB each) and logs packed into
 # $OUT as session.tgz.NN parts of 15 MB.
 # Recipes (change with GI14_ARGS for the default model, GI_TRAIN_ARGS for the comparison):
