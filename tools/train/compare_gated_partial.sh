@@ -13,7 +13,9 @@
 #                 2e-4, the last fifth fine-tuned at 5e-5 with the encoder's BatchNorm frozen
 #   pconv-l1      the same net with the gated recipe's L1 (whole image), no fine-tuning
 # Every run keeps a moving average of its weights (decay 0.999), which is exported (F32)
-# and evaluated. Extra train.py options for all four: GI_TRAIN_ARGS.
+# and evaluated. Extra train.py options for all four: GI_TRAIN_ARGS. CLOCK=cpu counts MINUTES
+# as each run's own CPU time (train.py --clock cpu), so that runs sharing a CPU with each
+# other or with other work still get equal compute.
 # PARALLEL=1 trains the four at once (on one GPU: tools/train/gpu_session.sh), each with the
 # same wall-clock budget; NO_EVAL=1 stops after the exports; EVAL_ONLY=1 evaluates the
 # exports OUT_DIR/*.gguf that an earlier (device) run left (tools/train/gpu_session.sh).
@@ -31,7 +33,7 @@ train() { # NAME MINUTES ARGS...
     # shellcheck disable=SC2086
     "$py" "$root/tools/train/train.py" --data "$data" --out "$out/$name" --crop 128 \
         --batch 8 --box-prob 0.3 --ema 0.999 --val-every 100 --val-n 6 --minutes "$m" \
-        --device "$device" --no-progress "$@" ${GI_TRAIN_ARGS:-}
+        --clock "${CLOCK:-wall}" --device "$device" --no-progress "$@" ${GI_TRAIN_ARGS:-}
 }
 pconv="--family pconv_unet --width 40 --depth 7 --lr 2e-4"
 pconv_paper() { # the paper's schedule: the last fifth fine-tuned with the encoder's BN frozen

@@ -83,6 +83,10 @@ def parse_args(argv=None):
                         "RUN_DIR has a checkpoint to resume")
     p.add_argument("--steps", type=int, default=0, help="stop at this step (0: no limit)")
     p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="what --minutes, the cosine schedule and the log's minutes count: "
+                        "wall-clock time, or this process's CPU time (runs that share a "
+                        "CPU then get equal compute however the scheduler splits it)")
     p.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
     p.add_argument("--val-every", type=int, default=200)
     p.add_argument("--val-n", type=int, default=8, help="validation crops (fixed)")
@@ -158,6 +162,8 @@ def main(argv=None):
         if (old["width"], old["guide"], old["d_width"]) != (a.width, a.guide, a.d_width):
             raise SystemExit(f"train: {ckpt} has width/guide/d_width "
                              f"{old['width']}/{old['guide']}/{old['d_width']}")
+        if old.get("clock", "wall") != a.clock:  # its elapsed time was counted on that clock
+            raise SystemExit(f"train: {ckpt} was trained with --clock {old.get('clock', 'wall')}")
         g.load_state_dict(st["g"])
         opt_g.load_state_dict(st["opt_g"])
         if d is not None:
@@ -203,12 +209,13 @@ def main(argv=None):
     g_out = g_ema if g_ema is not None else g  # the generator that is validated and exported
     forward = (lambda g, image, mask, _edge, _keep: pconv_net.forward_g(g, image, mask)) \
         if pconv else recipe.forward_g
-    t0, last_ckpt = time.time() - elapsed, time.time()
+    clock = time.process_time if a.clock == "cpu" else time.time
+    t0, last_ckpt = clock() - elapsed, time.time()
     avg = {}
     while True:
         if a.steps and step >= a.steps:
             break
-        if a.minutes and (time.time() - t0) / 60 >= a.minutes:
+        if a.minutes and (clock() - t0) / 60 >= a.minutes:
             break
         finetune = pconv and a.freeze_enc_bn_at and step >= a.freeze_enc_bn_at
         if finetune:
@@ -219,7 +226,7 @@ def main(argv=None):
             for opt in (o for o in (opt_g, opt_d) if o is not None):
                 for group in opt.param_groups:
                     group["lr"] = a.lr_finetune if finetune else cosine_lr(a, step,
-                                                                          time.time() - t0)
+                                                                          clock() - t0)
         if step == a.gan_start and a.gan_start > 0 and a.gan_weight > 0:
             save(os.path.join(a.out, "pre_gan.pt"))  # the L1-only model, for comparison
         batch = [t.to(dev, non_blocking=True) for t in next(it)]
@@ -228,7 +235,7 @@ def main(argv=None):
         if g_ema is not None:
             recipe.ema_update(g_ema, g, a.ema)
         step += 1
-        elapsed = time.time() - t0
+        elapsed = clock() - t0
         for k, v in losses.items():
             avg[k] = 0.98 * avg.get(k, v) + 0.02 * v
         if bar is not None:
