@@ -428,6 +428,28 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     assert "moving average" in kv["gatedinpaint.train.recipe"]
 
 
+def test_train_cli_discriminator_lr_ratio_and_cpu_clock(tmp_path):
+    import train as train_cli
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        cv2.imwrite(str(tmp_path / split / "p.jpg"), ref.random_image(200, 240, seed=3))
+    run = tmp_path / "run"
+    args = ["--data", str(tmp_path), "--out", str(run), "--width", "8", "--crop", "64",
+            "--batch", "2", "--d-width", "8", "--threads", "1", "--no-progress",
+            "--device", "cpu", "--val-n", "1", "--val-crop", "64", "--lr", "1e-3",
+            "--lr-final", "1e-4", "--d-lr-ratio", "4", "--clock", "cpu"]
+    assert train_cli.main(args + ["--steps", "2"]) == 0
+    st = torch.load(run / "last.pt", weights_only=False)
+    lr_g = st["opt_g"]["param_groups"][0]["lr"]
+    assert 1e-4 < lr_g < 1e-3  # the cosine schedule has started
+    assert st["opt_d"]["param_groups"][0]["lr"] == pytest.approx(4 * lr_g)
+    assert st["args"]["clock"] == "cpu" and st["elapsed"] > 0
+    # the elapsed time was counted on the CPU clock: resuming on the wall clock is refused
+    wall = args[:-1] + ["wall"]
+    with pytest.raises(SystemExit, match="--clock cpu"):
+        train_cli.main(wall + ["--steps", "3"])
+
+
 def test_guide_figure_finds_the_outline_column():
     import eval_quality
     h, w, cx, cy, hole = 200, 300, 150, 100, 64

@@ -52,6 +52,8 @@ def parse_args(argv=None):
     p.add_argument("--min-width", type=int, default=12, help="brush width range (px)")
     p.add_argument("--max-width", type=int, default=40)
     p.add_argument("--d-width", type=int, default=64, help="discriminator cnum (default 64)")
+    p.add_argument("--d-lr-ratio", type=float, default=1.0,
+                   help="discriminator learning rate over the generator's (1: official)")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--beta2", type=float, default=0.999)
@@ -152,7 +154,7 @@ def main(argv=None):
         opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=a.lr), None
     else:
         g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill, a.residual)
-        opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2))
+        opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2), a.d_lr_ratio)
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
     step, elapsed, ema_state = 0, 0.0, None
     ckpt = os.path.join(a.out, "last.pt")
@@ -223,10 +225,10 @@ def main(argv=None):
             if g_ema is not None:
                 g_ema.freeze_encoder_bn()
         if a.lr_final or finetune:
-            for opt in (o for o in (opt_g, opt_d) if o is not None):
-                for group in opt.param_groups:
-                    group["lr"] = a.lr_finetune if finetune else cosine_lr(a, step,
-                                                                          clock() - t0)
+            lr = a.lr_finetune if finetune else cosine_lr(a, step, clock() - t0)
+            for opt, scale in ((opt_g, 1.0), (opt_d, a.d_lr_ratio)):
+                for group in opt.param_groups if opt is not None else ():
+                    group["lr"] = lr * scale
         if step == a.gan_start and a.gan_start > 0 and a.gan_weight > 0:
             save(os.path.join(a.out, "pre_gan.pt"))  # the L1-only model, for comparison
         batch = [t.to(dev, non_blocking=True) for t in next(it)]

@@ -45,9 +45,11 @@ def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros
     return g, d
 
 
-def make_optimizers(g, d, lr=1e-4, betas=(0.5, 0.999)):
+def make_optimizers(g, d, lr=1e-4, betas=(0.5, 0.999), d_lr_ratio=1.0):
+    """Adam for both; the discriminator's learning rate is d_lr_ratio times the generator's
+    (1 in the official code; > 1 is the two time-scale rule of Heusel et al. 2017)."""
     return (torch.optim.Adam(g.parameters(), lr=lr, betas=betas),
-            torch.optim.Adam(d.parameters(), lr=lr, betas=betas))
+            torch.optim.Adam(d.parameters(), lr=lr * d_lr_ratio, betas=betas))
 
 
 def _d_input(x, mask, guide):
