@@ -94,7 +94,7 @@ static double time_conv(const gi_kernels *kt, const gi_conv_shape *sh, int nt) {
             int32_t y0 = (int32_t)((int64_t)sh->out_h * t / n);
             int32_t y1 = (int32_t)((int64_t)sh->out_h * (t + 1) / n);
             if (y1 > y0)
-                kt->conv_rows(sh, in, packed, out, y0, y1, scratch + (size_t)t * scratch_n);
+                kt->conv_rows(sh, in, packed, NULL, out, y0, y1, scratch + (size_t)t * scratch_n);
         }
         double dt = now() - t0;
         total += dt;

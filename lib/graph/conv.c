@@ -51,10 +51,7 @@ static void run_rows(const gi_kernels *k, int nt, const gi_conv_shape *sh, const
         int32_t y1 = y_begin + (int32_t)((int64_t)rows * (t + 1) / n);
         float *s = scratch + (size_t)t * scratch_floats;
         gi_fpu fpu = gi_fpu_enter();
-        if (y1 > y0 && scale)
-            k->pconv_rows(sh, in, packed, scale, out, y0, y1, s);
-        else if (y1 > y0)
-            k->conv_rows(sh, in, packed, out, y0, y1, s);
+        if (y1 > y0) k->conv_rows(sh, in, packed, scale, out, y0, y1, s);
         gi_fpu_leave(fpu);
     }
 }

@@ -22,8 +22,8 @@ void gi_conv_shape_same(gi_conv_shape *sh, int32_t in_h, int32_t in_w, int32_t c
 void gi_conv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
                  const float *packed, float *out, float *scratch, size_t scratch_floats);
 
-/* Partial convolution: gi_conv_run with kernels->pconv_rows and its
- * per-output-pixel scale, over output rows [y0, y1) only. */
+/* Partial convolution: gi_conv_run with its per-output-pixel scale
+ * (kernels->conv_rows), over output rows [y0, y1) only. */
 void gi_pconv_run(const gi_kernels *k, int nt, const gi_conv_shape *sh, const float *in,
                   const float *packed, const float *scale, float *out, int32_t y0,
                   int32_t y1, float *scratch, size_t scratch_floats);

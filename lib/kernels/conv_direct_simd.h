@@ -20,8 +20,8 @@
  *
  * Every output value is bias + taps in (ky, kx, ci) order, whatever tile or
  * row range it is computed in, so any [y0, y1) split gives the same bits.
- * Partial convolutions (pconv_rows) run the same tiles with a per-pixel
- * scale: taps from zero, then taps * scale + bias in the epilogue. */
+ * Partial convolutions (conv_rows with a scale) run the same tiles with a
+ * per-pixel scale: taps from zero, then taps * scale + bias in the epilogue. */
 #ifndef GI_CONV_DIRECT_SIMD_H
 #define GI_CONV_DIRECT_SIMD_H
 
@@ -233,9 +233,9 @@ static conv_tile_fn *const *conv_tiles_for(int32_t nv) {
     return nv == 2 ? conv_tiles_2v : conv_tiles_1v;
 }
 
-static void conv_rows_scaled(const gi_conv_shape *sh, const float *in, const float *packed,
-                             const float *scale, float *out, int32_t y0, int32_t y1,
-                             float *scratch) {
+static void conv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
+                      const float *scale, float *out, int32_t y0, int32_t y1,
+                      float *scratch) {
     const conv_cols c = conv_cols_of(sh->cconv);
     const size_t panel_floats_per_vec = CONV_V * (1 + (size_t)sh->k * sh->k * sh->cin);
     memset(scratch, 0, (size_t)sh->cin * sizeof *scratch);
@@ -254,17 +254,6 @@ static void conv_rows_scaled(const gi_conv_shape *sh, const float *in, const flo
                                            ox0);
         }
     }
-}
-
-static void conv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
-                      float *out, int32_t y0, int32_t y1, float *scratch) {
-    conv_rows_scaled(sh, in, packed, NULL, out, y0, y1, scratch);
-}
-
-static void pconv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
-                       const float *scale, float *out, int32_t y0, int32_t y1,
-                       float *scratch) {
-    conv_rows_scaled(sh, in, packed, scale, out, y0, y1, scratch);
 }
 
 #endif

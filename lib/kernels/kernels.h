@@ -38,21 +38,17 @@ typedef struct gi_kernels {
     /* Per-thread scratch conv_rows needs, in floats. */
     size_t (*conv_scratch_size)(const gi_conv_shape *sh);
     /* Output rows [y0, y1) of a convolution + activation. Must give the same
-     * bits for a row whatever the [y0, y1) split (threads split rows). */
-    void (*conv_rows)(const gi_conv_shape *sh, const float *in,
-                      const float *packed, float *out, int32_t y0, int32_t y1,
-                      float *scratch);
-
-    /* Partial convolution rows (Liu et al. 2018), same packing, geometry and
-     * row-split rule as conv_rows, with the packed bias added after the taps
-     * are renormalised: out = act(taps * scale[p] + bias), where scale[p]
+     * bits for a row whatever the [y0, y1) split (threads split rows).
+     * scale NULL: out = act(bias + taps). scale non-NULL: a partial
+     * convolution (Liu et al. 2018), the bias added after the taps are
+     * renormalised: out = act(taps * scale[p] + bias), where scale[p]
      * (out_h x out_w) is 1 / (valid input values in output pixel p's
-     * window), or 0 when none is valid: then out = 0. The input must already
-     * be multiplied by its mask. act: GI_ACT_NONE, GI_ACT_RELU or
+     * window), or 0 when none is valid: then out = 0. Its input must already
+     * be multiplied by its mask; act: GI_ACT_NONE, GI_ACT_RELU or
      * GI_ACT_LEAKY_RELU. Scratch: conv_scratch_size. */
-    void (*pconv_rows)(const gi_conv_shape *sh, const float *in, const float *packed,
-                       const float *scale, float *out, int32_t y0, int32_t y1,
-                       float *scratch);
+    void (*conv_rows)(const gi_conv_shape *sh, const float *in, const float *packed,
+                      const float *scale, float *out, int32_t y0, int32_t y1,
+                      float *scratch);
 
     /* C[i][j] = sum_k A[i*lda + k] * B[k*ldb + j] for i < m, j < n
      * (overwrites C). Summation over k in increasing order, so results do

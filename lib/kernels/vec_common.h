@@ -25,7 +25,6 @@
         .conv_pack = conv_pack,                                             \
         .conv_scratch_size = conv_scratch_size,                             \
         .conv_rows = conv_rows,                                             \
-        .pconv_rows = pconv_rows,                                           \
         .gemm_ab = gemm_fn,                                                 \
     };                                                                      \
     const gi_kernels *getter(void) { return &isa_name##_kernels; }

@@ -96,9 +96,9 @@ static void test_conv_case(const gi_kernels *kt, const gi_conv_shape *sh) {
     double *ref = malloc((size_t)sh->out_h * sh->out_w * sh->cout * sizeof *ref);
     for (size_t i = 0; i < nout; i++) out[i] = out2[i] = 12345.0f; /* sentinel */
     kt->conv_pack(w, b, sh->cconv, sh->cin, sh->k, packed);
-    kt->conv_rows(sh, in, packed, out, 0, sh->out_h, scratch);
+    kt->conv_rows(sh, in, packed, NULL, out, 0, sh->out_h, scratch);
     /* the same rows computed one at a time must give the same bits */
-    for (int y = 0; y < sh->out_h; y++) kt->conv_rows(sh, in, packed, out2, y, y + 1, scratch);
+    for (int y = 0; y < sh->out_h; y++) kt->conv_rows(sh, in, packed, NULL, out2, y, y + 1, scratch);
     conv_naive(sh, in, w, b, ref);
     double maxerr = 0;
     int sentinel_ok = 1;
@@ -170,7 +170,7 @@ static void test_conv(const gi_kernels *kt) {
 
 /* ---- partial convolution ------------------------------------------------- */
 
-/* pconv_rows against the definition: out = act(taps * scale + bias), 0 where
+/* conv_rows with a scale (partial convolution) against the definition: out = act(taps * scale + bias), 0 where
  * scale is 0; zero padding k/2 as in the PConv U-Net. */
 static void test_pconv_case(const gi_kernels *kt, int in_h, int in_w, int cin, int k,
                             int stride, int cout, int act) {
@@ -186,8 +186,8 @@ static void test_pconv_case(const gi_kernels *kt, int in_h, int in_w, int cin, i
     float *scratch = malloc(kt->conv_scratch_size(&sh) * sizeof(float));
     float *out = malloc(nout * sizeof *out), *out2 = malloc(nout * sizeof *out2);
     kt->conv_pack(w, b, cout, cin, k, packed);
-    kt->pconv_rows(&sh, in, packed, scale, out, 0, sh.out_h, scratch);
-    for (int y = 0; y < sh.out_h; y++) kt->pconv_rows(&sh, in, packed, scale, out2, y, y + 1, scratch);
+    kt->conv_rows(&sh, in, packed, scale, out, 0, sh.out_h, scratch);
+    for (int y = 0; y < sh.out_h; y++) kt->conv_rows(&sh, in, packed, scale, out2, y, y + 1, scratch);
     double maxerr = 0;
     for (int oy = 0; oy < sh.out_h; oy++)
         for (int ox = 0; ox < sh.out_w; ox++)

@@ -72,9 +72,9 @@ static void epilogue(const gi_conv_shape *sh, const float *acc, const float *bia
     }
 }
 
-static void conv_rows_scaled(const gi_conv_shape *sh, const float *in,
-                             const float *packed, const float *scale, float *out,
-                             int32_t y0, int32_t y1, float *scratch) {
+static void conv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
+                      const float *scale, float *out, int32_t y0, int32_t y1,
+                      float *scratch) {
     const int32_t cconv = sh->cconv, cin = sh->cin, k = sh->k;
     const int32_t up_h = sh->in_h * sh->up, up_w = sh->in_w * sh->up;
     const float *bias = packed, *wts = packed + cconv;
@@ -130,17 +130,6 @@ static void conv_rows_scaled(const gi_conv_shape *sh, const float *in,
     }
 }
 
-static void conv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
-                      float *out, int32_t y0, int32_t y1, float *scratch) {
-    conv_rows_scaled(sh, in, packed, NULL, out, y0, y1, scratch);
-}
-
-static void pconv_rows(const gi_conv_shape *sh, const float *in, const float *packed,
-                       const float *scale, float *out, int32_t y0, int32_t y1,
-                       float *scratch) {
-    conv_rows_scaled(sh, in, packed, scale, out, y0, y1, scratch);
-}
-
 void gi_gemm_ab_scalar(int32_t m, int32_t n, int32_t k, const float *a, size_t lda,
                        const float *b, size_t ldb, float *c, size_t ldc);
 
@@ -151,7 +140,6 @@ static const gi_kernels scalar_kernels = {
     .conv_pack = conv_pack,
     .conv_scratch_size = conv_scratch_size,
     .conv_rows = conv_rows,
-    .pconv_rows = pconv_rows,
     .gemm_ab = gi_gemm_ab_scalar,
 };
 
