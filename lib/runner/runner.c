@@ -133,37 +133,63 @@ static gi_status run_exact(const gi_model *m, gi_exec *ex, const gi_tensor *imag
 
 static inline int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
 
+/* Rows [ya, yb) x columns [xa, xb) of an image or plane. */
+typedef struct block {
+    int32_t ya, yb, xa, xb;
+} block;
+
+/* Block (sy, sx) of the window of region r cut into k x k blocks (the last
+ * ones clipped to the window). */
+static block block_of(const gi_region *r, int32_t k, int32_t sy, int32_t sx) {
+    int32_t ya = r->y0 + sy * k, xa = r->x0 + sx * k;
+    block b = {ya, ya + k < r->y1 ? ya + k : r->y1, xa, xa + k < r->x1 ? xa + k : r->x1};
+    return b;
+}
+
+/* The sums of the block's colours over its known pixels (all pixels when
+ * mask is NULL); returns how many were summed. */
+static uint32_t block_sum(const gi_tensor *image, const gi_tensor *mask, block b,
+                          uint32_t sum[3]) {
+    uint32_t n = 0;
+    sum[0] = sum[1] = sum[2] = 0;
+    for (int32_t y = b.ya; y < b.yb; y++) {
+        const uint8_t *irow = gi_tensor_row(image, y);
+        const uint8_t *mrow = mask ? gi_tensor_row(mask, y) : NULL;
+        for (int32_t x = b.xa; x < b.xb; x++) {
+            if (mrow && mrow[x] > GI_HOLE_THRESHOLD) continue;
+            const uint8_t *px = irow + (size_t)x * image->c;
+            sum[0] += px[0], sum[1] += px[1], sum[2] += px[2];
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Whether any of the block's values in a one-channel plane is above thr. */
+static uint8_t block_any(const gi_tensor *plane, block b, uint8_t thr) {
+    for (int32_t y = b.ya; y < b.yb; y++) {
+        const uint8_t *row = gi_tensor_row(plane, y);
+        for (int32_t x = b.xa; x < b.xb; x++)
+            if (row[x] > thr) return 1;
+    }
+    return 0;
+}
+
 /* The window of region r shrunk k times (k x k block means; a block is a
  * hole / an edge if any of its pixels is), padded to hn x wn by reflection
  * or as hole. */
 static void shrink_planes(const gi_tensor *image, const gi_tensor *mask, const gi_tensor *guide,
                           int pad_is_hole, const gi_region *r, int32_t hs, int32_t ws,
                           int32_t hn, int32_t wn, uint8_t *rgb, uint8_t *hole, uint8_t *edge) {
-    const int32_t k = r->k, ic = image->c;
-    for (int32_t sy = 0; sy < hs; sy++) {
-        int32_t ya = r->y0 + sy * k, yb = ya + k < r->y1 ? ya + k : r->y1;
+    for (int32_t sy = 0; sy < hs; sy++)
         for (int32_t sx = 0; sx < ws; sx++) {
-            int32_t xa = r->x0 + sx * k, xb = xa + k < r->x1 ? xa + k : r->x1;
-            uint32_t sum[3] = {0, 0, 0}, cnt = 0;
-            uint8_t h = 0, e = 0;
-            for (int32_t y = ya; y < yb; y++) {
-                const uint8_t *irow = gi_tensor_row(image, y);
-                const uint8_t *mrow = gi_tensor_row(mask, y);
-                const uint8_t *grow = guide ? gi_tensor_row(guide, y) : NULL;
-                for (int32_t x = xa; x < xb; x++) {
-                    const uint8_t *px = irow + (size_t)x * ic;
-                    sum[0] += px[0], sum[1] += px[1], sum[2] += px[2];
-                    cnt++;
-                    h |= mrow[x] > GI_HOLE_THRESHOLD;
-                    if (grow) e |= grow[x] > GI_EDGE_THRESHOLD;
-                }
-            }
+            const block b = block_of(r, r->k, sy, sx);
+            uint32_t sum[3], cnt = block_sum(image, NULL, b, sum);
             size_t i = (size_t)sy * wn + sx;
             for (int ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = (uint8_t)((sum[ch] + cnt / 2) / cnt);
-            hole[i] = h;
-            if (edge) edge[i] = e;
+            hole[i] = block_any(mask, b, GI_HOLE_THRESHOLD);
+            if (edge) edge[i] = block_any(guide, b, GI_EDGE_THRESHOLD);
         }
-    }
     /* reflect into the padding (pads are below the sides: sides >= 16) */
     for (int32_t y = 0; y < hn; y++) {
         int32_t sy = mirror(y, hs);
@@ -180,20 +206,33 @@ static void shrink_planes(const gi_tensor *image, const gi_tensor *mask, const g
     }
 }
 
-/* Bilinear sample of an h x w x 3 float map at (fy, fx), edges clamped. */
-static void sample(const float *map, int32_t h, int32_t w, float fy, float fx, float v[3]) {
-    if (fy < 0.0f) fy = 0.0f;
-    if (fx < 0.0f) fx = 0.0f;
-    if (fy > (float)(h - 1)) fy = (float)(h - 1);
-    if (fx > (float)(w - 1)) fx = (float)(w - 1);
+/* The neighbours of (fy, fx) in an h x w grid, edges clamped: the cells
+ * at[0..3] = (y0, x0), (y0, x1), (y1, x0), (y1, x1), and the fractions. */
+typedef struct bilinear {
+    size_t at[4];
+    float ty, tx;
+} bilinear;
+
+static bilinear bilinear_at(int32_t h, int32_t w, float fy, float fx) {
+    fy = fy < 0.0f ? 0.0f : (fy > (float)(h - 1) ? (float)(h - 1) : fy);
+    fx = fx < 0.0f ? 0.0f : (fx > (float)(w - 1) ? (float)(w - 1) : fx);
     int32_t y0 = (int32_t)fy, x0 = (int32_t)fx;
     int32_t y1 = y0 + 1 < h ? y0 + 1 : y0, x1 = x0 + 1 < w ? x0 + 1 : x0;
-    float ty = fy - (float)y0, tx = fx - (float)x0;
-    const float *a = map + ((size_t)y0 * w + x0) * 3, *b = map + ((size_t)y0 * w + x1) * 3;
-    const float *c = map + ((size_t)y1 * w + x0) * 3, *d = map + ((size_t)y1 * w + x1) * 3;
+    bilinear b = {{(size_t)y0 * w + x0, (size_t)y0 * w + x1, (size_t)y1 * w + x0,
+                   (size_t)y1 * w + x1},
+                  fy - (float)y0,
+                  fx - (float)x0};
+    return b;
+}
+
+/* Bilinear sample of an h x w x 3 float map at (fy, fx), edges clamped. */
+static void sample(const float *map, int32_t h, int32_t w, float fy, float fx, float v[3]) {
+    const bilinear n = bilinear_at(h, w, fy, fx);
+    const float *a = map + n.at[0] * 3, *b = map + n.at[1] * 3;
+    const float *c = map + n.at[2] * 3, *d = map + n.at[3] * 3;
     for (int ch = 0; ch < 3; ch++) {
-        float top = a[ch] + (b[ch] - a[ch]) * tx, bot = c[ch] + (d[ch] - c[ch]) * tx;
-        v[ch] = top + (bot - top) * ty;
+        float top = a[ch] + (b[ch] - a[ch]) * n.tx, bot = c[ch] + (d[ch] - c[ch]) * n.tx;
+        v[ch] = top + (bot - top) * n.ty;
     }
 }
 
@@ -264,27 +303,14 @@ static gi_status region_bytes(const gi_model *m, const gi_exec *ex, const gi_reg
  * pixels; `empty` marks blocks with none. */
 static void shrink_known(const gi_tensor *image, const gi_tensor *mask, const gi_region *r,
                          const region_geom *g, float *low, uint8_t *empty) {
-    const int32_t k = g->kr, ic = image->c;
-    for (int32_t sy = 0; sy < g->hr; sy++) {
-        int32_t ya = r->y0 + sy * k, yb = ya + k < r->y1 ? ya + k : r->y1;
+    for (int32_t sy = 0; sy < g->hr; sy++)
         for (int32_t sx = 0; sx < g->wr; sx++) {
-            int32_t xa = r->x0 + sx * k, xb = xa + k < r->x1 ? xa + k : r->x1;
-            float sum[3] = {0, 0, 0};
-            int32_t n = 0;
-            for (int32_t y = ya; y < yb; y++) {
-                const uint8_t *irow = gi_tensor_row(image, y);
-                const uint8_t *mrow = gi_tensor_row(mask, y);
-                for (int32_t x = xa; x < xb; x++) {
-                    if (mrow[x] > GI_HOLE_THRESHOLD) continue;
-                    for (int ch = 0; ch < 3; ch++) sum[ch] += irow[(size_t)x * ic + ch];
-                    n++;
-                }
-            }
+            uint32_t sum[3], n = block_sum(image, mask, block_of(r, g->kr, sy, sx), sum);
             size_t i = (size_t)sy * g->wr + sx;
-            for (int ch = 0; ch < 3; ch++) low[i * 3 + ch] = n ? sum[ch] / (float)n : 0.0f;
+            for (int ch = 0; ch < 3; ch++)
+                low[i * 3 + ch] = n ? (float)sum[ch] / (float)n : 0.0f;
             empty[i] = n == 0;
         }
-    }
 }
 
 /* The residual of the window: each known pixel minus the bilinear
@@ -298,23 +324,17 @@ static void residual(const gi_tensor *image, const gi_tensor *mask, const gi_reg
     for (int32_t y = 0; y < g->wh; y++) {
         const uint8_t *irow = gi_tensor_row(image, r->y0 + y);
         const uint8_t *mrow = gi_tensor_row(mask, r->y0 + y);
-        float fy = ((float)y + 0.5f) * inv - 0.5f;
-        fy = fy < 0.0f ? 0.0f : (fy > (float)(g->hr - 1) ? (float)(g->hr - 1) : fy);
-        int32_t y0 = (int32_t)fy, y1 = y0 + 1 < g->hr ? y0 + 1 : y0;
-        float ty = fy - (float)y0;
+        const float fy = ((float)y + 0.5f) * inv - 0.5f;
         for (int32_t x = 0; x < g->wwid; x++) {
             float *dst = res + ((size_t)y * g->wwid + x) * 3;
             dst[0] = dst[1] = dst[2] = 0.0f;
             if (mrow[r->x0 + x] > GI_HOLE_THRESHOLD) continue;
-            float fx = ((float)x + 0.5f) * inv - 0.5f;
-            fx = fx < 0.0f ? 0.0f : (fx > (float)(g->wr - 1) ? (float)(g->wr - 1) : fx);
-            int32_t x0 = (int32_t)fx, x1 = x0 + 1 < g->wr ? x0 + 1 : x0;
-            float tx = fx - (float)x0;
-            const int32_t ys[4] = {y0, y0, y1, y1}, xs[4] = {x0, x1, x0, x1};
+            const bilinear n = bilinear_at(g->hr, g->wr, fy, ((float)x + 0.5f) * inv - 0.5f);
+            const float ty = n.ty, tx = n.tx;
             const float ws[4] = {(1 - ty) * (1 - tx), (1 - ty) * tx, ty * (1 - tx), ty * tx};
             float v[3] = {0, 0, 0}, wsum = 0.0f;
             for (int c = 0; c < 4; c++) {
-                size_t b = (size_t)ys[c] * g->wr + xs[c];
+                size_t b = n.at[c];
                 if (empty[b] || ws[c] == 0.0f) continue;
                 for (int ch = 0; ch < 3; ch++) v[ch] += ws[c] * low[b * 3 + ch];
                 wsum += ws[c];
