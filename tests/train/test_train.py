@@ -535,6 +535,8 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
     assert got == {"val_psnr": ([1.0, 200.0], [22.4, 22.1]),
                    "val_detail": ([1.0, 200.0], [0.15, 0.30]), "val_colour": ([], [])}
     assert curves.read_log(str(log), run=6)["val_psnr"] == ([], [])
+    assert curves.read_log(str(log), run=7, x="minutes")["val_detail"] == ([0.1, 6.0],
+                                                                          [0.15, 0.30])
     out = tmp_path / "c.png"
     assert curves.main([str(log), "--run", "7", "--labels", "run 7", "-o", str(out)]) == 0
     img = cv2.imread(str(out))

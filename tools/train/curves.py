@@ -3,11 +3,14 @@
 
     tools/train/curves.py runs/a/log.tsv [runs/b/log.tsv ...] -o curves.png
     tools/train/curves.py models/default.train-log.tsv --run 7 -o curves.png
+    tools/train/curves.py runs/compare/*/log.tsv --x minutes -o curves.png
 
 Reads train.py's log.tsv (or the model card's default.train-log.tsv, whose first column is
 the run: --run picks one) and draws one panel per measure (val_psnr: in-hole PSNR of the
 fixed validation crops, dB; val_detail: their detail ratio; val_colour: their colour noise
-ratio, tools/eval/measures.py), one line per log, with OpenCV (no plotting library needed).
+ratio, tools/eval/measures.py), one line per log, with OpenCV (no plotting library needed). --x minutes puts the log's
+minutes (wall-clock, or CPU time for runs trained with --clock cpu) on the x axis instead of
+steps: the fair axis for runs of different cost per step.
 Rows without a measure (logs written before it was added) are left out of its panel.
 """
 import argparse
@@ -23,9 +26,9 @@ MEASURES = [("val_psnr", "in-hole PSNR (dB)"), ("val_detail", "detail ratio"),
             ("val_colour", "colour noise ratio")]
 
 
-def read_log(path, run=None):
-    """{measure: ([steps], [values])} of the rows of `path` (of run `run` if the log has a
-    run column) that have that measure."""
+def read_log(path, run=None, x="step"):
+    """{measure: ([x], [values])} of the rows of `path` (of run `run` if the log has a run
+    column) that have that measure; x is the column "step" or "minutes"."""
     with open(path) as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     if run is not None:
@@ -33,7 +36,7 @@ def read_log(path, run=None):
     out = {}
     for k, _ in MEASURES:
         keep = [r for r in rows if r.get(k) not in (None, "", "nan")]
-        out[k] = ([float(r["step"]) for r in keep], [float(r[k]) for r in keep])
+        out[k] = ([float(r[x]) for r in keep], [float(r[k]) for r in keep])
     return out
 
 
@@ -46,8 +49,8 @@ def _ticks(lo, hi, n=5):
     return np.arange(np.ceil(lo / step) * step, hi + step / 2, step)
 
 
-def panel(series, key, title, w=560, h=300):
-    """One chart: each (label, steps, values) of `series` as a line."""
+def panel(series, key, title, w=560, h=300, xlabel="step"):
+    """One chart: each (label, xs, values) of `series` as a line."""
     img = np.full((h, w, 3), 255, np.uint8)
     left, right, top, bottom = 70, 16, 30, 40
     xs = np.concatenate([s for _, s, _ in series])
@@ -72,7 +75,7 @@ def panel(series, key, title, w=560, h=300):
                     cv2.LINE_AA)
     cv2.rectangle(img, (left, top), (w - right, h - bottom), (0, 0, 0), 1)
     cv2.putText(img, title, (left, top - 10), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, "step", (w - right - 34, h - 6), font, 0.4, (80, 80, 80), 1, cv2.LINE_AA)
+    cv2.putText(img, xlabel, (w - right - 8 * len(xlabel), h - 6), font, 0.4, (80, 80, 80), 1, cv2.LINE_AA)
     for i, (label, s, v) in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
         pts = np.array([at(a, b) for a, b in zip(s, v)], np.int32)
@@ -88,17 +91,18 @@ def main(argv=None):
     p.add_argument("logs", nargs="+")
     p.add_argument("--run", type=int, default=None, help="run number in a default.train-log.tsv")
     p.add_argument("--labels", default="", help="comma-separated labels (default: folder names)")
+    p.add_argument("--x", choices=("step", "minutes"), default="step", help="x axis")
     p.add_argument("-o", "--output", required=True)
     a = p.parse_args(argv)
     labels = a.labels.split(",") if a.labels else \
         [os.path.basename(os.path.dirname(os.path.abspath(x))) for x in a.logs]
-    logs = [read_log(x, a.run) for x in a.logs]
+    logs = [read_log(x, a.run, a.x) for x in a.logs]
     panels = []
     for key, title in MEASURES:
         series = [(lab, np.array(lg[key][0]), np.array(lg[key][1]))
                   for lab, lg in zip(labels, logs) if lg[key][0]]
         if series:
-            panels.append(panel(series, key, title))
+            panels.append(panel(series, key, title, xlabel=a.x))
     if not panels:
         print("curves: no rows with " + " or ".join(k for k, _ in MEASURES), file=sys.stderr)
         return 1
