@@ -108,6 +108,20 @@ def test_l1_warmup_skips_the_discriminator():
     assert all(torch.equal(d0[k], v) for k, v in d.state_dict().items())
 
 
+def test_discriminator_warmup_trains_only_the_discriminator():
+    torch.manual_seed(0)
+    g, d = recipe.make_nets(8, 1, d_width=8)
+    opt_g, opt_d = recipe.make_optimizers(g, d)
+    g0 = {k: v.clone() for k, v in g.state_dict().items()}
+    d0 = {k: v.clone() for k, v in d.state_dict().items()}
+    out = recipe.train_step(g, d, opt_g, opt_d, _batch(2, 64), recipe.LossConfig(),
+                            train_g=False)
+    assert set(out) == {"d"}
+    assert all(torch.equal(g0[k], v) for k, v in g.state_dict().items())
+    assert not all(torch.equal(d0[k], v) for k, v in d.state_dict().items())
+    assert all(p.grad is None for p in g.parameters())  # nothing built for the generator
+
+
 def test_hole_weight_adds_the_mean_error_over_hole_pixels():
     torch.manual_seed(0)
     g, d = recipe.make_nets(8, 1, d_width=8)
@@ -444,6 +458,10 @@ def test_train_cli_discriminator_lr_ratio_and_cpu_clock(tmp_path):
     assert 1e-4 < lr_g < 1e-3  # the cosine schedule has started
     assert st["opt_d"]["param_groups"][0]["lr"] == pytest.approx(4 * lr_g)
     assert st["args"]["clock"] == "cpu" and st["elapsed"] > 0
+    # a discriminator warm-up needs the GAN term from the start
+    with pytest.raises(SystemExit, match="--d-warmup"):
+        train_cli.main(args + ["--out", str(tmp_path / "w"), "--d-warmup", "5",
+                               "--gan-weight", "0"])
     # the elapsed time was counted on the CPU clock: resuming on the wall clock is refused
     wall = args[:-1] + ["wall"]
     with pytest.raises(SystemExit, match="--clock cpu"):

@@ -54,6 +54,10 @@ def parse_args(argv=None):
     p.add_argument("--d-width", type=int, default=64, help="discriminator cnum (default 64)")
     p.add_argument("--d-lr-ratio", type=float, default=1.0,
                    help="discriminator learning rate over the generator's (1: official)")
+    p.add_argument("--d-warmup", type=int, default=0,
+                   help="train only the discriminator, against the generator as it is, for "
+                        "the run's first this many steps (from --init: the discriminator "
+                        "starts random while the generator already fills)")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--beta2", type=float, default=0.999)
@@ -148,6 +152,9 @@ def main(argv=None):
     os.makedirs(os.path.join(a.out, "samples"), exist_ok=True)
 
     pconv = a.family == "pconv_unet"
+    if a.d_warmup and (pconv or a.gan_weight <= 0 or a.gan_start > 0):
+        raise SystemExit("train: --d-warmup needs the GAN term from step 0 (--gan-weight > 0, "
+                         "--gan-start 0) and a discriminator (not --family pconv_unet)")
     if pconv:  # no discriminator; Adam with torch's default betas, as the paper's code
         a.guide = 0
         g, d = pconv_net.PConvNet(a.width, a.depth, seed=a.seed).to(dev), None
@@ -233,7 +240,8 @@ def main(argv=None):
             save(os.path.join(a.out, "pre_gan.pt"))  # the L1-only model, for comparison
         batch = [t.to(dev, non_blocking=True) for t in next(it)]
         losses = pconv_net.train_step(g, opt_g, batch, a.pconv_loss, a.hole_weight) if pconv \
-            else recipe.train_step(g, d, opt_g, opt_d, batch, cfg, step)
+            else recipe.train_step(g, d, opt_g, opt_d, batch, cfg, step,
+                                   train_g=step >= a.d_warmup)
         if g_ema is not None:
             recipe.ema_update(g_ema, g, a.ema)
         step += 1
@@ -248,7 +256,7 @@ def main(argv=None):
             v1 = recipe.validate(g_out, *val, use_guide=True)[0] if a.guide else float("nan")
             with open(log_path, "a") as f:
                 f.write(f"{step}\t{elapsed / 60:.2f}\t{avg.get('d', float('nan')):.5f}\t"
-                        f"{avg.get('g_gan', float('nan')):.5f}\t{avg['l1']:.5f}\t"
+                        f"{avg.get('g_gan', float('nan')):.5f}\t{avg.get('l1', float('nan')):.5f}\t"
                         f"{v0:.5f}\t{v1:.5f}\t{ps:.3f}\t{dr:.4f}\t{cn:.4f}\n")
             if a.no_progress:
                 print(f"step {step} {elapsed / 60:.1f} min "

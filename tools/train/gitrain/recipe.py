@@ -65,12 +65,14 @@ def forward_g(g, image, mask, edge, keep):
     return x1, x2, complete, guide
 
 
-def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0):
+def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True):
     """One D update and one G update on `batch` = (image, mask, edge, keep) on the nets'
-    device. Returns a dict of float losses (before the updates)."""
+    device; with train_g False only the D update, against the generator as it is (a
+    discriminator warm-up). Returns a dict of float losses (before the updates)."""
     image, mask, edge, keep = batch
     use_gan = cfg.gan_weight > 0 and step >= cfg.gan_start
-    x1, x2, complete, guide = forward_g(g, image, mask, edge, keep)
+    with torch.set_grad_enabled(train_g):
+        x1, x2, complete, guide = forward_g(g, image, mask, edge, keep)
     out = {}
     if use_gan:
         pos_neg = d(_d_input(torch.cat([image, complete.detach()]), mask.repeat(2, 1, 1, 1),
@@ -81,6 +83,8 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0):
         d_loss.backward()
         opt_d.step()
         out["d"] = d_loss.item()
+    if not train_g:
+        return out
     e1, e2 = (image - x1).abs(), (image - x2).abs()
     l1 = e1.mean() + e2.mean()
     g_loss = cfg.l1_weight * l1
