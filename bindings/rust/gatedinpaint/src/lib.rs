@@ -197,6 +197,15 @@ mod sealed {
 /// The sample type of an image: `u8` (8-bit, the default) or `u16` (16-bit,
 /// native byte order, 0..=65535). Sealed: the library has no other image
 /// types.
+///
+/// Masks and guides are always 8-bit; a 16-bit mask does not compile:
+///
+/// ```compile_fail
+/// # use gatedinpaint::{ImageBuf, Session};
+/// # fn f(s: &mut Session, image: &ImageBuf<u16>, mask: &ImageBuf<u16>) {
+/// let _ = s.inpaint_new(&image.as_image(), &mask.as_image(), None);
+/// # }
+/// ```
 pub trait Sample:
     sealed::Sealed + Copy + Default + fmt::Debug + PartialEq + Eq + Send + Sync + 'static
 {
