@@ -18,8 +18,31 @@
 //! A [`Model`] is immutable and shared freely between threads (`Send + Sync`,
 //! cloning is cheap). A [`Session`] holds scratch memory and is used by one
 //! thread at a time (`Send`, not `Sync`): make one per thread. Images are
-//! 8-bit, row-major, interleaved channels ([`Image`], [`ImageMut`] borrow
-//! your buffers; [`ImageBuf`] owns one).
+//! row-major, interleaved channels ([`Image`], [`ImageMut`] borrow your
+//! buffers; [`ImageBuf`] owns one) of 8-bit (`u8`, the default) or 16-bit
+//! (`u16`) samples: the [`Sample`] type parameter.
+//!
+//! ## 16-bit images
+//!
+//! [`ImageBuf::load_16bit`] keeps the samples of a 16-bit PNG or TIFF;
+//! [`ImageBuf::save`] writes an `ImageBuf<u16>` as 16-bit PNG or TIFF (JPEG
+//! and WebP fail with [`Status::Unsupported`]); [`Session::inpaint`] takes a
+//! 16-bit image and output with the usual 8-bit mask and guide. The network
+//! sees the image rounded to 8 bits and its fill comes back x257; pixels
+//! outside the hole stay bit-identical.
+//!
+//! ```no_run
+//! use gatedinpaint::{ImageBuf, Model, Session};
+//!
+//! # fn main() -> Result<(), gatedinpaint::Error> {
+//! let mut session = Session::new(&Model::load_default()?)?;
+//! let scan: ImageBuf<u16> = ImageBuf::load_16bit("scan16.png")?;
+//! let mask = ImageBuf::load("mask.png")?.to_mask()?; // masks stay u8
+//! let filled = session.inpaint_new(&scan.as_image(), &mask.as_image(), None)?;
+//! filled.save("filled16.png")?; // 16-bit PNG
+//! # Ok(())
+//! # }
+//! ```
 
 use std::ffi::{CStr, CString};
 use std::fmt;
@@ -165,7 +188,41 @@ pub fn version_string() -> &'static str {
 // ---------------------------------------------------------------------------
 // Images
 
-fn check_layout(
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for u8 {}
+    impl Sealed for u16 {}
+}
+
+/// The sample type of an image: `u8` (8-bit, the default) or `u16` (16-bit,
+/// native byte order, 0..=65535). Sealed: the library has no other image
+/// types.
+///
+/// Masks and guides are always 8-bit; a 16-bit mask does not compile:
+///
+/// ```compile_fail
+/// # use gatedinpaint::{ImageBuf, Session};
+/// # fn f(s: &mut Session, image: &ImageBuf<u16>, mask: &ImageBuf<u16>) {
+/// let _ = s.inpaint_new(&image.as_image(), &mask.as_image(), None);
+/// # }
+/// ```
+pub trait Sample:
+    sealed::Sealed + Copy + Default + fmt::Debug + PartialEq + Eq + Send + Sync + 'static
+{
+    /// The C element type, `sys::GI_DTYPE_U8` or `sys::GI_DTYPE_U16`.
+    const DTYPE: i32;
+}
+
+impl Sample for u8 {
+    const DTYPE: i32 = sys::GI_DTYPE_U8;
+}
+
+impl Sample for u16 {
+    const DTYPE: i32 = sys::GI_DTYPE_U16;
+}
+
+// `len` and `stride` count samples; the message counts bytes.
+fn check_layout<T: Sample>(
     len: usize,
     width: usize,
     height: usize,
@@ -182,6 +239,7 @@ fn check_layout(
             "image is {width}x{height}: too large"
         )));
     }
+    let size = std::mem::size_of::<T>();
     let row = width * channels;
     if stride < row {
         return Err(Error::invalid(format!(
@@ -195,37 +253,42 @@ fn check_layout(
         Some(n) if n <= len => Ok(()),
         _ => Err(Error::invalid(format!(
             "a {width}x{height}x{channels} image with row stride {stride} needs {} bytes, the \
-             buffer has {len}",
-            needed.map_or_else(|| "more than usize::MAX".to_string(), |n| n.to_string())
+             buffer has {}",
+            needed
+                .and_then(|n| n.checked_mul(size))
+                .map_or_else(|| "more than usize::MAX".to_string(), |n| n.to_string()),
+            len * size
         ))),
     }
 }
 
-/// A borrowed 8-bit image: `height` rows of `width * channels` bytes,
-/// `row_stride` bytes apart. The library only reads it.
+/// A borrowed image: `height` rows of `width * channels` samples,
+/// `row_stride` samples apart (bytes for `u8`). The library only reads it.
+/// The sample type follows the slice: `&[u8]` gives an `Image<u8>` (8-bit),
+/// `&[u16]` an `Image<u16>` (16-bit).
 #[derive(Clone, Copy, Debug)]
-pub struct Image<'a> {
-    data: &'a [u8],
+pub struct Image<'a, T: Sample = u8> {
+    data: &'a [T],
     width: usize,
     height: usize,
     channels: usize,
     row_stride: usize,
 }
 
-impl<'a> Image<'a> {
+impl<'a, T: Sample> Image<'a, T> {
     /// Rows packed one after the other.
-    pub fn new(data: &'a [u8], width: usize, height: usize, channels: usize) -> Result<Self> {
+    pub fn new(data: &'a [T], width: usize, height: usize, channels: usize) -> Result<Self> {
         Self::with_stride(data, width, height, channels, width * channels)
     }
-    /// Rows `row_stride` bytes apart (e.g. a crop of a larger image).
+    /// Rows `row_stride` samples apart (e.g. a crop of a larger image).
     pub fn with_stride(
-        data: &'a [u8],
+        data: &'a [T],
         width: usize,
         height: usize,
         channels: usize,
         row_stride: usize,
     ) -> Result<Self> {
-        check_layout(data.len(), width, height, channels, row_stride)?;
+        check_layout::<T>(data.len(), width, height, channels, row_stride)?;
         Ok(Image {
             data,
             width,
@@ -248,7 +311,7 @@ impl<'a> Image<'a> {
         // gi_tensor_wrap takes a mutable pointer, but the library writes only
         // to tensors passed as outputs, and this one never is.
         Tensor::wrap(
-            self.data.as_ptr() as *mut u8,
+            self.data.as_ptr() as *mut T,
             self.width,
             self.height,
             self.channels,
@@ -257,28 +320,29 @@ impl<'a> Image<'a> {
     }
 }
 
-/// A mutably borrowed 8-bit image, written by [`Session::inpaint`].
+/// A mutably borrowed image, written by [`Session::inpaint`]; as [`Image`].
 #[derive(Debug)]
-pub struct ImageMut<'a> {
-    data: &'a mut [u8],
+pub struct ImageMut<'a, T: Sample = u8> {
+    data: &'a mut [T],
     width: usize,
     height: usize,
     channels: usize,
     row_stride: usize,
 }
 
-impl<'a> ImageMut<'a> {
-    pub fn new(data: &'a mut [u8], width: usize, height: usize, channels: usize) -> Result<Self> {
+impl<'a, T: Sample> ImageMut<'a, T> {
+    pub fn new(data: &'a mut [T], width: usize, height: usize, channels: usize) -> Result<Self> {
         Self::with_stride(data, width, height, channels, width * channels)
     }
+    /// Rows `row_stride` samples apart.
     pub fn with_stride(
-        data: &'a mut [u8],
+        data: &'a mut [T],
         width: usize,
         height: usize,
         channels: usize,
         row_stride: usize,
     ) -> Result<Self> {
-        check_layout(data.len(), width, height, channels, row_stride)?;
+        check_layout::<T>(data.len(), width, height, channels, row_stride)?;
         Ok(ImageMut {
             data,
             width,
@@ -308,92 +372,59 @@ impl<'a> ImageMut<'a> {
     }
 }
 
-/// An owned 8-bit image with packed rows.
+/// An owned image with packed rows of 8-bit (`ImageBuf`, `ImageBuf<u8>`) or
+/// 16-bit (`ImageBuf<u16>`) samples.
+///
+/// [`ImageBuf::new`], [`ImageBuf::from_vec`] and the `load` functions make
+/// 8-bit images, so that `ImageBuf::new(w, h, c)` needs no type annotation;
+/// [`ImageBuf::zeroed`] and [`ImageBuf::from_samples`] make either kind, and
+/// [`ImageBuf::load_16bit`] reads 16-bit files.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageBuf {
-    data: Vec<u8>,
+pub struct ImageBuf<T: Sample = u8> {
+    data: Vec<T>,
     width: usize,
     height: usize,
     channels: usize,
 }
 
 impl ImageBuf {
-    /// A black image.
+    /// A black 8-bit image ([`ImageBuf::zeroed`] for any sample type).
     pub fn new(width: usize, height: usize, channels: usize) -> Result<Self> {
-        let len = width
-            .checked_mul(height)
-            .and_then(|n| n.checked_mul(channels))
-            .ok_or_else(|| {
-                Error::invalid(format!("image is {width}x{height}x{channels}: too large"))
-            })?;
-        Self::from_vec(vec![0; len], width, height, channels)
+        Self::zeroed(width, height, channels)
     }
-    /// Takes packed rows; `data.len()` must be `width * height * channels`.
+    /// Takes packed 8-bit rows; `data.len()` must be `width * height *
+    /// channels` ([`ImageBuf::from_samples`] for any sample type).
     pub fn from_vec(data: Vec<u8>, width: usize, height: usize, channels: usize) -> Result<Self> {
-        check_layout(data.len(), width, height, channels, width * channels)?;
-        if data.len() != width * height * channels {
-            return Err(Error::invalid(format!(
-                "{} bytes for a {width}x{height}x{channels} image",
-                data.len()
-            )));
-        }
-        Ok(ImageBuf {
-            data,
-            width,
-            height,
-            channels,
-        })
+        Self::from_samples(data, width, height, channels)
     }
     /// Decodes a PNG or JPEG file with its stored channels (1 gray, 2 gray +
-    /// alpha, 3 RGB, 4 RGBA); EXIF orientation is applied.
+    /// alpha, 3 RGB, 4 RGBA); EXIF orientation is applied. 16-bit files are
+    /// rounded to 8 bits ([`ImageBuf::load_16bit`] keeps them).
     pub fn load<P: AsRef<Path>>(path: P) -> Result<Self> {
         Self::load_with_channels(path, 0)
     }
     /// As [`ImageBuf::load`], converted to `channels` (1, 3 or 4; 0 = as stored).
     pub fn load_with_channels<P: AsRef<Path>>(path: P, channels: usize) -> Result<Self> {
-        Ok(Self::load_ex(path.as_ref(), channels, false)?.0)
+        load_ex(path.as_ref(), channels, 0, false)?.0.to_buf()
     }
     /// As [`ImageBuf::load`], with the file's EXIF block and ICC colour
     /// profile, to carry to an output with [`ImageBuf::save_with_metadata`].
     pub fn load_with_metadata<P: AsRef<Path>>(path: P) -> Result<(Self, Metadata)> {
-        let (buf, meta) = Self::load_ex(path.as_ref(), 0, true)?;
-        Ok((buf, meta.expect("libgatedinpaint returned no metadata")))
+        let (t, meta) = load_ex(path.as_ref(), 0, 0, true)?;
+        Ok((t.to_buf()?, meta.expect("libgatedinpaint returned no metadata")))
     }
-    // gi_image_load_ex, with the metadata when asked for.
-    fn load_ex(path: &Path, channels: usize, with_meta: bool) -> Result<(Self, Option<Metadata>)> {
-        let path = c_path(path)?;
-        let (mut raw, mut meta) = (ptr::null_mut(), ptr::null_mut());
-        let meta_out = if with_meta { &mut meta as *mut _ } else { ptr::null_mut() };
-        let channels = channels.min(i32::MAX as usize) as i32;
-        check(unsafe { sys::gi_image_load_ex(path.as_ptr(), channels, 0, &mut raw, meta_out) })?;
-        let meta = NonNull::new(meta).map(Metadata); // owned before anything can fail
-        Ok((Tensor::own(raw).to_buf()?, meta))
+
+    /// Each sample x257 (0 -> 0, 255 -> 65535): the 16-bit image with the same
+    /// values, as the library widens its 8-bit fill.
+    pub fn to_u16(&self) -> ImageBuf<u16> {
+        ImageBuf {
+            data: self.data.iter().map(|&v| u16::from(v) * 257).collect(),
+            width: self.width,
+            height: self.height,
+            channels: self.channels,
+        }
     }
-    /// As [`ImageBuf::save_with_quality`], writing `meta` where the format
-    /// holds it (PNG, JPEG, WebP: EXIF and ICC; TIFF: ICC), the ICC profile
-    /// only when its colour space (grey or RGB) is this image's.
-    pub fn save_with_metadata<P: AsRef<Path>>(
-        &self,
-        path: P,
-        quality: u8,
-        meta: &Metadata,
-    ) -> Result<()> {
-        self.save_ex(path.as_ref(), quality, meta.0.as_ptr())
-    }
-    /// Encodes as PNG or JPEG, chosen by the extension (.png, .jpg, .jpeg).
-    pub fn save<P: AsRef<Path>>(&self, path: P) -> Result<()> {
-        self.save_with_quality(path, 0)
-    }
-    /// `quality`: JPEG quality 1..=100, 0 = default; ignored for PNG.
-    pub fn save_with_quality<P: AsRef<Path>>(&self, path: P, quality: u8) -> Result<()> {
-        self.save_ex(path.as_ref(), quality, ptr::null())
-    }
-    // gi_image_save_ex; `meta` may be null.
-    fn save_ex(&self, path: &Path, quality: u8, meta: *const sys::gi_metadata) -> Result<()> {
-        let path = c_path(path)?;
-        let t = self.as_image().tensor()?;
-        check(unsafe { sys::gi_image_save_ex(path.as_ptr(), t.0.as_ptr(), i32::from(quality), meta) })
-    }
+
     /// The 1-channel mask [`Session::inpaint`] wants, from a decoded mask
     /// image: a non-uniform alpha channel is the mask (painted = opaque),
     /// otherwise the brightest colour channel is. > 127 = fill.
@@ -419,8 +450,106 @@ impl ImageBuf {
         let t = self.as_image_mut().tensor()?;
         check(unsafe { sys::gi_mask_dilate(t.0.as_ptr(), radius) })
     }
+}
 
-    pub fn as_image(&self) -> Image<'_> {
+impl ImageBuf<u16> {
+    /// Decodes an image file keeping 16-bit samples: a 16-bit PNG or TIFF
+    /// gives its samples unchanged (0..=65535). Formats that hold only 8 bits
+    /// (JPEG, WebP, 8-bit PNG and TIFF) are widened x257 ([`ImageBuf::to_u16`]),
+    /// so 8-bit 255 reads 65535. Channels and EXIF orientation as
+    /// [`ImageBuf::load`].
+    pub fn load_16bit<P: AsRef<Path>>(path: P) -> Result<Self> {
+        Self::load_16bit_with_channels(path, 0)
+    }
+    /// As [`ImageBuf::load_16bit`], converted to `channels` (1, 3 or 4; 0 = as stored).
+    pub fn load_16bit_with_channels<P: AsRef<Path>>(path: P, channels: usize) -> Result<Self> {
+        load_ex(path.as_ref(), channels, sys::GI_LOAD_16BIT, false)?
+            .0
+            .to_buf16()
+    }
+    /// As [`ImageBuf::load_16bit`], with the file's EXIF block and ICC colour
+    /// profile ([`ImageBuf::load_with_metadata`]).
+    pub fn load_16bit_with_metadata<P: AsRef<Path>>(path: P) -> Result<(Self, Metadata)> {
+        let (t, meta) = load_ex(path.as_ref(), 0, sys::GI_LOAD_16BIT, true)?;
+        Ok((t.to_buf16()?, meta.expect("libgatedinpaint returned no metadata")))
+    }
+}
+
+// gi_image_load_ex, with the metadata when asked for.
+fn load_ex(
+    path: &Path,
+    channels: usize,
+    flags: i32,
+    with_meta: bool,
+) -> Result<(Tensor, Option<Metadata>)> {
+    let path = c_path(path)?;
+    let (mut raw, mut meta) = (ptr::null_mut(), ptr::null_mut());
+    let meta_out = if with_meta { &mut meta as *mut _ } else { ptr::null_mut() };
+    let channels = channels.min(i32::MAX as usize) as i32;
+    check(unsafe { sys::gi_image_load_ex(path.as_ptr(), channels, flags, &mut raw, meta_out) })?;
+    let meta = NonNull::new(meta).map(Metadata); // owned before anything can fail
+    Ok((Tensor::own(raw), meta))
+}
+
+impl<T: Sample> ImageBuf<T> {
+    /// A black image of any sample type: `ImageBuf::<u16>::zeroed(w, h, c)`.
+    pub fn zeroed(width: usize, height: usize, channels: usize) -> Result<Self> {
+        let len = width
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(channels))
+            .ok_or_else(|| {
+                Error::invalid(format!("image is {width}x{height}x{channels}: too large"))
+            })?;
+        Self::from_samples(vec![T::default(); len], width, height, channels)
+    }
+    /// Takes packed rows of any sample type; `data.len()` must be `width *
+    /// height * channels`.
+    pub fn from_samples(data: Vec<T>, width: usize, height: usize, channels: usize) -> Result<Self> {
+        check_layout::<T>(data.len(), width, height, channels, width * channels)?;
+        if data.len() != width * height * channels {
+            return Err(Error::invalid(format!(
+                "{} samples for a {width}x{height}x{channels} image",
+                data.len()
+            )));
+        }
+        Ok(ImageBuf {
+            data,
+            width,
+            height,
+            channels,
+        })
+    }
+    /// As [`ImageBuf::save_with_quality`], writing `meta` where the format
+    /// holds it (PNG, JPEG, WebP: EXIF and ICC; TIFF: ICC), the ICC profile
+    /// only when its colour space (grey or RGB) is this image's.
+    pub fn save_with_metadata<P: AsRef<Path>>(
+        &self,
+        path: P,
+        quality: u8,
+        meta: &Metadata,
+    ) -> Result<()> {
+        self.save_ex(path.as_ref(), quality, meta.0.as_ptr())
+    }
+    /// Encodes as PNG or JPEG (WebP, TIFF where built), chosen by the
+    /// extension (.png, .jpg, .jpeg, .webp, .tif, .tiff). An `ImageBuf<u16>`
+    /// is written with 16-bit samples to PNG and TIFF; JPEG and WebP hold only
+    /// 8 bits, so it fails there with [`Status::Unsupported`] rather than
+    /// being cut.
+    pub fn save<P: AsRef<Path>>(&self, path: P) -> Result<()> {
+        self.save_with_quality(path, 0)
+    }
+    /// `quality`: JPEG quality 1..=100, 0 = default; ignored for PNG.
+    pub fn save_with_quality<P: AsRef<Path>>(&self, path: P, quality: u8) -> Result<()> {
+        self.save_ex(path.as_ref(), quality, ptr::null())
+    }
+    // gi_image_save_ex; `meta` may be null.
+    fn save_ex(&self, path: &Path, quality: u8, meta: *const sys::gi_metadata) -> Result<()> {
+        let path = c_path(path)?;
+        let t = self.as_image().tensor()?;
+        check(unsafe { sys::gi_image_save_ex(path.as_ptr(), t.0.as_ptr(), i32::from(quality), meta) })
+    }
+
+    pub fn as_image(&self) -> Image<'_, T> {
         Image {
             data: &self.data,
             width: self.width,
@@ -429,7 +558,7 @@ impl ImageBuf {
             row_stride: self.width * self.channels,
         }
     }
-    pub fn as_image_mut(&mut self) -> ImageMut<'_> {
+    pub fn as_image_mut(&mut self) -> ImageMut<'_, T> {
         ImageMut {
             row_stride: self.width * self.channels,
             data: &mut self.data,
@@ -448,13 +577,13 @@ impl ImageBuf {
         self.channels
     }
     /// Packed rows.
-    pub fn data(&self) -> &[u8] {
+    pub fn data(&self) -> &[T] {
         &self.data
     }
-    pub fn data_mut(&mut self) -> &mut [u8] {
+    pub fn data_mut(&mut self) -> &mut [T] {
         &mut self.data
     }
-    pub fn into_vec(self) -> Vec<u8> {
+    pub fn into_vec(self) -> Vec<T> {
         self.data
     }
 }
@@ -469,9 +598,15 @@ fn c_radius(radius: u32) -> Result<i32> {
 /// radius`, and `image` bit-identical beyond. `image` and `filled` have the
 /// same shape; the result too. Fill the mask grown by `radius`
 /// ([`ImageBuf::dilate_mask`]) first, so `filled` holds useful pixels there.
-pub fn blend_feather(image: &Image, mask: &Image, filled: &Image, radius: u32) -> Result<ImageBuf> {
+/// `image` and `filled` are 8-bit or both 16-bit; the mask is 8-bit.
+pub fn blend_feather<T: Sample>(
+    image: &Image<T>,
+    mask: &Image,
+    filled: &Image<T>,
+    radius: u32,
+) -> Result<ImageBuf<T>> {
     let radius = c_radius(radius)?;
-    let mut out = ImageBuf::new(image.width, image.height, image.channels)?;
+    let mut out = ImageBuf::zeroed(image.width, image.height, image.channels)?;
     let (ti, tm, tf) = (image.tensor()?, mask.tensor()?, filled.tensor()?);
     let to = out.as_image_mut().tensor()?;
     check(unsafe {
@@ -531,30 +666,42 @@ impl Tensor {
         Tensor(NonNull::new(raw).expect("libgatedinpaint returned GI_OK and no tensor"))
     }
 
-    // Callers guarantee `data` covers the layout (check_layout ran on it).
-    fn wrap(
-        data: *mut u8,
+    // Callers guarantee `data` covers the layout (check_layout ran on it);
+    // `stride` counts samples.
+    fn wrap<T: Sample>(
+        data: *mut T,
         width: usize,
         height: usize,
         channels: usize,
         stride: usize,
     ) -> Result<Tensor> {
+        let stride_bytes = stride
+            .checked_mul(std::mem::size_of::<T>())
+            .ok_or_else(|| Error::invalid(format!("row stride {stride}: too large")))?;
         let mut raw = ptr::null_mut();
         check(unsafe {
             sys::gi_tensor_wrap(
-                sys::GI_DTYPE_U8,
+                T::DTYPE,
                 height as i32,
                 width as i32,
                 channels as i32,
                 data as *mut c_void,
-                stride,
+                stride_bytes,
                 &mut raw,
             )
         })?;
         Ok(Tensor::own(raw))
     }
 
-    fn to_buf(&self) -> Result<ImageBuf> {
+    /// A copy of the library's tensor, which must hold `T` samples.
+    fn to_buf<T: Sample>(&self) -> Result<ImageBuf<T>> {
+        let dtype = unsafe { sys::gi_tensor_dtype(self.0.as_ptr()) };
+        if dtype != T::DTYPE {
+            return Err(Error {
+                status: Status::Internal,
+                message: format!("tensor dtype is {dtype}, expected {}", T::DTYPE),
+            });
+        }
         let (mut h, mut w, mut c) = (0i32, 0i32, 0i32);
         check(unsafe { sys::gi_tensor_shape(self.0.as_ptr(), &mut h, &mut w, &mut c) })?;
         let (h, w, c) = (h as usize, w as usize, c as usize);
@@ -562,12 +709,22 @@ impl Tensor {
         let base = unsafe { sys::gi_tensor_data(self.0.as_ptr()) } as *const u8;
         let mut data = Vec::with_capacity(h * w * c);
         for y in 0..h {
-            // Row y is w*c bytes at base + y*stride, inside the tensor.
+            // Row y is w*c samples of the tensor's dtype (checked above) at
+            // base + y*stride bytes, inside the tensor and aligned.
             data.extend_from_slice(unsafe {
-                std::slice::from_raw_parts(base.add(y * stride), w * c)
+                std::slice::from_raw_parts(base.add(y * stride) as *const T, w * c)
             });
         }
-        ImageBuf::from_vec(data, w, h, c)
+        ImageBuf::from_samples(data, w, h, c)
+    }
+
+    /// A 16-bit copy: U16 samples as they are, U8 ones x257.
+    fn to_buf16(&self) -> Result<ImageBuf<u16>> {
+        if unsafe { sys::gi_tensor_dtype(self.0.as_ptr()) } == sys::GI_DTYPE_U16 {
+            self.to_buf()
+        } else {
+            Ok(self.to_buf::<u8>()?.to_u16())
+        }
     }
 }
 
@@ -749,12 +906,16 @@ impl Session {
     /// above 127, writing `out` (same shape as `image`). `guide`: a 1-channel
     /// sketch of the wanted edges, for models with a guide channel. Pixels
     /// outside the hole are copied unchanged, alpha passes through.
-    pub fn inpaint(
+    ///
+    /// `image` and `out` are both 8-bit or both 16-bit; mask and guide are
+    /// 8-bit. A 16-bit image reaches the network rounded to 8 bits and the
+    /// fill comes back x257; pixels outside the hole keep all 16 bits.
+    pub fn inpaint<T: Sample>(
         &mut self,
-        image: &Image,
+        image: &Image<T>,
         mask: &Image,
         guide: Option<&Image>,
-        out: &mut ImageMut,
+        out: &mut ImageMut<T>,
     ) -> Result<()> {
         self.run(image, mask, guide, out)
     }
@@ -763,15 +924,16 @@ impl Session {
     /// (`done` rises from 0 to 1). Returning `ControlFlow::Break(())`
     /// cancels: the call then fails with [`Status::Cancelled`] and `out` is
     /// left unchanged. A panic in `progress` cancels and is resumed here.
-    pub fn inpaint_with_progress<F>(
+    pub fn inpaint_with_progress<T, F>(
         &mut self,
-        image: &Image,
+        image: &Image<T>,
         mask: &Image,
         guide: Option<&Image>,
-        out: &mut ImageMut,
+        out: &mut ImageMut<T>,
         progress: F,
     ) -> Result<()>
     where
+        T: Sample,
         F: FnMut(f32, &str) -> ControlFlow<()>,
     {
         let mut state = ProgressState {
@@ -794,24 +956,24 @@ impl Session {
         result
     }
 
-    /// As [`Session::inpaint`], into a new image.
-    pub fn inpaint_new(
+    /// As [`Session::inpaint`], into a new image of the same sample type.
+    pub fn inpaint_new<T: Sample>(
         &mut self,
-        image: &Image,
+        image: &Image<T>,
         mask: &Image,
         guide: Option<&Image>,
-    ) -> Result<ImageBuf> {
-        let mut out = ImageBuf::new(image.width, image.height, image.channels)?;
+    ) -> Result<ImageBuf<T>> {
+        let mut out = ImageBuf::zeroed(image.width, image.height, image.channels)?;
         self.run(image, mask, guide, &mut out.as_image_mut())?;
         Ok(out)
     }
 
-    fn run(
+    fn run<T: Sample>(
         &mut self,
-        image: &Image,
+        image: &Image<T>,
         mask: &Image,
         guide: Option<&Image>,
-        out: &mut ImageMut,
+        out: &mut ImageMut<T>,
     ) -> Result<()> {
         let image = image.tensor()?;
         let mask = mask.tensor()?;

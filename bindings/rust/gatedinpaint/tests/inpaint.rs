@@ -356,3 +356,112 @@ fn mask_helpers() {
     let e = blend_feather(&grey.as_image(), &image.as_image(), &white.as_image(), 4).unwrap_err();
     assert_eq!(e.status(), Status::Shape, "{e}");
 }
+
+/// The crop as 16 bits with low bits that 8 bits cannot hold, chosen so
+/// that rounding to 8 bits gives the crop back: v * 257 + d, |d| <= 100.
+fn crop16(image: &ImageBuf) -> ImageBuf<u16> {
+    let wide = image.to_u16();
+    let data = wide
+        .data()
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let d = (i * 37 % 201) as i32 - 100;
+            (i32::from(v) + d).clamp(0, 65535) as u16
+        })
+        .collect();
+    ImageBuf::from_samples(data, image.width(), image.height(), image.channels()).unwrap()
+}
+
+#[test]
+fn sixteen_bit_files() {
+    let (image, _) = crop();
+    let deep = crop16(&image);
+    assert!(deep.data().iter().any(|&v| v > 255 && v % 257 != 0));
+    let path = scratch_dir().join("deep.png");
+    deep.save(&path).unwrap();
+    assert_eq!(ImageBuf::load_16bit(&path).unwrap(), deep);
+    // the 8-bit load rounds to 8 bits: the crop again
+    assert_eq!(ImageBuf::load(&path).unwrap(), image);
+    assert_eq!(
+        ImageBuf::load_16bit_with_channels(&path, 4).unwrap().data()[3],
+        65535
+    );
+    // an 8-bit file is widened x257
+    let shallow = scratch_dir().join("shallow.png");
+    image.save(&shallow).unwrap();
+    assert_eq!(ImageBuf::load_16bit(&shallow).unwrap(), image.to_u16());
+    // TIFF keeps 16 bits where the library has TIFF
+    let tif = scratch_dir().join("deep.tif");
+    match deep.save(&tif) {
+        Ok(()) => assert_eq!(ImageBuf::load_16bit(&tif).unwrap(), deep),
+        Err(e) => assert_eq!(e.status(), Status::Unsupported, "{e}"),
+    }
+    // JPEG and WebP hold 8 bits: refused, not cut
+    for name in ["deep.jpg", "deep.webp"] {
+        let e = deep.save(scratch_dir().join(name)).unwrap_err();
+        assert_eq!(e.status(), Status::Unsupported, "{name}: {e}");
+    }
+    // metadata follows a 16-bit image too
+    let (again, meta) = ImageBuf::load_16bit_with_metadata(&path).unwrap();
+    assert_eq!(again, deep);
+    let out = scratch_dir().join("deep_meta.png");
+    again.save_with_metadata(&out, 0, &meta).unwrap();
+    assert_eq!(ImageBuf::load_16bit(&out).unwrap(), deep);
+    // layouts count samples; the message counts bytes
+    let e = Image::new(&[0u16; 10], 4, 4, 3).unwrap_err();
+    assert!(e.message().contains("needs 96 bytes, the buffer has 20"), "{e}");
+}
+
+#[test]
+fn inpaint_sixteen_bit() {
+    let (image, mask) = crop();
+    let deep = crop16(&image);
+    let mut s = Session::new(&model()).unwrap();
+    s.set_threads(1).unwrap();
+    let shallow = s
+        .inpaint_new(&image.as_image(), &mask.as_image(), None)
+        .unwrap();
+    let filled = s
+        .inpaint_new(&deep.as_image(), &mask.as_image(), None)
+        .unwrap();
+    let c = image.channels();
+    let mut holes = 0;
+    for (i, &m) in mask.data().iter().enumerate() {
+        for k in i * c..i * c + c {
+            let (was, got) = (deep.data()[k], filled.data()[k]);
+            if m > 127 {
+                // the network saw the same 8-bit picture: the same fill x257
+                let diff = (f64::from(got) / 257.0 - f64::from(shallow.data()[k])).abs();
+                assert!(diff <= 1.0, "sample {k}: {got} / 257 vs {}", shallow.data()[k]);
+                holes += 1;
+            } else {
+                assert_eq!(was, got, "sample {k} outside the hole changed");
+            }
+        }
+    }
+    assert!(holes > 0);
+    assert_ne!(filled, deep, "nothing filled");
+
+    // The same through a strided 16-bit output view, with progress.
+    let (w, h) = (image.width(), image.height());
+    let stride = w * c + 3;
+    let mut wide = vec![0xBEEFu16; stride * h];
+    let mut view = ImageMut::with_stride(&mut wide, w, h, c, stride).unwrap();
+    let mut calls = 0;
+    s.inpaint_with_progress(&deep.as_image(), &mask.as_image(), None, &mut view, |_, _| {
+        calls += 1;
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert!(calls > 0);
+    for y in 0..h {
+        let row = &wide[y * stride..(y + 1) * stride];
+        assert_eq!(&row[..w * c], &filled.data()[y * w * c..(y + 1) * w * c]);
+        assert!(row[w * c..].iter().all(|&v| v == 0xBEEF), "padding written");
+    }
+
+    // blend_feather takes 16-bit images with the 8-bit mask
+    let soft = blend_feather(&deep.as_image(), &mask.as_image(), &filled.as_image(), 0).unwrap();
+    assert_eq!(soft, filled);
+}
