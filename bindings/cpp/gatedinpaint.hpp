@@ -126,10 +126,17 @@ public:
     }
     /* The same, and the file's EXIF and ICC profile into `meta`. */
     static Tensor load_image(const std::string &path, int32_t channels, Metadata &meta) {
+        return load_image_ex(path, channels, 0, &meta);
+    }
+    /* gi_image_load_ex: flags GI_LOAD_16BIT keeps a 16-bit PNG or TIFF as a
+     * GI_DTYPE_U16 tensor (other files stay GI_DTYPE_U8); `meta`, unless
+     * null, receives the file's EXIF and ICC profile. */
+    static Tensor load_image_ex(const std::string &path, int32_t channels, int32_t flags,
+                                Metadata *meta = nullptr) {
         gi_tensor *t = nullptr;
         gi_metadata *m = nullptr;
-        detail::check(gi_image_load_ex(path.c_str(), channels, 0, &t, &m));
-        meta = Metadata(m);
+        detail::check(gi_image_load_ex(path.c_str(), channels, flags, &t, meta ? &m : nullptr));
+        if (meta) *meta = Metadata(m);
         return Tensor(t);
     }
     /* Encodes by extension (.png, .jpg/.jpeg; .webp, .tif where the library

@@ -42,7 +42,8 @@ static void expect_error(F fn, gi_status status, const char *needle, int line) {
 static bool same_pixels(gi::Tensor &a, gi::Tensor &b) {
     if (a.height() != b.height() || a.width() != b.width() || a.channels() != b.channels())
         return false;
-    size_t row = (size_t)a.width() * a.channels();
+    if (a.dtype() != b.dtype()) return false;
+    size_t row = (size_t)a.width() * a.channels() * (a.dtype() == GI_DTYPE_U16 ? 2 : 1);
     for (int y = 0; y < a.height(); y++)
         if (std::memcmp((unsigned char *)a.data() + y * a.row_stride(),
                         (unsigned char *)b.data() + y * b.row_stride(), row) != 0)
@@ -203,6 +204,36 @@ int main(int argc, char **argv) {
         gi::Metadata moved(std::move(again));
         CHECK(moved.exif() == exif && again.exif().empty(), "moved metadata");
         std::remove(png.c_str());
+    }
+
+    /* 16 bits: a PNG round trip keeps every sample; inpaint keeps the known
+     * ones bit-identical and fills the hole with the 8-bit fill x257 */
+    {
+        std::vector<uint16_t> deep(pixels.size());
+        for (size_t i = 0; i < deep.size(); i++)
+            deep[i] = (uint16_t)(pixels[i] * 257 + (pixels[i] < 255 ? i % 199 : 0));
+        gi::Tensor t16 = gi::Tensor::wrap(GI_DTYPE_U16, H, W, 3, deep.data(), (size_t)W * 6);
+        const std::string png = std::string(argv[1]) + ".16.png"; /* in the build tree */
+        t16.save_image(png);
+        gi::Tensor back = gi::Tensor::load_image_ex(png, 0, GI_LOAD_16BIT);
+        CHECK(back.dtype() == GI_DTYPE_U16 && same_pixels(t16, back), "16-bit PNG round trip");
+        CHECK(gi::Tensor::load_image(png).dtype() == GI_DTYPE_U8, "8 bits without the flag");
+        gi::Metadata none;
+        gi::Tensor with_meta = gi::Tensor::load_image_ex(png, 3, GI_LOAD_16BIT, &none);
+        CHECK(with_meta.dtype() == GI_DTYPE_U16 && none.exif().empty(), "16 bits with meta");
+        std::remove(png.c_str());
+        expect_error([&] { t16.save_image(png.substr(0, png.size() - 4) + ".jpg"); },
+                     GI_E_UNSUPPORTED, "", __LINE__);
+        gi::Tensor out16 = moved.inpaint(t16, mask);
+        const uint16_t *o = (const uint16_t *)out16.data();
+        int kept = 1, widened = 1, changed = 0;
+        for (int i = 0; i < H * W * 3; i++) {
+            if (!holes[(size_t)i / 3]) kept &= o[i] == deep[(size_t)i];
+            else widened &= o[i] % 257 == 0, changed |= o[i] != deep[(size_t)i];
+        }
+        CHECK(out16.dtype() == GI_DTYPE_U16 && kept && widened && changed,
+              "16-bit inpaint: known kept %d, fill x257 %d, hole changed %d", kept, widened,
+              changed);
     }
 
     std::printf("%d checks, %d failures\n", checks, failures);
