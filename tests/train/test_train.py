@@ -573,7 +573,8 @@ def test_compare_report_tables(tmp_path, capsys):
     run.mkdir()
     (run / "log.tsv").write_text("step\tminutes\tval_hole_l1\tval_psnr\tval_detail\n"
                                  "1\t0\t0.42\t11.0\t0.10\n600\t9\t0.38\t12.5\t0.20\n")
-    (run / "summary.json").write_text(js.dumps({"step": 600, "args": {"batch": 8}}))
+    (run / "summary.json").write_text(js.dumps({"step": 600, "minutes": 40.02,
+                                                "args": {"batch": 8, "clock": "cpu"}}))
     ev = tmp_path / "eval-l1-objects"
     ev.mkdir()
     m = {"l1": 0.2, "psnr": 13.4, "ssim": 0.446, "detail": 0.21, "colour_noise": 0.9}
@@ -582,7 +583,8 @@ def test_compare_report_tables(tmp_path, capsys):
         "summary": {"ours": m, "compare": dict(m, psnr=12.2), "telea": m}}))
     assert compare_report.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "| gated-l1 | 600 | 4,800 | 0.420 -> 0.380 | 11.00 -> 12.50 | 0.10 -> 0.20 |" in out
+    assert ("| gated-l1 | 40.0 CPU | 600 | 4,800 | 0.420 -> 0.380 | 11.00 -> 12.50 | "
+            "0.10 -> 0.20 |") in out
     assert "| gated-paper | missing |" in out
     assert "| objects (74 cases, 3.5 %) | gated-l1 | 0.2000 | 13.40 | 0.446 | 0.21 | 0.90 |" in out
     assert "| | pconv-l1 | 0.2000 | 12.20 |" in out

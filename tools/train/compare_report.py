@@ -5,7 +5,7 @@
 
 Reads what tools/train/compare_gated_partial.sh leaves (each run's log.tsv and summary.json,
 and eval-{paper,l1}-{strokes,objects}/results.json from its evaluation, or from
-`gpu_session.sh eval`) and prints, in Markdown: the training table (steps, crops seen, the
+`gpu_session.sh eval`) and prints, in Markdown: the training table (minutes and their clock, steps, crops seen, the
 validation measures first -> last) and the evaluation table (in-hole L1, PSNR, SSIM, detail
 ratio, colour noise ratio per mask kind: each gated model, each PConv U-Net, the gated model with the oracle
 sketch, OpenCV Telea). A part that is missing is named, not invented.
@@ -19,12 +19,12 @@ RUNS = ("gated-paper", "gated-l1", "pconv-paper", "pconv-l1")
 
 
 def training_table(folder):
-    lines = ["| run | steps | crops seen | val hole L1 | val PSNR dB | val detail ratio |",
-             "|---|---:|---:|---|---|---|"]
+    lines = ["| run | minutes | steps | crops seen | val hole L1 | val PSNR dB | val detail ratio |",
+             "|---|---:|---:|---:|---|---|---|"]
     for name in RUNS:
         log, summ = (os.path.join(folder, name, f) for f in ("log.tsv", "summary.json"))
         if not (os.path.exists(log) and os.path.exists(summ)):
-            lines.append(f"| {name} | missing | | | | |")
+            lines.append(f"| {name} | missing | | | | | |")
             continue
         with open(log) as f:
             rows = list(csv.DictReader(f, delimiter="\t"))
@@ -36,7 +36,9 @@ def training_table(folder):
             if key not in first or first[key] in ("", "nan"):
                 return "n/a"
             return f"{float(first[key]):{fmt}} -> {float(last[key]):{fmt}}"
-        lines.append(f"| {name} | {s['step']:,} | {s['step'] * s['args']['batch']:,} | "
+        clock = "CPU" if s["args"].get("clock") == "cpu" else "wall"  # train.py --clock
+        lines.append(f"| {name} | {s['minutes']:.1f} {clock} | {s['step']:,} | "
+                     f"{s['step'] * s['args']['batch']:,} | "
                      f"{span('val_hole_l1', '.3f')} | {span('val_psnr', '.2f')} | "
                      f"{span('val_detail', '.2f')} |")
     return lines
