@@ -613,6 +613,22 @@ def test_pconv_training_steps_and_fine_tuning():
     assert pconv_net.macs(64, 7, 512) == 4 * pconv_net.macs(64, 7, 256)
 
 
+def test_pconv_weights_train_at_the_scale_of_nvidia_parametrisation():
+    """state() is the engine's W; the optimiser sees W / fan_in, so one Adam step moves a
+    convolution by about lr relative to its size, as for the gated network."""
+    from gitrain import pconv_net
+    from gimodel import pconv_torch
+    g = pconv_net.PConvNet(8, 4, seed=1)
+    want = pconv_torch.random_state_dict(8, 4, seed=1)
+    assert torch.allclose(g.state()["enc_2.conv.weight"], want["enc_2.conv.weight"])
+    assert g.weights["enc_2__conv__weight"].std() < 1  # He-normal, not x fan_in
+    before = g.state()["enc_2.conv.weight"].detach().clone()
+    opt = torch.optim.Adam(g.parameters(), lr=1e-3)
+    pconv_net.train_step(g, opt, _batch(n=2, size=64)[:2], "paper")
+    after = g.state()["enc_2.conv.weight"].detach()
+    assert ((after - before).abs().mean() / before.abs().mean()) > 1e-3
+
+
 @pytest.mark.skipif(not LIBRARY, reason="GI_LIBRARY is not set (meson test train)")
 def test_pconv_export_runs_in_the_engine(tmp_path):
     """What trains is what the library runs: the exported net (F32) against its own

@@ -16,6 +16,15 @@ Losses (`loss`):
          mean over hole pixels, so that a comparison can hold the loss fixed.
 BatchNorm trains with batch statistics; `freeze_encoder_bn()` switches the encoder's to
 its running statistics for the paper's fine-tuning phase (lr 5e-5).
+
+Each convolution weight is trained as W / fan_in (fan_in = cin x k x k): the engine's (and
+naoto0804's) layer divides by sum(M), the count of valid inputs, where NVIDIA's multiplies
+by sum(1) / sum(M), so its weights are fan_in times larger for the same function (He-normal
+x fan_in, about 35 at fan_in 600). Adam moves a weight by about lr per step whatever its
+size, so trained as they are, the weights would change fan_in times more slowly relative
+to their size than the gated network's: a first comparison, trained that way, left the
+U-Net near its initialisation (docs/GATED_VS_PARTIAL.md). Trained as W / fan_in, the
+optimiser sees NVIDIA's parametrisation; state() and the export give the engine's W.
 Images here are in [-1, 1] and masks 1 = hole (the gated recipe's convention); the network
 sees ImageNet-normalised colour and 1 = known masks, converted at the boundary.
 """
@@ -44,12 +53,15 @@ class PConvNet(nn.Module):
         self.layers = pconv.layers(width, depth)
         sd = pconv_torch.random_state_dict(width, depth, seed=seed)
         self.weights = nn.ParameterDict()
+        self.fan_in = {}  # parameter key -> the factor its trained value is scaled by
         for k, v in sd.items():
             key = k.replace(".", "__")
             if k.endswith(("running_mean", "running_var")):
                 self.register_buffer(key, v.clone())
-            else:
-                self.weights[key] = nn.Parameter(v.clone())
+                continue
+            if k.endswith(".conv.weight"):
+                self.fan_in[key] = float(v.shape[1] * v.shape[2] * v.shape[3])
+            self.weights[key] = nn.Parameter(v.clone() / self.fan_in.get(key, 1.0))
         self.frozen = set()
 
     def freeze_encoder_bn(self):
@@ -57,7 +69,7 @@ class PConvNet(nn.Module):
 
     def state(self):
         """Our tensor names -> tensors (parameters and running statistics)."""
-        out = {k.replace("__", "."): v for k, v in self.weights.items()}
+        out = {k.replace("__", "."): v * self.fan_in.get(k, 1.0) for k, v in self.weights.items()}
         out.update({k.replace("__", "."): v for k, v in self.named_buffers()})
         return out
 
