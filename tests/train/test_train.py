@@ -627,6 +627,10 @@ def test_pconv_weights_train_at_the_scale_of_nvidia_parametrisation():
     pconv_net.train_step(g, opt, _batch(n=2, size=64)[:2], "paper")
     after = g.state()["enc_2.conv.weight"].detach()
     assert ((after - before).abs().mean() / before.abs().mean()) > 1e-3
+    # a checkpoint in the old form (no marker) is refused, not exported with wrong weights
+    pconv_net.check_checkpoint({"pconv_parametrisation": pconv_net.PARAMETRISATION}, "new.pt")
+    with pytest.raises(SystemExit, match="before the W / fan_in"):
+        pconv_net.check_checkpoint({}, "old.pt")
 
 
 @pytest.mark.skipif(not LIBRARY, reason="GI_LIBRARY is not set (meson test train)")

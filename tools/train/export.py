@@ -66,6 +66,8 @@ def main(argv=None):
                            input_fill=args.get("input_fill", "zeros"),
                            residual=args.get("residual", False))
     ema = "g_ema" in st and not a.raw
+    if pconv:
+        pconv_net.check_checkpoint(st, a.checkpoint)
     g.load_state_dict(st["g_ema"] if ema else st["g"])
     family = args.get("family", "deepfill_v2")
     name = a.name or (f"libgatedinpaint {'default ' if not pconv else ''}{family} width "

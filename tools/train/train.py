@@ -173,6 +173,8 @@ def main(argv=None):
                              f"{old['width']}/{old['guide']}/{old['d_width']}")
         if old.get("clock", "wall") != a.clock:  # its elapsed time was counted on that clock
             raise SystemExit(f"train: {ckpt} was trained with --clock {old.get('clock', 'wall')}")
+        if pconv:
+            pconv_net.check_checkpoint(st, ckpt)
         g.load_state_dict(st["g"])
         opt_g.load_state_dict(st["opt_g"])
         if d is not None:
@@ -201,7 +203,9 @@ def main(argv=None):
         extra = {"g_ema": g_ema.state_dict()} if g_ema is not None else {}
         nets_d = {"d": d.state_dict(), "opt_d": opt_d.state_dict()} if d is not None else {}
         torch.save({**extra, **nets_d, "g": g.state_dict(), "opt_g": opt_g.state_dict(),
-                    "step": step, "elapsed": elapsed, "args": vars(a), "device": dev}, tmp)
+                    "step": step, "elapsed": elapsed, "args": vars(a), "device": dev,
+                    **({"pconv_parametrisation": pconv_net.PARAMETRISATION} if pconv else {})},
+                   tmp)
         os.replace(tmp, path)
 
     log_path = os.path.join(a.out, "log.tsv")

@@ -44,6 +44,16 @@ _MEAN = torch.tensor(pconv_torch.MEAN).view(1, 3, 1, 1)
 _STD = torch.tensor(pconv_torch.STD).view(1, 3, 1, 1)
 
 
+# Checkpoints carry this (train.py); one without it holds weights in the old form, W.
+PARAMETRISATION = "w_over_fan_in"
+
+
+def check_checkpoint(st, path):
+    if st.get("pconv_parametrisation") != PARAMETRISATION:
+        raise SystemExit(f"{path}: a PConv checkpoint from before the W / fan_in "
+                         "parametrisation (gitrain/pconv_net.py); its export is what remains")
+
+
 class PConvNet(nn.Module):
     guide_channels = 0
 
