@@ -458,6 +458,13 @@ def test_train_cli_discriminator_lr_ratio_and_cpu_clock(tmp_path):
     assert 1e-4 < lr_g < 1e-3  # the cosine schedule has started
     assert st["opt_d"]["param_groups"][0]["lr"] == pytest.approx(4 * lr_g)
     assert st["args"]["clock"] == "cpu" and st["elapsed"] > 0
+    # the discriminator probe reads the same checkpoint
+    import probe_discriminator
+    r = probe_discriminator.probe(str(run / "last.pt"), str(tmp_path), n=2)
+    assert r["step"] == 2 and r["real"].shape == r["fake"].shape and r["real"].shape[0] == 2
+    want = torch.relu(1 - r["real"]).mean() + torch.relu(1 + r["fake"]).mean()
+    assert abs(r["hinge"] - want.item()) < 1e-6 and 0 < r["hinge"] < 4
+    assert not torch.equal(r["real"], r["fake"])  # the filled crops are not the real ones
     # a discriminator warm-up needs the GAN term from the start
     with pytest.raises(SystemExit, match="--d-warmup"):
         train_cli.main(args + ["--out", str(tmp_path / "w"), "--d-warmup", "5",

@@ -5,10 +5,11 @@
 
 Reads what tools/train/compare_gated_partial.sh leaves (each run's log.tsv and summary.json,
 and eval-{paper,l1}-{strokes,objects}/results.json from its evaluation, or from
-`gpu_session.sh eval`) and prints, in Markdown: the training table (minutes and their clock, steps, crops seen, the
-validation measures first -> last) and the evaluation table (in-hole L1, PSNR, SSIM, detail
-ratio, colour noise ratio per mask kind: each gated model, each PConv U-Net, the gated model with the oracle
-sketch, OpenCV Telea). A part that is missing is named, not invented.
+`gpu_session.sh eval`) and prints, in Markdown: the training table (minutes and their clock,
+steps, crops seen, the validation measures first -> last) and the evaluation table (in-hole
+L1, PSNR, SSIM, detail ratio, colour noise ratio per mask kind: each gated model, each PConv
+U-Net, the gated model with the oracle sketch, OpenCV Telea). A part that is missing is
+named, not invented.
 """
 import csv
 import json
@@ -19,7 +20,8 @@ RUNS = ("gated-paper", "gated-l1", "pconv-paper", "pconv-l1")
 
 
 def training_table(folder):
-    lines = ["| run | minutes | steps | crops seen | val hole L1 | val PSNR dB | val detail ratio |",
+    lines = ["| run | minutes | steps | crops seen | val hole L1 | val PSNR dB "
+             "| val detail ratio |",
              "|---|---:|---:|---:|---|---|---|"]
     for name in RUNS:
         log, summ = (os.path.join(folder, name, f) for f in ("log.tsv", "summary.json"))

@@ -8,9 +8,9 @@
 Reads train.py's log.tsv (or the model card's default.train-log.tsv, whose first column is
 the run: --run picks one) and draws one panel per measure (val_psnr: in-hole PSNR of the
 fixed validation crops, dB; val_detail: their detail ratio; val_colour: their colour noise
-ratio, tools/eval/measures.py), one line per log, with OpenCV (no plotting library needed). --x minutes puts the log's
-minutes (wall-clock, or CPU time for runs trained with --clock cpu) on the x axis instead of
-steps: the fair axis for runs of different cost per step.
+ratio, tools/eval/measures.py), one line per log, with OpenCV (no plotting library needed).
+--x minutes puts the log's minutes (wall-clock, or CPU time for runs trained with --clock cpu)
+on the x axis instead of steps: the fair axis for runs of different cost per step.
 Rows without a measure (logs written before it was added) are left out of its panel.
 """
 import argparse
@@ -75,7 +75,8 @@ def panel(series, key, title, w=560, h=300, xlabel="step"):
                     cv2.LINE_AA)
     cv2.rectangle(img, (left, top), (w - right, h - bottom), (0, 0, 0), 1)
     cv2.putText(img, title, (left, top - 10), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, xlabel, (w - right - 8 * len(xlabel), h - 6), font, 0.4, (80, 80, 80), 1, cv2.LINE_AA)
+    cv2.putText(img, xlabel, (w - right - 8 * len(xlabel), h - 6), font, 0.4, (80, 80, 80), 1,
+                cv2.LINE_AA)
     for i, (label, s, v) in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
         pts = np.array([at(a, b) for a, b in zip(s, v)], np.int32)

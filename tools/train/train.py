@@ -260,7 +260,8 @@ def main(argv=None):
             v1 = recipe.validate(g_out, *val, use_guide=True)[0] if a.guide else float("nan")
             with open(log_path, "a") as f:
                 f.write(f"{step}\t{elapsed / 60:.2f}\t{avg.get('d', float('nan')):.5f}\t"
-                        f"{avg.get('g_gan', float('nan')):.5f}\t{avg.get('l1', float('nan')):.5f}\t"
+                        f"{avg.get('g_gan', float('nan')):.5f}\t"
+                        f"{avg.get('l1', float('nan')):.5f}\t"
                         f"{v0:.5f}\t{v1:.5f}\t{ps:.3f}\t{dr:.4f}\t{cn:.4f}\n")
             if a.no_progress:
                 print(f"step {step} {elapsed / 60:.1f} min "

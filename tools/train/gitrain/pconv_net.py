@@ -79,7 +79,8 @@ class PConvNet(nn.Module):
 
     def state(self):
         """Our tensor names -> tensors (parameters and running statistics)."""
-        out = {k.replace("__", "."): v * self.fan_in.get(k, 1.0) for k, v in self.weights.items()}
+        out = {k.replace("__", "."): v * self.fan_in[k] if k in self.fan_in else v
+               for k, v in self.weights.items()}
         out.update({k.replace("__", "."): v for k, v in self.named_buffers()})
         return out
 
