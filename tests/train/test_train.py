@@ -204,6 +204,21 @@ def test_discriminator_output_is_a_patch_map():
     d = nets.Discriminator(5, cnum=8)
     y = d(torch.randn(2, 5, 128, 192))
     assert y.shape == (2, 32 * 2 * 3)
+    assert nets.Discriminator(5, cnum=8, blur=True)(torch.randn(2, 5, 128, 192)).shape == y.shape
+
+
+def test_blurred_discriminator_does_not_see_a_one_pixel_checkerboard():
+    # the low-pass before each stride-2 convolution removes the pattern a stride-2
+    # convolution aliases: a checkerboard added to the input changes nothing
+    torch.manual_seed(0)
+    x = torch.randn(1, 5, 64, 64)
+    yy, xx = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    board = (((yy + xx) % 2) * 2 - 1).float() * 0.5
+    for blur in (True, False):
+        d = nets.Discriminator(5, cnum=8, blur=blur).eval()
+        with torch.no_grad():
+            change = (d(x + board) - d(x)).abs().max().item()
+        assert (change < 1e-5) == blur, (blur, change)
 
 
 # ---------------------------------------------------------------------------------------
@@ -241,6 +256,56 @@ def test_photo_crops(tmp_path):
     assert img.min() >= -1 and img.max() <= 1
     assert set(torch.unique(m).tolist()) <= {0.0, 1.0}
     assert set(torch.unique(e).tolist()) <= {0.0, 1.0}
+
+
+def test_displace_hole_moves_only_the_hole_content():
+    # vertical stripes 8 px wide: a displacement of 4 px to the right inverts them
+    c, m = 32, 6
+    big = np.zeros((c + 2 * m, c + 2 * m, 3), np.uint8)
+    big[:, (np.arange(c + 2 * m) // 8) % 2 == 1] = 200
+    mask = np.zeros((c, c), np.float32)
+    mask[8:24, 8:24] = 1
+    known = big[m:m + c, m:m + c]
+    for taper in (0, 4):
+        target, source = data.displace_hole(big, mask, m, 4, 0, taper)
+        assert np.array_equal(target[mask == 0], known[mask == 0])
+        deep = mask.copy() if taper == 0 else np.pad(mask[12:20, 12:20], 12)
+        assert np.array_equal(target[deep > 0], big[m:m + c, m + 4:m + 4 + c][deep > 0])
+        assert not np.array_equal(target[deep > 0], known[deep > 0])
+        if taper == 0:  # the guide's source: the displaced image everywhere (no seam)
+            assert np.array_equal(source, big[m:m + c, m + 4:m + 4 + c])
+
+
+def test_photo_crops_guide_shift_moves_guided_holes_and_their_guide(tmp_path):
+    # vertical stripes: in an unmoved crop every hole pixel has its column's known colour
+    img = np.zeros((300, 400, 3), np.uint8)
+    img[:, (np.arange(400) // 40) % 2 == 1] = (220, 200, 180)
+    cv2.imwrite(str(tmp_path / "p.png"), img)
+
+    def look(ds, k):
+        t, m, e, keep = ds.sample(np.random.default_rng(k))
+        u8 = ((t.numpy().transpose(1, 2, 0) + 1) * 127.5).round().astype(np.int16)[:, :, 0]
+        hole = m[0].numpy() > 0.5
+        cols = [x for x in range(u8.shape[1]) if hole[:, x].any() and (~hole[:, x]).any()]
+        same = np.mean([np.abs(u8[hole[:, x], x] - np.median(u8[~hole[:, x], x])).max() < 3
+                        for x in cols])
+        # guide pixels in the hole sit on the (possibly moved) content's outlines
+        gx = np.abs(np.diff(u8, axis=1, prepend=u8[:, :1]))
+        near = cv2.dilate((gx > 40).astype(np.uint8), np.ones((1, 7), np.uint8)) > 0
+        on = (e[0].numpy() > 0) & hole
+        return same, (near[on].mean() if on.any() else 1.0), keep.item()
+
+    plain = data.PhotoCrops(str(tmp_path), crop=64, guide_keep=1.0, box_prob=1.0, seed=2)
+    moved = data.PhotoCrops(str(tmp_path), crop=64, guide_keep=1.0, box_prob=1.0,
+                            guide_shift=1.0, seed=2)
+    unguided = data.PhotoCrops(str(tmp_path), crop=64, guide_keep=0.0, box_prob=1.0,
+                               guide_shift=1.0, seed=2)
+    n = 16
+    assert all(look(plain, k)[0] == 1.0 for k in range(n))
+    assert all(look(unguided, k)[0] == 1.0 for k in range(n))  # no guide, nothing moved
+    res = [look(moved, k) for k in range(n)]
+    assert sum(same < 0.9 for same, _, _ in res) >= n // 2
+    assert all(on_outline > 0.9 for _, on_outline, _ in res)
 
 
 def test_fixed_val_set_takes_photos_smaller_than_its_crop(tmp_path):

@@ -121,9 +121,14 @@ def main(argv=None):
                         "when judging a new one)")
     p.add_argument("--shiftmap", action="store_true",
                    help="also OpenCV's patch-based xphoto ShiftMap (slow)")
+    p.add_argument("--guide-only", action="store_true",
+                   help="only the guide figure and its columns (seconds; for training "
+                        "snapshots): writes guide.jpg and guide.json to --out")
     a = p.parse_args(argv)
     w, h = (int(v) for v in a.size.lower().split("x"))
     os.makedirs(a.out, exist_ok=True)
+    if a.guide_only:
+        return guide_only(a, w, h)
     per_photo = 2 if a.mask_kind == "objects" else a.masks
 
     # the network alone, as the official graph runs it (no region windows)
@@ -267,6 +272,17 @@ def step_column(img, cx, cy, hole):
     ss = np.stack([np.convolve(r, k, mode="valid") for r in s])  # column i: hole column i + 2
     jump = np.abs(np.diff(ss, axis=1))                 # between hole columns i + 2 and i + 3
     return float(np.median(x0 + 3 + np.argmax(jump, axis=1)))
+
+
+def guide_only(a, w, h):
+    ours = gilib.Inpainter(a.model, threads=a.threads, lib=a.lib, strategy="exact")
+    c = guide_figure(ours, list_images(a.photos), w, h, os.path.join(a.out, "guide.jpg"))
+    ours.close()
+    with open(os.path.join(a.out, "guide.json"), "w") as f:
+        json.dump(c, f, indent=1)
+    print(f"outline {c['truth_column']:.1f}: " + ", ".join(
+        f"{k} {c['column'][k]:.1f} (step {c['step'][k]:.0f})" for k in c["column"]))
+    return 0
 
 
 def guide_figure(ours, files, w, h, path):

@@ -43,6 +43,11 @@ def parse_args(argv=None):
     p.add_argument("--guide", type=int, choices=(0, 1), default=1, help="guide channels")
     p.add_argument("--guide-keep", type=float, default=0.5,
                    help="share of samples that get the edge guide (default 0.5)")
+    p.add_argument("--guide-shift", type=float, default=0.0,
+                   help="share of the guided samples whose hole content is displaced, so the "
+                        "guide alone says where outlines go (gitrain/data.py displace_hole)")
+    p.add_argument("--shift-px", type=int, default=24,
+                   help="largest displacement for --guide-shift (px at the crop's scale)")
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--scale-min", type=float, default=0.35,
@@ -52,6 +57,9 @@ def parse_args(argv=None):
     p.add_argument("--min-width", type=int, default=12, help="brush width range (px)")
     p.add_argument("--max-width", type=int, default=40)
     p.add_argument("--d-width", type=int, default=64, help="discriminator cnum (default 64)")
+    p.add_argument("--d-blur", action="store_true",
+                   help="low-pass before each of the discriminator's stride-2 convolutions "
+                        "(anti-aliased; gitrain/nets.py Discriminator)")
     p.add_argument("--d-lr-ratio", type=float, default=1.0,
                    help="discriminator learning rate over the generator's (1: official)")
     p.add_argument("--d-warmup", type=int, default=0,
@@ -160,7 +168,8 @@ def main(argv=None):
         g, d = pconv_net.PConvNet(a.width, a.depth, seed=a.seed).to(dev), None
         opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=a.lr), None
     else:
-        g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill, a.residual)
+        g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill, a.residual,
+                                a.d_blur)
         opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2), a.d_lr_ratio)
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
     step, elapsed, ema_state = 0, 0.0, None
@@ -168,9 +177,10 @@ def main(argv=None):
     if os.path.exists(ckpt):
         st = torch.load(ckpt, map_location=dev, weights_only=False)  # ours; see export.py
         old = st["args"]
-        if (old["width"], old["guide"], old["d_width"]) != (a.width, a.guide, a.d_width):
-            raise SystemExit(f"train: {ckpt} has width/guide/d_width "
-                             f"{old['width']}/{old['guide']}/{old['d_width']}")
+        have = (old["width"], old["guide"], old["d_width"], old.get("d_blur", False))
+        if have != (a.width, a.guide, a.d_width, a.d_blur):
+            raise SystemExit(f"train: {ckpt} has width/guide/d_width/d_blur "
+                             f"{'/'.join(map(str, have))}")
         if old.get("clock", "wall") != a.clock:  # its elapsed time was counted on that clock
             raise SystemExit(f"train: {ckpt} was trained with --clock {old.get('clock', 'wall')}")
         if pconv:
@@ -193,6 +203,7 @@ def main(argv=None):
     ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop,
                          scale=(a.scale_min, a.scale_max), guide_keep=a.guide_keep,
                          box_prob=a.box_prob, min_width=a.min_width, max_width=a.max_width,
+                         guide_shift=a.guide_shift, shift_px=a.shift_px,
                          seed=a.seed * 1000003 + step)
     it = data.batches(ds, a.batch, workers)
     val = [t.to(dev) for t in data.fixed_val_set(os.path.join(a.data, "val"),

@@ -1,5 +1,7 @@
 """Photos -> training batches: random scale, crop and flip, free-form + box masks, and the
-edge guide (Canny of the ground truth, kept for a random share of the samples)."""
+edge guide (Canny of the ground truth, kept for a random share of the samples), optionally
+with the hole's content displaced so that the guide, not the surroundings, says where its
+outlines go (displace_hole)."""
 import os
 
 import cv2
@@ -43,17 +45,50 @@ def to_tensor(rgb):
                             - np.float32(1.0))
 
 
+MIN_SHIFT_EDGE = 24  # guide pixels a displaced hole needs (about 1.5 outlines across a stroke)
+
+
+def displace_hole(big, mask, margin, dx, dy, taper):
+    """A training target in which the hole's content is moved by (dx, dy) px while the known
+    pixels stay: the sample teaches the network to put structure where the guide draws it,
+    even where that disagrees with the outlines entering the hole (a user moving an outline
+    with a line). big: (c + 2 margin)-square uint8 RGB, the crop with a margin on each side;
+    mask: c x c float, 1 = hole. The displacement is full at taper px or more from the known
+    pixels and falls linearly to 0 at them (taper 0: full everywhere in the hole, so outlines
+    jump at its border, as when a line is drawn away from an outline). Returns (target, guide
+    source): the guide's edges come from the displaced image without the seam at the hole's
+    border, which no user would draw."""
+    c = mask.shape[0]
+    hole = (mask > 0.5).astype(np.uint8)
+    if taper > 0:
+        alpha = np.minimum(cv2.distanceTransform(hole, cv2.DIST_L2, 3) / taper, 1.0)
+    else:
+        alpha = hole.astype(np.float32)
+    ys, xs = np.mgrid[0:c, 0:c].astype(np.float32)
+
+    def warp(a):
+        return cv2.remap(big, xs + margin + a * dx, ys + margin + a * dy, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT)
+    target = warp(alpha.astype(np.float32))  # alpha 0: the known pixels, exactly
+    source = target if taper > 0 else warp(np.ones_like(alpha, np.float32))
+    return np.ascontiguousarray(target), source
+
+
 class PhotoCrops(torch.utils.data.IterableDataset):
     """Endless random training samples from a folder of photos (held in memory).
 
     Each sample: image (3, c, c) in [-1, 1], mask (1, c, c) 1 = hole, edge (1, c, c) 0/1,
-    keep (1, 1, 1): 1 when the guide is given for this sample, 0 when it is dropped."""
+    keep (1, 1, 1): 1 when the guide is given for this sample, 0 when it is dropped.
+    guide_shift: the share of the guided samples whose hole content is displaced
+    (displace_hole) by 3 to shift_px px in a random direction, with a taper of 0 (half of
+    them) or 2-16 px."""
 
     def __init__(self, folder, *, crop=128, scale=(0.35, 0.9), guide_keep=0.5, box_prob=1.0,
-                 min_width=12, max_width=40, seed=0):
+                 min_width=12, max_width=40, guide_shift=0.0, shift_px=24, seed=0):
         super().__init__()
         self.images = [load_rgb(p) for p in list_images(folder)]
         self.crop, self.scale, self.guide_keep = crop, scale, guide_keep
+        self.guide_shift, self.margin = guide_shift, (shift_px if guide_shift > 0 else 0)
         self.box_prob = box_prob
         self.stroke = dict(min_width=min_width, max_width=max_width)
         self.seed = seed
@@ -61,7 +96,8 @@ class PhotoCrops(torch.utils.data.IterableDataset):
     def sample(self, rng):
         img = self.images[int(rng.integers(len(self.images)))]
         h, w = img.shape[:2]
-        c = self.crop
+        m = self.margin
+        c = self.crop + 2 * m        # the crop and its margin, cut off below
         s = rng.uniform(*self.scale)
         s = max(s, (c + 1) / min(h, w))
         sh, sw = max(c, round(h * s)), max(c, round(w * s))
@@ -76,10 +112,22 @@ class PhotoCrops(torch.utils.data.IterableDataset):
         patch = patch[py:py + c, px:px + c]
         if rng.random() < 0.5:
             patch = patch[:, ::-1]
-        patch = np.ascontiguousarray(patch)
-        edge = (edge_map(patch) > 0).astype(np.float32)
+        big = np.ascontiguousarray(patch)
+        c = self.crop
+        patch = np.ascontiguousarray(big[m:m + c, m:m + c])
         mask = masks.training_mask(c, c, rng, box_prob=self.box_prob, **self.stroke)
         keep = np.float32(rng.random() < self.guide_keep)
+        edge = (edge_map(patch) > 0).astype(np.float32)
+        if m and keep and rng.random() < self.guide_shift:
+            r, t = rng.uniform(3, m), rng.uniform(2, 16) if rng.random() < 0.5 else 0.0
+            a = rng.uniform(0, 2 * np.pi)
+            moved, source = displace_hole(big, mask, m, round(r * np.cos(a)),
+                                          round(r * np.sin(a)), t)
+            moved_edge = (edge_map(source) > 0).astype(np.float32)
+            # without an outline in the hole the guide cannot say where the content went:
+            # such a sample would teach the network to ignore the surroundings
+            if (moved_edge * mask).sum() >= MIN_SHIFT_EDGE:
+                patch, edge = moved, moved_edge
         return (to_tensor(patch), torch.from_numpy(mask)[None], torch.from_numpy(edge)[None],
                 torch.full((1, 1, 1), float(keep)))
 

@@ -281,16 +281,32 @@ class Discriminator(nn.Module):
     """SN-PatchGAN: six 5x5 stride-2 SN convolutions (cnum x 1, 2, 4, 4, 4, 4), TF SAME
     padding, each followed by leaky ReLU 0.2 (as the official discriminator); the output is
     the (B, 4*cnum, H/64, W/64) patch map, flattened. Input: image (3) + mask (1)
-    [+ guide (1)]."""
+    [+ guide (1)].
 
-    def __init__(self, in_channels=4, cnum=64):
+    blur (not in the official network): a [1 2 1] x [1 2 1] / 16 low-pass before each
+    stride-2 convolution (anti-aliased downsampling, Zhang 2019). A stride-2 convolution
+    cannot tell a pattern at the sampling frequency from a smooth one it aliases to, so the
+    generator can add such patterns without being judged for them; the blur removes the
+    Nyquist frequency (a one-pixel checkerboard) before each subsampling, so the
+    discriminator sees it as it is rather than aliased."""
+
+    def __init__(self, in_channels=4, cnum=64, blur=False):
         super().__init__()
         chans = [in_channels, cnum, 2 * cnum, 4 * cnum, 4 * cnum, 4 * cnum, 4 * cnum]
         self.convs = nn.ModuleList(SNConv2d(chans[i], chans[i + 1]) for i in range(6))
+        self.blur = blur
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("_kernel", (k[:, None] * k[None, :] / 16)[None, None],
+                             persistent=False)
+
+    def _lowpass(self, x):
+        c = x.shape[1]
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"),
+                        self._kernel.expand(c, 1, 3, 3), groups=c)
 
     def forward(self, x):
         for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.2)
+            x = F.leaky_relu(conv(self._lowpass(x) if self.blur else x), 0.2)
         return x.flatten(1)
 
 

@@ -39,9 +39,9 @@ class LossConfig:
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
-              residual=False):
+              residual=False, d_blur=False):
     g = Generator(width, guide_channels, input_fill=input_fill, residual=residual).to(device)
-    d = Discriminator(3 + 1 + guide_channels, d_width).to(device)
+    d = Discriminator(3 + 1 + guide_channels, d_width, blur=d_blur).to(device)
     return g, d
 
 
