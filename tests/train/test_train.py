@@ -469,6 +469,30 @@ def test_default_model_is_embedded():
     from_file.close()
 
 
+@pytest.mark.skipif(not LIBRARY, reason="GI_LIBRARY is not set (meson test train)")
+def test_crops_figure_shows_each_case_beside_telea_and_the_truth(tmp_path):
+    import crops_figure
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"photo{i}.png"), ref.random_image(256, 384, seed=i))
+    out = tmp_path / "crops.png"
+    assert crops_figure.main(["--photos", str(tmp_path), "--case", "photo1:box",
+                              "--case", "photo0:stroke1", "--model", "default",
+                              "--model", f"same={DEFAULT_MODEL}", "--size", "384x256",
+                              "--crop", "96", "--lib", LIBRARY, "-o", str(out)]) == 0
+    fig = cv2.imread(str(out))
+    assert fig.shape == (2 * 2 * 96, 4 * 2 * 96, 3)  # 2 cases; Telea, 2 models, truth; 2x
+    # the last column is the truth, uncut: its crop around the box is in the photo
+    gt = cv2.resize(cv2.imread(str(tmp_path / "photo1.png")), (384, 256))
+    box = crops_figure.case_mask("box", 1, 256, 384)
+    sy, sx = crops_figure.crop_box(box, 96)
+    assert (box[sy, sx] > 127).sum() == (box > 127).sum() > 0  # the whole hole is shown
+    want = cv2.resize(gt[sy, sx], None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    assert np.array_equal(fig[40:192, 3 * 192:], want[40:])  # below the label
+    with pytest.raises(SystemExit, match="no photo"):
+        crops_figure.main(["--photos", str(tmp_path), "--case", "nothere:box", "--model",
+                           "default", "--lib", LIBRARY, "-o", str(out)])
+
+
 def test_train_cli_runs_resumes_and_exports(tmp_path):
     import train as train_cli
     import export as export_cli
