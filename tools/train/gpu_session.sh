@@ -1,8 +1,9 @@
 #!/bin/sh
 # Everything a GPU session (the device tool: one GPU, 15 minutes of device time, at most 10 per
 # command, 64 MiB of working tree out, 8 files of 16 MiB back) should train, as ONE command:
-# the default model's adversarial run (models/README.md) and the four gated-vs-partial runs
-# (docs/GATED_VS_PARTIAL.md, tools/train/compare_gated_partial.sh), side by side on the GPU.
+# two variants of the default model's adversarial run (models/README.md), side by side on the
+# GPU, and with COMPARE=1 also the four gated-vs-partial runs (docs/GATED_VS_PARTIAL.md,
+# tools/train/compare_gated_partial.sh), which then share the card.
 #
 #   here:    tools/train/gpu_session.sh pack [PHOTOS]     # -> .gpu-data/ (train + val, JPEG q85)
 #   device:  run(command="tools/train/gpu_session.sh run 7", carry=[".gpu-data"], timeout_s=600)
@@ -13,16 +14,18 @@
 # quality 85 at the same size they do (the crops are shrunk 0.35-0.9x in training). .gpu-data/
 # is git-ignored.
 # run MINUTES (default 7: with start-up, export and packing an estimated 8.5 minutes, under
-# the 10-minute limit; not yet timed on a GPU): both
-# trainings at once, then the exports (F16; the PConv U-Net's 20 MB each) and logs packed into
-# $OUT as session.tgz.NN parts of 15 MB.
+# the 10-minute limit; not yet timed on a GPU): the trainings at once, then the exports (F16;
+# the PConv U-Net's 20 MB each) and logs packed into $OUT as session.tgz.NN parts of 15 MB.
 # Recipes (change with GI14_ARGS for the default model, GI_TRAIN_ARGS for the comparison):
 #   default-gan  continues models/default.gguf with L1 + SN-PatchGAN (weight 1, the paper's),
-#                discriminator width 32, boxes in half the masks, guide kept for 70 %, batch 32
-#                at 128x128 (CPU run 7, models/README.md, at 4x its batch), exporting a
-#                snapshot every 1000 steps: on the CPU the adversarial artefacts came before
-#                the texture, so the evaluation picks the step (colour noise ratio and eyes)
-#   compare/*    compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
+#                discriminator width 32, boxes in half the masks, guide kept for 70 % and
+#                half of the guided holes displaced (--guide-shift 0.5: the guide target),
+#                batch 32 at 128x128 (CPU runs 7 and 11, models/README.md, at 4x their
+#                batch), exporting a snapshot every 1000 steps: on the CPU the adversarial
+#                artefacts came before the texture, so the evaluation picks the step (colour
+#                noise ratio and eyes)
+#   default-gan-blur  the same with the anti-aliased discriminator (--d-blur; CPU run 12)
+#   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cmd=${1:-}
@@ -60,28 +63,35 @@ assert sys.argv[1] != "cuda" or torch.cuda.is_available(), "no CUDA"
 print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))' \
         "$dev"
     mkdir -p "$session"
-    # shellcheck disable=SC2086
-    "$py" "$root/tools/train/train.py" --data "$data" --out "$session/default-gan" \
-        --init "$root/models/default.gguf" --input-fill guided_pushpull --residual --width 16 \
-        --guide 1 --guide-keep 0.7 --crop 128 --batch 32 --box-prob 0.5 --lr 1e-4 \
-        --lr-final 1e-5 --ema 0.999 --gan-weight 1 --d-width 32 --workers 4 \
-        --minutes "$minutes" --ckpt-minutes 2 --val-every 250 --sample-every 1000 \
-        --snapshot-every 1000 \
-        --device "$dev" --no-progress --export "$session/default-gan/model.gguf" \
-        ${GI14_ARGS:-} >"$session/default-gan.log" 2>&1 &
-    p14=$!
-    PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
-        GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
-        "$root/tools/train/compare_gated_partial.sh" "$data" "$session/compare" "$minutes" "$dev" ||
-        echo "gpu_session: the comparison failed (its logs are packed)" >&2
-    wait "$p14" || echo "gpu_session: the default model's run failed (log packed)" >&2
+    default_gan() { # NAME EXTRA-ARGS...
+        name=$1
+        shift
+        # shellcheck disable=SC2086
+        "$py" "$root/tools/train/train.py" --data "$data" --out "$session/$name" \
+            --init "$root/models/default.gguf" --input-fill guided_pushpull --residual \
+            --width 16 --guide 1 --guide-keep 0.7 --guide-shift 0.5 --crop 128 --batch 32 \
+            --box-prob 0.5 --lr 1e-4 --lr-final 1e-5 --ema 0.999 --gan-weight 1 \
+            --d-width 32 --workers 3 --minutes "$minutes" --ckpt-minutes 2 --val-every 250 \
+            --sample-every 1000 --snapshot-every 1000 --device "$dev" --no-progress \
+            --export "$session/$name/model.gguf" "$@" ${GI14_ARGS:-} >"$session/$name.log" 2>&1
+    }
+    default_gan default-gan & p1=$!
+    default_gan default-gan-blur --d-blur & p2=$!
+    if [ "${COMPARE:-0}" = 1 ]; then
+        PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
+            GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
+            "$root/tools/train/compare_gated_partial.sh" "$data" "$session/compare" "$minutes" \
+            "$dev" || echo "gpu_session: the comparison failed (its logs are packed)" >&2
+    fi
+    wait "$p1" || echo "gpu_session: default-gan failed (its log is packed)" >&2
+    wait "$p2" || echo "gpu_session: default-gan-blur failed (its log is packed)" >&2
     [ -n "${OUT:-}" ] || exit 0
     cd "$session"
     # what comes back: models, logs, summaries, the last sample grid of each run (no .pt)
     find . \( -name '*.gguf' -o -name 'log.tsv' -o -name 'summary.json' -o -name '*.log' \
         -o -path './compare/logs/*' \) -type f >files.txt
-    for d in default-gan compare/*/; do
-        last=$(ls "$d"/samples/*.jpg 2>/dev/null | tail -n 1)
+    for d in default-gan*/ compare/*/; do
+        last=$(ls "$d"samples/*.jpg 2>/dev/null | tail -n 1)
         [ -z "$last" ] || echo "$last" >>files.txt
     done
     tar -czf - -T files.txt | split -b 15m -d - "$OUT/session.tgz."
@@ -94,15 +104,17 @@ unpack)
     echo "gpu_session: unpacked into $session"
     ;;
 eval)
-    EVAL_ONLY=1 "$root/tools/train/compare_gated_partial.sh" "${1:-"$root/data/photos"}" \
-        "$session/compare"
-    # the default model's run: the last export and every snapshot, against the current
+    photos=${1:-"$root/data/photos"}
+    [ ! -d "$session/compare" ] ||
+        EVAL_ONLY=1 "$root/tools/train/compare_gated_partial.sh" "$photos" "$session/compare"
+    # the default model's runs: the last export and every snapshot, against the current
     # default, so that a step before the adversarial artefacts can be picked
-    for m in "$session"/default-gan/snap-*.gguf "$session/default-gan/model.gguf"; do
+    for m in "$session"/default-gan*/snap-*.gguf "$session"/default-gan*/model.gguf; do
         [ -f "$m" ] || continue
-        /usr/bin/python3 "$root/tools/eval/eval_quality.py" --photos "${1:-"$root/data/photos"}/val" \
-            --model "$m" --compare "$root/models/default.gguf" --mask-kind objects \
-            --threads 2 --out "$session/eval-default-gan/$(basename "$m" .gguf)"
+        run=$(basename "$(dirname "$m")")
+        /usr/bin/python3 "$root/tools/eval/eval_quality.py" --photos "$photos/val" --model "$m" \
+            --compare "$root/models/default.gguf" --mask-kind objects --threads 2 \
+            --out "$session/eval-$run/$(basename "$m" .gguf)"
     done
     ;;
 *)
