@@ -660,6 +660,25 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
     rows, cols = np.nonzero(line[300:])
     assert rows[cols > 500].mean() < rows[cols < 120].mean()
     assert curves.main([str(log), "--run", "6", "-o", str(out)]) == 1
+    # several runs of one log: a line each, in the palette's order
+    with open(log, "a") as f:
+        f.write("8\t1\t0.1\t0.13\t22.4\t0.15\n8\t200\t6\t0.13\t22.3\t0.12\n")
+    assert curves.main([str(log), "--run", "7,8", "-o", str(out)]) == 0
+    img = cv2.imread(str(out))
+    for k, falls in ((0, False), (1, True)):  # run 7's detail rises, run 8's falls
+        rows, cols = np.nonzero(np.all(img[300:] == curves.COLOURS[k], axis=2))
+        assert (rows[cols > 500].mean() > rows[cols < 120].mean()) == falls
+    with pytest.raises(SystemExit):
+        curves.main([str(log), str(log), "--run", "7,8", "-o", str(out)])
+    # a log without a measure leaves its panel, and the others keep their colours there
+    log2 = tmp_path / "with-colour.tsv"
+    log2.write_text("run\tstep\tval_psnr\tval_colour\n7\t1\t22\t\n7\t9\t21\t\n"
+                    "8\t1\t22\t0.4\n8\t9\t21\t0.9\n")
+    assert curves.main([str(log2), "--run", "7,8", "-o", str(out)]) == 0
+    img = cv2.imread(str(out))
+    assert img.shape == (600, 560, 3)
+    assert not np.all(img[300:] == curves.COLOURS[0], axis=2).any()
+    assert np.all(img[300:] == curves.COLOURS[1], axis=2).any()
 
 
 def test_compare_report_tables(tmp_path, capsys):

@@ -3,10 +3,11 @@
 
     tools/train/curves.py runs/a/log.tsv [runs/b/log.tsv ...] -o curves.png
     tools/train/curves.py models/default.train-log.tsv --run 7 -o curves.png
+    tools/train/curves.py models/default.train-log.tsv --run 7,12 -o curves.png   # one line each
     tools/train/curves.py runs/compare/*/log.tsv --x minutes -o curves.png
 
 Reads train.py's log.tsv (or the model card's default.train-log.tsv, whose first column is
-the run: --run picks one) and draws one panel per measure (val_psnr: in-hole PSNR of the
+the run: --run picks one, or with one log several, comma-separated, a line each) and draws one panel per measure (val_psnr: in-hole PSNR of the
 fixed validation crops, dB; val_detail: their detail ratio; val_colour: their colour noise
 ratio, tools/eval/measures.py), one line per log, with OpenCV (no plotting library needed).
 --x minutes puts the log's minutes (wall-clock, or CPU time for runs trained with --clock cpu)
@@ -50,11 +51,12 @@ def _ticks(lo, hi, n=5):
 
 
 def panel(series, key, title, w=560, h=300, xlabel="step"):
-    """One chart: each (label, xs, values) of `series` as a line."""
+    """One chart: each (label, xs, values, colour index) of `series` as a line (a log keeps
+    its colour in every panel, also where another log has no rows)."""
     img = np.full((h, w, 3), 255, np.uint8)
     left, right, top, bottom = 70, 16, 30, 40
-    xs = np.concatenate([s for _, s, _ in series])
-    ys = np.concatenate([v for _, _, v in series])
+    xs = np.concatenate([s for _, s, _, _ in series])
+    ys = np.concatenate([v for _, _, v, _ in series])
     x0, x1 = 0.0, max(float(xs.max()), 1.0)
     pad = max(float(ys.max() - ys.min()) * 0.1, 1e-3)
     y0, y1 = float(ys.min()) - pad, float(ys.max()) + pad
@@ -77,8 +79,8 @@ def panel(series, key, title, w=560, h=300, xlabel="step"):
     cv2.putText(img, title, (left, top - 10), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, xlabel, (w - right - 8 * len(xlabel), h - 6), font, 0.4, (80, 80, 80), 1,
                 cv2.LINE_AA)
-    for i, (label, s, v) in enumerate(series):
-        colour = COLOURS[i % len(COLOURS)]
+    for i, (label, s, v, k) in enumerate(series):
+        colour = COLOURS[k % len(COLOURS)]
         pts = np.array([at(a, b) for a, b in zip(s, v)], np.int32)
         cv2.polylines(img, [pts], False, colour, 2, cv2.LINE_AA)
         for p in pts:
@@ -90,18 +92,25 @@ def panel(series, key, title, w=560, h=300, xlabel="step"):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("logs", nargs="+")
-    p.add_argument("--run", type=int, default=None, help="run number in a default.train-log.tsv")
+    p.add_argument("--run", default=None,
+                   help="run number(s) in a default.train-log.tsv (several: one log, "
+                        "comma-separated)")
     p.add_argument("--labels", default="", help="comma-separated labels (default: folder names)")
     p.add_argument("--x", choices=("step", "minutes"), default="step", help="x axis")
     p.add_argument("-o", "--output", required=True)
     a = p.parse_args(argv)
+    runs = [int(r) for r in a.run.split(",")] if a.run else [None]
+    if len(runs) > 1 and len(a.logs) > 1:
+        p.error("several --run numbers need exactly one log")
+    sources = [(x, r) for x in a.logs for r in runs]
     labels = a.labels.split(",") if a.labels else \
-        [os.path.basename(os.path.dirname(os.path.abspath(x))) for x in a.logs]
-    logs = [read_log(x, a.run, a.x) for x in a.logs]
+        [f"run {r}" if len(runs) > 1 else os.path.basename(os.path.dirname(os.path.abspath(x)))
+         for x, r in sources]
+    logs = [read_log(x, r, a.x) for x, r in sources]
     panels = []
     for key, title in MEASURES:
-        series = [(lab, np.array(lg[key][0]), np.array(lg[key][1]))
-                  for lab, lg in zip(labels, logs) if lg[key][0]]
+        series = [(lab, np.array(lg[key][0]), np.array(lg[key][1]), k)
+                  for k, (lab, lg) in enumerate(zip(labels, logs)) if lg[key][0]]
         if series:
             panels.append(panel(series, key, title, xlabel=a.x))
     if not panels:
