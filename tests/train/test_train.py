@@ -558,6 +558,23 @@ def test_train_cli_discriminator_lr_ratio_and_cpu_clock(tmp_path):
     with pytest.raises(SystemExit, match="--d-warmup"):
         train_cli.main(args + ["--out", str(tmp_path / "w"), "--d-warmup", "5",
                                "--gan-weight", "0"])
+    # a discriminator of another kind is not resumed
+    with pytest.raises(SystemExit, match="d_blur"):
+        train_cli.main(args + ["--steps", "3", "--d-blur"])
+    # the moved guided holes reach the data
+    seen = {}
+    real = data.PhotoCrops
+
+    def spy(*a, **kw):
+        seen.update(kw)
+        return real(*a, **kw)
+    data.PhotoCrops = spy
+    try:
+        assert train_cli.main(args + ["--out", str(tmp_path / "s"), "--steps", "1",
+                                      "--guide-shift", "0.4", "--shift-px", "9"]) == 0
+    finally:
+        data.PhotoCrops = real
+    assert seen["guide_shift"] == 0.4 and seen["shift_px"] == 9
     # the elapsed time was counted on the CPU clock: resuming on the wall clock is refused
     wall = args[:-1] + ["wall"]
     with pytest.raises(SystemExit, match="--clock cpu"):

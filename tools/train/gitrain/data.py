@@ -45,7 +45,7 @@ def to_tensor(rgb):
                             - np.float32(1.0))
 
 
-MIN_SHIFT_EDGE = 24  # guide pixels a displaced hole needs (about 1.5 outlines across a stroke)
+MIN_SHIFT_EDGE = 24  # guide pixels a displaced hole needs: about one outline across a stroke
 
 
 def displace_hole(big, mask, margin, dx, dy, taper):
@@ -119,8 +119,8 @@ class PhotoCrops(torch.utils.data.IterableDataset):
         keep = np.float32(rng.random() < self.guide_keep)
         edge = (edge_map(patch) > 0).astype(np.float32)
         if m and keep and rng.random() < self.guide_shift:
-            r, t = rng.uniform(3, m), rng.uniform(2, 16) if rng.random() < 0.5 else 0.0
-            a = rng.uniform(0, 2 * np.pi)
+            r, a = rng.uniform(3, m), rng.uniform(0, 2 * np.pi)
+            t = rng.uniform(2, 16) if rng.random() < 0.5 else 0.0
             moved, source = displace_hole(big, mask, m, round(r * np.cos(a)),
                                           round(r * np.sin(a)), t)
             moved_edge = (edge_map(source) > 0).astype(np.float32)
