@@ -306,6 +306,14 @@ def test_photo_crops_guide_shift_moves_guided_holes_and_their_guide(tmp_path):
     res = [look(moved, k) for k in range(n)]
     assert sum(same < 0.9 for same, _, _ in res) >= n // 2
     assert all(on_outline > 0.9 for _, on_outline, _ in res)
+    # a photo without outlines (a soft wave, no guide edges at any scale): nothing moves,
+    # since the guide could not say where the content went
+    x = np.arange(400)
+    wave = (128 + 40 * np.sin(2 * np.pi * x / 120)).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "p.png"), np.repeat(np.repeat(wave[None, :, None], 300, 0), 3, 2))
+    soft = data.PhotoCrops(str(tmp_path), crop=64, guide_keep=1.0, box_prob=1.0,
+                           guide_shift=1.0, seed=2)
+    assert all(look(soft, k)[0] == 1.0 for k in range(n))
 
 
 def test_fixed_val_set_takes_photos_smaller_than_its_crop(tmp_path):
