@@ -20,16 +20,16 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import eval_quality as eq  # noqa: E402
-import eval_strategy  # noqa: E402
 import gilib  # noqa: E402
 
 
 def case_mask(kind, index, h, w):
-    """The mask eval_quality.py uses for photo number `index` (its --mask-kind objects, or
-    strokes with the default 3 masks per photo)."""
+    """The mask eval_quality.py uses for photo number `index`: blob or box (its --mask-kind
+    objects), strokeJ (strokes, mask J)."""
     if kind.startswith("stroke"):
-        return eq.eval_mask(h, w, seed=1000 * index + int(kind[6:]))
-    return dict(eval_strategy.masks(h, w, index))[kind]
+        j = int(kind[6:])
+        return eq.case_masks("strokes", index, h, w, j + 1)[j]
+    return eq.case_masks("objects", index, h, w)[("blob", "box").index(kind)]
 
 
 def crop_box(mask, side):

@@ -44,6 +44,14 @@ import gilib  # noqa: E402
 from measures import colour_noise_ratio, detail_ratio  # noqa: E402
 
 
+def case_masks(kind, index, h, w, n=3):
+    """The masks of held-out photo number `index`: objects, a blob and a box
+    (eval_strategy.masks); strokes, n seeded free-form masks."""
+    if kind == "objects":
+        return [m for _, m in eval_strategy.masks(h, w, index)]
+    return [eval_mask(h, w, seed=1000 * index + j) for j in range(n)]
+
+
 def fit_crop(rgb, w, h):
     ih, iw = rgb.shape[:2]
     s = max(w / iw, h / ih)
@@ -147,11 +155,7 @@ def main(argv=None):
     for i, path in enumerate(files):
         gt = fit_crop(load_rgb(path), w, h)
         edges = edge_map(gt)
-        if a.mask_kind == "objects":
-            case_masks = [m for _, m in eval_strategy.masks(h, w, i)]
-        else:
-            case_masks = [eval_mask(h, w, seed=1000 * i + j) for j in range(a.masks)]
-        for j, mask in enumerate(case_masks):
+        for j, mask in enumerate(case_masks(a.mask_kind, i, h, w, a.masks)):
             hole = mask > 127
             res = {"telea": opencv(gt, mask, cv2.INPAINT_TELEA),
                    "ns": opencv(gt, mask, cv2.INPAINT_NS), "pushpull": pushpull(gt, mask)}

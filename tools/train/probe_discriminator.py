@@ -35,13 +35,14 @@ def probe(ckpt_path, data_dir, n=16, seed=123):
     ds = data.PhotoCrops(os.path.join(data_dir, "train"), crop=a["crop"],
                          scale=(a["scale_min"], a["scale_max"]), guide_keep=a["guide_keep"],
                          box_prob=a["box_prob"], min_width=a["min_width"],
-                         max_width=a["max_width"], seed=seed)
+                         max_width=a["max_width"], guide_shift=a.get("guide_shift", 0.0),
+                         shift_px=a.get("shift_px", 24), seed=seed)
     with torch.no_grad():
         image, mask, edge, keep = next(data.batches(ds, n, 0))
         _, _, complete, guide = recipe.forward_g(g, image, mask, edge, keep)
         real = d(recipe._d_input(image, mask, guide))
         fake = d(recipe._d_input(complete, mask, guide))
-    hinge = (torch.relu(1 - real).mean() + torch.relu(1 + fake).mean()).item()
+    hinge = recipe.hinge_d_loss(real, fake).item()
     return {"step": st["step"], "real": real, "fake": fake, "hinge": hinge,
             "real_higher": (real.mean(1) > fake.mean(1)).float().mean().item()}
 

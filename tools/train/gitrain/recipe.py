@@ -52,6 +52,11 @@ def make_optimizers(g, d, lr=1e-4, betas=(0.5, 0.999), d_lr_ratio=1.0):
             torch.optim.Adam(d.parameters(), lr=lr * d_lr_ratio, betas=betas))
 
 
+def hinge_d_loss(real, fake):
+    """The discriminator's hinge loss on its outputs for real and for filled crops."""
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
 def _d_input(x, mask, guide):
     return torch.cat([x, mask] + ([guide] if guide is not None else []), dim=1)
 
@@ -78,7 +83,7 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
         pos_neg = d(_d_input(torch.cat([image, complete.detach()]), mask.repeat(2, 1, 1, 1),
                              guide.repeat(2, 1, 1, 1) if guide is not None else None))
         pos, neg = pos_neg.chunk(2)
-        d_loss = F.relu(1 - pos).mean() + F.relu(1 + neg).mean()
+        d_loss = hinge_d_loss(pos, neg)
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
