@@ -221,6 +221,20 @@ def test_blurred_discriminator_does_not_see_a_one_pixel_checkerboard():
         assert (change < 1e-5) == blur, (blur, change)
 
 
+def test_gray_discriminator_gives_the_generator_no_colour_gradient():
+    # the GAN term's gradient on the image is the same for R, G and B, so it cannot push
+    # the fill towards a colour; the plain discriminator's gradient differs per channel
+    torch.manual_seed(0)
+    for gray in (True, False):
+        d = nets.Discriminator(5, cnum=8, blur=True, gray=gray)
+        x = torch.randn(2, 5, 64, 64, requires_grad=True)
+        d(x).sum().backward()
+        rgb = x.grad[:, :3]
+        spread = (rgb - rgb.mean(1, keepdim=True)).abs().max().item()
+        assert rgb.abs().max().item() > 0 and x.grad[:, 3:].abs().max().item() > 0
+        assert (spread < 1e-7) == gray, (gray, spread)
+
+
 # ---------------------------------------------------------------------------------------
 # masks and data
 
@@ -569,6 +583,8 @@ def test_train_cli_discriminator_lr_ratio_and_cpu_clock(tmp_path):
     # a discriminator of another kind is not resumed
     with pytest.raises(SystemExit, match="d_blur"):
         train_cli.main(args + ["--steps", "3", "--d-blur"])
+    with pytest.raises(SystemExit, match="d_gray"):
+        train_cli.main(args + ["--steps", "3", "--d-gray"])
     # the moved guided holes reach the data
     seen = {}
     real = data.PhotoCrops

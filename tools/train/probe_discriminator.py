@@ -27,7 +27,7 @@ def probe(ckpt_path, data_dir, n=16, seed=123):
         raise SystemExit(f"{ckpt_path}: no discriminator (family {a['family']})")
     g, d = recipe.make_nets(a["width"], a["guide"], a["d_width"], "cpu",
                             a.get("input_fill", "zeros"), a.get("residual", False),
-                            a.get("d_blur", False))
+                            a.get("d_blur", False), a.get("d_gray", False))
     g.load_state_dict(st["g"])
     d.load_state_dict(st["d"])
     g.eval()

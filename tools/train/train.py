@@ -60,6 +60,9 @@ def parse_args(argv=None):
     p.add_argument("--d-blur", action="store_true",
                    help="low-pass before each of the discriminator's stride-2 convolutions "
                         "(anti-aliased; gitrain/nets.py Discriminator)")
+    p.add_argument("--d-gray", action="store_true",
+                   help="the discriminator sees the colour channels' mean, so the GAN term "
+                        "adds no colour (gitrain/nets.py Discriminator)")
     p.add_argument("--d-lr-ratio", type=float, default=1.0,
                    help="discriminator learning rate over the generator's (1: official)")
     p.add_argument("--d-warmup", type=int, default=0,
@@ -169,7 +172,7 @@ def main(argv=None):
         opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=a.lr), None
     else:
         g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill, a.residual,
-                                a.d_blur)
+                                a.d_blur, a.d_gray)
         opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2), a.d_lr_ratio)
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
     step, elapsed, ema_state = 0, 0.0, None
@@ -177,9 +180,10 @@ def main(argv=None):
     if os.path.exists(ckpt):
         st = torch.load(ckpt, map_location=dev, weights_only=False)  # ours; see export.py
         old = st["args"]
-        have = (old["width"], old["guide"], old["d_width"], old.get("d_blur", False))
-        if have != (a.width, a.guide, a.d_width, a.d_blur):
-            raise SystemExit(f"train: {ckpt} has width/guide/d_width/d_blur "
+        have = (old["width"], old["guide"], old["d_width"], old.get("d_blur", False),
+                old.get("d_gray", False))
+        if have != (a.width, a.guide, a.d_width, a.d_blur, a.d_gray):
+            raise SystemExit(f"train: {ckpt} has width/guide/d_width/d_blur/d_gray "
                              f"{'/'.join(map(str, have))}")
         if old.get("clock", "wall") != a.clock:  # its elapsed time was counted on that clock
             raise SystemExit(f"train: {ckpt} was trained with --clock {old.get('clock', 'wall')}")

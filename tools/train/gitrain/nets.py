@@ -288,11 +288,18 @@ class Discriminator(nn.Module):
     cannot tell a pattern at the sampling frequency from a smooth one it aliases to, so the
     generator can add such patterns without being judged for them; the blur removes the
     Nyquist frequency (a one-pixel checkerboard) before each subsampling, so the
-    discriminator sees it as it is rather than aliased."""
+    discriminator sees it as it is rather than aliased.
 
-    def __init__(self, in_channels=4, cnum=64, blur=False):
+    gray (not in the official network): the discriminator sees the mean of the three colour
+    channels instead of them. Its gradient is then the same for R, G and B, so the generator's
+    GAN term can add only achromatic patterns (texture, shading); colour comes from the L1
+    terms alone. With a discriminator at chance (CPU runs 7-12) the GAN term added whatever
+    its random colour filters preferred: cyan and pink speckles."""
+
+    def __init__(self, in_channels=4, cnum=64, blur=False, gray=False):
         super().__init__()
-        chans = [in_channels, cnum, 2 * cnum, 4 * cnum, 4 * cnum, 4 * cnum, 4 * cnum]
+        self.gray = gray
+        chans = [in_channels - 2 if gray else in_channels, cnum, 2 * cnum, 4 * cnum, 4 * cnum, 4 * cnum, 4 * cnum]
         self.convs = nn.ModuleList(SNConv2d(chans[i], chans[i + 1]) for i in range(6))
         self.blur = blur
         k = torch.tensor([1.0, 2.0, 1.0])
@@ -305,6 +312,8 @@ class Discriminator(nn.Module):
                         self._kernel.expand(c, 1, 3, 3), groups=c)
 
     def forward(self, x):
+        if self.gray:
+            x = torch.cat([x[:, :3].mean(1, keepdim=True), x[:, 3:]], dim=1)
         for conv in self.convs:
             x = F.leaky_relu(conv(self._lowpass(x) if self.blur else x), 0.2)
         return x.flatten(1)

@@ -39,9 +39,9 @@ class LossConfig:
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
-              residual=False, d_blur=False):
+              residual=False, d_blur=False, d_gray=False):
     g = Generator(width, guide_channels, input_fill=input_fill, residual=residual).to(device)
-    d = Discriminator(3 + 1 + guide_channels, d_width, blur=d_blur).to(device)
+    d = Discriminator(3 + 1 + guide_channels, d_width, blur=d_blur, gray=d_gray).to(device)
     return g, d
 
 
