@@ -682,6 +682,10 @@ def test_validate_measures_the_composite_in_the_hole():
 
 def test_learning_curves_read_logs_and_draw(tmp_path):
     import curves
+    for lo, hi in ((0.335, 1.355), (21.9, 22.61), (0.0, 3250.0), (0.1, 0.1004)):
+        t = curves._ticks(lo, hi)
+        eps = (hi - lo) * 1e-6
+        assert len(t) >= 2 and t[0] >= lo - eps and t[-1] <= hi + eps, (lo, hi, t)  # on the axis
     log = tmp_path / "train-log.tsv"
     log.write_text("run\tstep\tminutes\tval_hole_l1\tval_psnr\tval_detail\n"
                    "6\t250\t21\t0.14\t\t\n"                 # written before the measures

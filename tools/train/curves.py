@@ -47,7 +47,8 @@ def _ticks(lo, hi, n=5):
         if (hi - lo) / (m * step) <= n:
             step *= m
             break
-    return np.arange(np.ceil(lo / step) * step, hi + step / 2, step)
+    t = np.arange(np.ceil(lo / step) * step, hi + step, step)
+    return t[t <= hi + step * 1e-6]  # a tick above the axis would be drawn over the title
 
 
 def panel(series, key, title, w=560, h=300, xlabel="step"):
