@@ -221,6 +221,30 @@ def test_blurred_discriminator_does_not_see_a_one_pixel_checkerboard():
         assert (change < 1e-5) == blur, (blur, change)
 
 
+def test_macs_by_part_match_the_convolutions_a_forward_pass_runs(monkeypatch):
+    # the layer-table count (gimodel.deepfill.macs, docs/DEEPFILL_V2.md section 6) against
+    # the convolutions the training network actually runs, counted from their output sizes
+    from gimodel import deepfill
+    seen = []
+    real = nets.gated_conv
+
+    def counting(x, weight, bias, layer):
+        y = real(x, weight, bias, layer)
+        seen.append(y.shape[2] * y.shape[3] * layer.cconv * layer.cin * layer.k ** 2)
+        return y
+    monkeypatch.setattr(nets, "gated_conv", counting)
+    g = nets.Generator(8, 1)
+    with torch.no_grad():
+        g(torch.zeros(1, 6, 64, 96), torch.zeros(1, 1, 64, 96))
+    parts = deepfill.macs(8, 1, 64, 96)
+    assert len(seen) == 42
+    assert sum(v for k, v in parts.items() if not k.startswith("CA ")) == sum(seen)
+    p = 8 * 12  # (64 / 8) x (96 / 8) background patches
+    assert parts["CA matching"] + parts["CA paste"] == p * p * 25 * 2 * 8
+    assert nets.macs(16, 1, 256) == sum(deepfill.macs(16, 1, 256, 256).values()) - \
+        deepfill.macs(16, 1, 256, 256)["CA fuse"]
+
+
 def test_gray_discriminator_gives_the_generator_no_colour_gradient():
     # the GAN term's gradient on the image is the same for R, G and B, so it cannot push
     # the fill towards a colour; the plain discriminator's gradient differs per channel

@@ -114,6 +114,34 @@ def layers(width, guide_channels=0):
     return out
 
 
+# the first layer of each part of the graph, and the size (a fraction of the input) it reads
+_PART_STARTS = {"conv1": ("stage 1", 1), "xconv1": ("conv branch", 1),
+                "pmconv1": ("attention branch", 1), "pmconv9": ("attention branch", 4),
+                "allconv11": ("merge and decoder", 4)}
+
+
+def macs(width, guide_channels, h, w):
+    """Multiply-adds of one h x w forward pass (h, w multiples of 8), by part: the 42
+    convolutions (all cconv channels, feature and gate) per part of the graph, and the
+    contextual attention's matching (3x3 patches) and paste (4x4 transposed) products and
+    its fuse (CA: contextual attention; two 3x3 identity convolutions over the P x P score map, counted as 9 taps
+    each). Elementwise work is not counted. lib/families/deepfill_v2.c counts the same
+    convolutions and the matching and paste products (its progress and gi_bench's GMAC)."""
+    out, part, hs, ws = OrderedDict(), None, h, w
+    for l in layers(width, guide_channels):
+        if l.name in _PART_STARTS:
+            part, div = _PART_STARTS[l.name]
+            hs, ws = h // div, w // div
+            out.setdefault(part, 0)
+        hs, ws = hs * (2 if l.upsample else 1) // l.stride, ws * (2 if l.upsample else 1) // l.stride
+        out[part] += hs * ws * l.cconv * l.cin * l.k * l.k
+    p = (h // 8) * (w // 8)  # background patches = query positions at h/4 with rate 2
+    out["CA matching"] = p * p * 9 * 2 * width
+    out["CA fuse"] = p * p * 9 * 2
+    out["CA paste"] = p * p * 16 * 2 * width
+    return out
+
+
 def expected_shapes(width, guide_channels=0):
     """Ordered dict tensor name -> PyTorch shape: (O, I, kh, kw) weights, (O,) biases."""
     shapes = OrderedDict()

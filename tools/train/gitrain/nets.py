@@ -320,17 +320,8 @@ class Discriminator(nn.Module):
 
 
 def macs(width, guide_channels, size):
-    """Multiply-adds of one size x size forward pass (size a multiple of 8): the 42
-    convolutions (stage 1, both stage-2 branches from full size, the merge from size/4)
-    and the contextual attention's two matrix products (lib/families/deepfill_v2.c
-    counts the same)."""
-    total, res = 0, size
-    for l in deepfill.layers(width, guide_channels):
-        if l.name in ("conv1", "xconv1", "pmconv1"):
-            res = size
-        elif l.name in ("pmconv9", "allconv11"):
-            res = size // 4
-        res = res * (2 if l.upsample else 1) // l.stride
-        total += res * res * l.cconv * l.cin * l.k * l.k
-    p = (size // 8) ** 2
-    return total + p * p * 25 * 2 * width
+    """Multiply-adds of one size x size forward pass, as the C engine counts them: the 42
+    convolutions and the contextual attention's matching and paste products
+    (gimodel.deepfill.macs without the fuse)."""
+    parts = deepfill.macs(width, guide_channels, size, size)
+    return sum(v for k, v in parts.items() if k != "CA fuse")

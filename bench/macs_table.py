@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""Multiply-adds of the DeepFill v2 generator by part of the graph, for given input sizes
+(the table of docs/DEEPFILL_V2.md section 6).
+
+    bench/macs_table.py [--width 48] [--guide 0] [--size 256x256 --size 512x512 ...]
+
+Counted from the layer table (tools/gimodel/deepfill.py macs), not measured: convolutions
+with all their cconv (feature and gate) channels, the contextual attention's matching,
+fuse and paste products; elementwise work is not counted.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from gimodel import deepfill  # noqa: E402
+
+ATTENTION = ("CA matching", "CA fuse", "CA paste")
+
+
+def rows(width, guide, sizes):
+    """[(size, {part: MACs})] for each (w, h) in sizes."""
+    return [((w, h), deepfill.macs(width, guide, h, w)) for w, h in sizes]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--width", type=int, default=48, help="cnum (official weights: 48)")
+    p.add_argument("--guide", type=int, default=0, help="guide channels")
+    p.add_argument("--size", action="append", default=[], help="WxH (repeatable)")
+    a = p.parse_args(argv)
+    sizes = [tuple(int(v) for v in s.split("x")) for s in a.size] or \
+        [(256, 256), (512, 512), (680, 512), (1024, 1024)]
+    print(f"| input (WxH) | convolutions | {' | '.join(ATTENTION)} | total | CA share |")
+    print("|---|---|---|---|---|---|---|")
+    for (w, h), parts in rows(a.width, a.guide, sizes):
+        g = {k: v / 1e9 for k, v in parts.items()}
+        conv = sum(v for k, v in g.items() if k not in ATTENTION)
+        total = sum(g.values())
+        print(f"| {w}x{h} | {conv:.2f} G | " + " | ".join(f"{g[k]:.3f} G" for k in ATTENTION)
+              + f" | {total:.2f} G | {(total - conv) / total:.0%} |")
+    (w, h), parts = rows(a.width, a.guide, sizes[:1])[0]
+    print(f"\nconvolutions at {w}x{h} by part: " + ", ".join(
+        f"{k} {v / 1e9:.2f} G" for k, v in parts.items() if k not in ATTENTION))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
