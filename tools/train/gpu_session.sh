@@ -20,11 +20,13 @@
 #   default-gan  continues models/default.gguf with L1 + SN-PatchGAN (weight 1, the paper's),
 #                discriminator width 32, boxes in half the masks, guide kept for 70 % and
 #                half of the guided holes displaced (--guide-shift 0.5: the guide target),
-#                batch 32 at 128x128 (CPU runs 7 and 11, models/README.md, at 4x their
-#                batch), exporting a snapshot every 1000 steps: on the CPU the adversarial
-#                artefacts came before the texture, so the evaluation picks the step (colour
-#                noise ratio and eyes)
-#   default-gan-blur  the same with the anti-aliased discriminator (--d-blur; CPU run 12)
+#                an anti-aliased discriminator that sees no colour (--d-blur --d-gray),
+#                batch 32 at 128x128 (CPU runs 11 and 14, models/README.md, at 4x their
+#                batch), exporting a snapshot every 1000 steps: on the CPU the detail grew
+#                slowly and steadily, so the evaluation picks the step (detail and colour
+#                noise ratios, PSNR against Telea's, and eyes)
+#   default-gan-hole2  the same with the hole L1 term at weight 2 (--hole-weight 2; CPU run 15:
+#                slower detail, a discriminator that kept some lead)
 #   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -71,12 +73,12 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             --init "$root/models/default.gguf" --input-fill guided_pushpull --residual \
             --width 16 --guide 1 --guide-keep 0.7 --guide-shift 0.5 --crop 128 --batch 32 \
             --box-prob 0.5 --lr 1e-4 --lr-final 1e-5 --ema 0.999 --gan-weight 1 \
-            --d-width 32 --workers 3 --minutes "$minutes" --ckpt-minutes 2 --val-every 250 \
+            --d-width 32 --d-blur --d-gray --workers 3 --minutes "$minutes" --ckpt-minutes 2 --val-every 250 \
             --sample-every 1000 --snapshot-every 1000 --device "$dev" --no-progress \
             --export "$session/$name/model.gguf" "$@" ${GI14_ARGS:-} >"$session/$name.log" 2>&1
     }
     default_gan default-gan & p1=$!
-    default_gan default-gan-blur --d-blur & p2=$!
+    default_gan default-gan-hole2 --hole-weight 2 & p2=$!
     if [ "${COMPARE:-0}" = 1 ]; then
         PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
             GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
@@ -84,7 +86,7 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             "$dev" || echo "gpu_session: the comparison failed (its logs are packed)" >&2
     fi
     wait "$p1" || echo "gpu_session: default-gan failed (its log is packed)" >&2
-    wait "$p2" || echo "gpu_session: default-gan-blur failed (its log is packed)" >&2
+    wait "$p2" || echo "gpu_session: default-gan-hole2 failed (its log is packed)" >&2
     [ -n "${OUT:-}" ] || exit 0
     cd "$session"
     # what comes back: models, logs, summaries, the last sample grid of each run (no .pt)
