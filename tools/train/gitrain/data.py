@@ -69,7 +69,7 @@ def displace_hole(big, mask, margin, dx, dy, taper):
     def warp(a):
         return cv2.remap(big, xs + margin + a * dx, ys + margin + a * dy, cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REFLECT)
-    target = warp(alpha.astype(np.float32))  # alpha 0: the known pixels, exactly
+    target = warp(alpha)  # alpha (float32) 0: the known pixels, exactly
     source = target if taper > 0 else warp(np.ones_like(alpha, np.float32))
     return np.ascontiguousarray(target), source
 
