@@ -589,8 +589,8 @@ static gi_status save_png(encoder *e) {
                        e->io.msg);
     }
     png_set_write_fn(png, &e->io, png_write_cb, png_flush_cb);
-    /* zlib level 3, not libpng's 6: 2.3x faster on photos for files a fifth
-     * larger (docs/PERFORMANCE.md, "Strategies"). */
+    /* zlib level 3, not libpng's 6: 2.4x faster on photos for files a fifth
+     * larger (docs/PERFORMANCE.md, "Strategies"; bench/png_levels.py). */
     png_set_compression_level(png, 3);
     const bool sixteen = t->dtype == GI_DTYPE_U16;
     png_set_IHDR(png, info, (png_uint_32)t->w, (png_uint_32)t->h, sixteen ? 16 : 8,
