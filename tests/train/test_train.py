@@ -723,10 +723,10 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
     out = tmp_path / "c.png"
     assert curves.main([str(log), "--run", "7", "--labels", "run 7", "-o", str(out)]) == 0
     img = cv2.imread(str(out))
-    assert img.shape == (600, 560, 3)  # two panels: no val_colour in this log
+    assert img.shape == (curves.legend_height(1) + 600, 560, 3)  # legend, two panels: no val_colour
     # the detail line rises: its colour is higher up (smaller row) at the right end
     line = np.all(img == curves.COLOURS[0], axis=2)  # BGR, as drawn
-    rows, cols = np.nonzero(line[300:])
+    rows, cols = np.nonzero(line[-300:])
     assert rows[cols > 500].mean() < rows[cols < 120].mean()
     assert curves.main([str(log), "--run", "6", "-o", str(out)]) == 1
     # several runs of one log: a line each, in the palette's order
@@ -735,7 +735,7 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
     assert curves.main([str(log), "--run", "7,8", "-o", str(out)]) == 0
     img = cv2.imread(str(out))
     for k, falls in ((0, False), (1, True)):  # run 7's detail rises, run 8's falls
-        rows, cols = np.nonzero(np.all(img[300:] == curves.COLOURS[k], axis=2))
+        rows, cols = np.nonzero(np.all(img[-300:] == curves.COLOURS[k], axis=2))
         assert (rows[cols > 500].mean() > rows[cols < 120].mean()) == falls
     with pytest.raises(SystemExit):
         curves.main([str(log), str(log), "--run", "7,8", "-o", str(out)])
@@ -745,9 +745,9 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
                     "8\t1\t22\t0.4\n8\t9\t21\t0.9\n")
     assert curves.main([str(log2), "--run", "7,8", "-o", str(out)]) == 0
     img = cv2.imread(str(out))
-    assert img.shape == (600, 560, 3)
-    assert not np.all(img[300:] == curves.COLOURS[0], axis=2).any()
-    assert np.all(img[300:] == curves.COLOURS[1], axis=2).any()
+    assert img.shape == (curves.legend_height(2) + 600, 560, 3)
+    assert not np.all(img[-300:] == curves.COLOURS[0], axis=2).any()
+    assert np.all(img[-300:] == curves.COLOURS[1], axis=2).any()
 
 
 def test_compare_report_tables(tmp_path, capsys):

@@ -80,13 +80,26 @@ def panel(series, key, title, w=560, h=300, xlabel="step"):
     cv2.putText(img, title, (left, top - 10), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, xlabel, (w - right - 8 * len(xlabel), h - 6), font, 0.4, (80, 80, 80), 1,
                 cv2.LINE_AA)
-    for i, (label, s, v, k) in enumerate(series):
+    for _, s, v, k in series:
         colour = COLOURS[k % len(COLOURS)]
         pts = np.array([at(a, b) for a, b in zip(s, v)], np.int32)
         cv2.polylines(img, [pts], False, colour, 2, cv2.LINE_AA)
         for p in pts:
             cv2.circle(img, tuple(int(c) for c in p), 2, colour, -1)
-        cv2.putText(img, label, (left + 8, top + 16 + 16 * i), font, 0.45, colour, 1, cv2.LINE_AA)
+    return img
+
+
+def legend_height(n):
+    return 16 * n + 10
+
+
+def legend(entries, w=560):
+    """A strip above the panels: each (label, colour index) in its line's colour, so no
+    legend hides a line."""
+    img = np.full((legend_height(len(entries)), w, 3), 255, np.uint8)
+    for i, (label, k) in enumerate(entries):
+        cv2.putText(img, label, (70, 18 + 16 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    COLOURS[k % len(COLOURS)], 1, cv2.LINE_AA)
     return img
 
 
@@ -117,7 +130,8 @@ def main(argv=None):
     if not panels:
         print("curves: no rows with " + " or ".join(k for k, _ in MEASURES), file=sys.stderr)
         return 1
-    cv2.imwrite(a.output, np.concatenate(panels, axis=0))
+    entries = [(lab, k) for k, lab in enumerate(labels)]
+    cv2.imwrite(a.output, np.concatenate([legend(entries)] + panels, axis=0))
     return 0
 
 
