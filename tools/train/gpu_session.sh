@@ -114,9 +114,15 @@ eval)
     for m in "$session"/default-gan*/snap-*.gguf "$session"/default-gan*/model.gguf; do
         [ -f "$m" ] || continue
         run=$(basename "$(dirname "$m")")
+        out="$session/eval-$run/$(basename "$m" .gguf)"
         /usr/bin/python3 "$root/tools/eval/eval_quality.py" --photos "$photos/val" --model "$m" \
-            --compare "$root/models/default.gguf" --mask-kind objects --threads 2 \
-            --out "$session/eval-$run/$(basename "$m" .gguf)"
+            --compare "$root/models/default.gguf" --mask-kind objects --threads 2 --out "$out"
+        # the holes where CPU runs 14-16 drew stripes and ripples (plain and out-of-focus
+        # backgrounds), beside two textured ones: to be looked at, not only measured
+        /usr/bin/python3 "$root/tools/eval/crops_figure.py" --photos "$photos/val" \
+            --case northern_harrier:box --case duck:box --case squirrel:blob \
+            --case LadyBird:blob --case IMG_2020:box --case colosseum:box \
+            --model "default=$root/models/default.gguf" --model "$run=$m" -o "$out/crops.jpg"
     done
     ;;
 *)
