@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Multiply-adds of the DeepFill v2 generator by part of the graph, for given input sizes
-(the table of docs/DEEPFILL_V2.md section 6).
+(the table of docs/DEEPFILL_V2.md section 6), and its parameters by part (section 2.3).
 
     bench/macs_table.py [--width 48] [--guide 0] [--size 256x256 --size 512x512 ...]
 
@@ -42,6 +42,9 @@ def main(argv=None):
     (w, h), parts = rows(a.width, a.guide, sizes[:1])[0]
     print(f"\nconvolutions at {w}x{h} by part: " + ", ".join(
         f"{k} {v / 1e9:.2f} G" for k, v in parts.items() if k not in ATTENTION))
+    params = deepfill.parameters(a.width, a.guide)
+    print(f"\nparameters: {sum(params.values()):,} (" + ", ".join(
+        f"{k} {v:,}" for k, v in params.items()) + ")")
     return 0
 
 

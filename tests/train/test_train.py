@@ -243,6 +243,8 @@ def test_macs_by_part_match_the_convolutions_a_forward_pass_runs(monkeypatch):
     assert parts["CA matching"] + parts["CA paste"] == p * p * 25 * 2 * 8
     assert nets.macs(16, 1, 256) == sum(deepfill.macs(16, 1, 256, 256).values()) - \
         deepfill.macs(16, 1, 256, 256)["CA fuse"]
+    # the parameter count by part against the training network's own tensors
+    assert sum(deepfill.parameters(8, 1).values()) == sum(p.numel() for p in g.parameters())
 
 
 def test_gray_discriminator_gives_the_generator_no_colour_gradient():

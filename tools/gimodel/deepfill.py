@@ -142,6 +142,17 @@ def macs(width, guide_channels, h, w):
     return out
 
 
+def parameters(width, guide_channels=0):
+    """Weights and biases by part of the graph (the parts of macs)."""
+    out, part = OrderedDict(), None
+    for l in layers(width, guide_channels):
+        if l.name in _PART_STARTS:
+            part = _PART_STARTS[l.name][0]
+            out.setdefault(part, 0)
+        out[part] += l.cconv * (l.cin * l.k * l.k + 1)
+    return out
+
+
 def expected_shapes(width, guide_channels=0):
     """Ordered dict tensor name -> PyTorch shape: (O, I, kh, kw) weights, (O,) biases."""
     shapes = OrderedDict()
