@@ -611,6 +611,8 @@ def test_train_cli_discriminator_lr_ratio_and_cpu_clock(tmp_path):
         train_cli.main(args + ["--steps", "3", "--d-blur"])
     with pytest.raises(SystemExit, match="d_gray"):
         train_cli.main(args + ["--steps", "3", "--d-gray"])
+    with pytest.raises(SystemExit, match="residual"):  # the generator's too
+        train_cli.main(args + ["--steps", "3", "--residual"])
     # the moved guided holes reach the data
     seen = {}
     real = data.PhotoCrops

@@ -25,9 +25,7 @@ def probe(ckpt_path, data_dir, n=16, seed=123):
     a = st["args"]
     if a.get("family", "deepfill_v2") != "deepfill_v2":
         raise SystemExit(f"{ckpt_path}: no discriminator (family {a['family']})")
-    g, d = recipe.make_nets(a["width"], a["guide"], a["d_width"], "cpu",
-                            a.get("input_fill", "zeros"), a.get("residual", False),
-                            a.get("d_blur", False), a.get("d_gray", False))
+    g, d = recipe.make_nets_from(a, "cpu")
     g.load_state_dict(st["g"])
     d.load_state_dict(st["d"])
     g.eval()

@@ -171,8 +171,7 @@ def main(argv=None):
         g, d = pconv_net.PConvNet(a.width, a.depth, seed=a.seed).to(dev), None
         opt_g, opt_d = torch.optim.Adam(g.parameters(), lr=a.lr), None
     else:
-        g, d = recipe.make_nets(a.width, a.guide, a.d_width, dev, a.input_fill, a.residual,
-                                a.d_blur, a.d_gray)
+        g, d = recipe.make_nets_from(vars(a), dev)
         opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2), a.d_lr_ratio)
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
     step, elapsed, ema_state = 0, 0.0, None
@@ -180,11 +179,10 @@ def main(argv=None):
     if os.path.exists(ckpt):
         st = torch.load(ckpt, map_location=dev, weights_only=False)  # ours; see export.py
         old = st["args"]
-        have = (old["width"], old["guide"], old["d_width"], old.get("d_blur", False),
-                old.get("d_gray", False))
-        if have != (a.width, a.guide, a.d_width, a.d_blur, a.d_gray):
-            raise SystemExit(f"train: {ckpt} has width/guide/d_width/d_blur/d_gray "
-                             f"{'/'.join(map(str, have))}")
+        have, want = recipe.net_options(old), recipe.net_options(vars(a))
+        if have != want:
+            raise SystemExit(f"train: {ckpt} was trained with " + ", ".join(
+                f"{k} {v}" for k, v in have.items() if v != want[k]))
         if old.get("clock", "wall") != a.clock:  # its elapsed time was counted on that clock
             raise SystemExit(f"train: {ckpt} was trained with --clock {old.get('clock', 'wall')}")
         if pconv:

@@ -45,6 +45,24 @@ def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros
     return g, d
 
 
+# What a checkpoint's two networks are built from: train.py's option, and its value in
+# checkpoints written before the option existed (None: always present). make_nets_from
+# builds from them; train.py refuses to resume a checkpoint whose values differ.
+NET_OPTIONS = (("width", None), ("guide", None), ("d_width", None), ("input_fill", "zeros"),
+               ("residual", False), ("d_blur", False), ("d_gray", False))
+
+
+def net_options(args):
+    """{option: value} of a train.py argument dict (a checkpoint's "args" or vars(args))."""
+    return {k: args[k] if default is None else args.get(k, default) for k, default in NET_OPTIONS}
+
+
+def make_nets_from(args, device="cpu"):
+    o = net_options(args)
+    return make_nets(o["width"], o["guide"], o["d_width"], device, o["input_fill"],
+                     o["residual"], o["d_blur"], o["d_gray"])
+
+
 def make_optimizers(g, d, lr=1e-4, betas=(0.5, 0.999), d_lr_ratio=1.0):
     """Adam for both; the discriminator's learning rate is d_lr_ratio times the generator's
     (1 in the official code; > 1 is the two time-scale rule of Heusel et al. 2017)."""
