@@ -18,11 +18,6 @@ from gimodel import deepfill  # noqa: E402
 ATTENTION = ("CA matching", "CA fuse", "CA paste")
 
 
-def rows(width, guide, sizes):
-    """[(size, {part: MACs})] for each (w, h) in sizes."""
-    return [((w, h), deepfill.macs(width, guide, h, w)) for w, h in sizes]
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--width", type=int, default=48, help="cnum (official weights: 48)")
@@ -33,13 +28,14 @@ def main(argv=None):
         [(256, 256), (512, 512), (680, 512), (1024, 1024)]
     print(f"| input (WxH) | convolutions | {' | '.join(ATTENTION)} | total | CA share |")
     print("|---|---|---|---|---|---|---|")
-    for (w, h), parts in rows(a.width, a.guide, sizes):
-        g = {k: v / 1e9 for k, v in parts.items()}
+    for w, h in sizes:
+        g = {k: v / 1e9 for k, v in deepfill.macs(a.width, a.guide, h, w).items()}
         conv = sum(v for k, v in g.items() if k not in ATTENTION)
         total = sum(g.values())
         print(f"| {w}x{h} | {conv:.2f} G | " + " | ".join(f"{g[k]:.3f} G" for k in ATTENTION)
               + f" | {total:.2f} G | {(total - conv) / total:.0%} |")
-    (w, h), parts = rows(a.width, a.guide, sizes[:1])[0]
+    w, h = sizes[0]
+    parts = deepfill.macs(a.width, a.guide, h, w)
     print(f"\nconvolutions at {w}x{h} by part: " + ", ".join(
         f"{k} {v / 1e9:.2f} G" for k, v in parts.items() if k not in ATTENTION))
     params = deepfill.parameters(a.width, a.guide)

@@ -120,21 +120,28 @@ _PART_STARTS = {"conv1": ("stage 1", 1), "xconv1": ("conv branch", 1),
                 "allconv11": ("merge and decoder", 4)}
 
 
+def _by_part(width, guide_channels):
+    """(part, input size divisor at the part's first layer or None, layer) for the 42 layers."""
+    part = None
+    for l in layers(width, guide_channels):
+        part, div = _PART_STARTS.get(l.name, (part, None))
+        yield part, div, l
+
+
 def macs(width, guide_channels, h, w):
     """Multiply-adds of one h x w forward pass (h, w multiples of 8), by part: the 42
     convolutions (all cconv channels, feature and gate) per part of the graph, and the
-    contextual attention's matching (3x3 patches) and paste (4x4 transposed) products and
-    its fuse (CA: contextual attention; two 3x3 identity convolutions over the P x P score map, counted as 9 taps
+    contextual attention's (CA's) matching (3x3 patches) and paste (4x4 transposed)
+    products and its fuse (two 3x3 identity convolutions over the P x P score map, 9 taps
     each). Elementwise work is not counted. lib/families/deepfill_v2.c counts the same
     convolutions and the matching and paste products (its progress and gi_bench's GMAC)."""
-    out, part, hs, ws = OrderedDict(), None, h, w
-    for l in layers(width, guide_channels):
-        if l.name in _PART_STARTS:
-            part, div = _PART_STARTS[l.name]
+    out, hs, ws = OrderedDict(), h, w
+    for part, div, l in _by_part(width, guide_channels):
+        if div:
             hs, ws = h // div, w // div
-            out.setdefault(part, 0)
-        hs, ws = hs * (2 if l.upsample else 1) // l.stride, ws * (2 if l.upsample else 1) // l.stride
-        out[part] += hs * ws * l.cconv * l.cin * l.k * l.k
+        hs, ws = (hs * (2 if l.upsample else 1) // l.stride,
+                  ws * (2 if l.upsample else 1) // l.stride)
+        out[part] = out.get(part, 0) + hs * ws * l.cconv * l.cin * l.k * l.k
     p = (h // 8) * (w // 8)  # background patches = query positions at h/4 with rate 2
     out["CA matching"] = p * p * 9 * 2 * width
     out["CA fuse"] = p * p * 9 * 2
@@ -144,12 +151,9 @@ def macs(width, guide_channels, h, w):
 
 def parameters(width, guide_channels=0):
     """Weights and biases by part of the graph (the parts of macs)."""
-    out, part = OrderedDict(), None
-    for l in layers(width, guide_channels):
-        if l.name in _PART_STARTS:
-            part = _PART_STARTS[l.name][0]
-            out.setdefault(part, 0)
-        out[part] += l.cconv * (l.cin * l.k * l.k + 1)
+    out = OrderedDict()
+    for part, _, l in _by_part(width, guide_channels):
+        out[part] = out.get(part, 0) + l.cconv * (l.cin * l.k * l.k + 1)
     return out
 
 
