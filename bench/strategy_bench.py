@@ -8,8 +8,8 @@ against one 512x512 exact call measured in the same run (docs/PERFORMANCE.md).
 Every case is one gi-inpaint process (PNG in, PNG out): the time is the CLI's own
 "inpainting" figure (decoding and encoding excluded), the whole-process time is the
 process's wall-clock time from start to exit (PNG decoding and encoding included), the
-memory the process's peak RSS (os.wait4), image buffers included. The photo is resized to each case's size;
-masks are drawn here, deterministically:
+memory the process's peak RSS (os.wait4), image buffers included. The photo is resized to
+each case's size; masks are drawn here, deterministically:
   512x512 exact      the baseline: one exact call, a 10 % blob
   4000x3000 1 %      one person-sized blob (1 % of the image)
   4000x3000 2 x 1 %  two such blobs far apart

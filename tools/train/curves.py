@@ -7,9 +7,10 @@
     tools/train/curves.py runs/compare/*/log.tsv --x minutes -o curves.png
 
 Reads train.py's log.tsv (or the model card's default.train-log.tsv, whose first column is
-the run: --run picks one, or with one log several, comma-separated, a line each) and draws one panel per measure (val_psnr: in-hole PSNR of the
-fixed validation crops, dB; val_detail: their detail ratio; val_colour: their colour noise
-ratio, tools/eval/measures.py), one line per log, with OpenCV (no plotting library needed).
+the run: --run picks one, or with one log several, comma-separated, a line each) and draws
+one panel per measure (val_psnr: in-hole PSNR of the fixed validation crops, dB; val_detail:
+their detail ratio; val_colour: their colour noise ratio, tools/eval/measures.py), one line
+per log, under a legend strip, with OpenCV (no plotting library needed).
 --x minutes puts the log's minutes (wall-clock, or CPU time for runs trained with --clock cpu)
 on the x axis instead of steps: the fair axis for runs of different cost per step.
 Rows without a measure (logs written before it was added) are left out of its panel.

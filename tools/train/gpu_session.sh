@@ -73,8 +73,8 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             --init "$root/models/default.gguf" --input-fill guided_pushpull --residual \
             --width 16 --guide 1 --guide-keep 0.7 --guide-shift 0.5 --crop 128 --batch 32 \
             --box-prob 0.5 --lr 1e-4 --lr-final 1e-5 --ema 0.999 --gan-weight 1 \
-            --d-width 32 --d-blur --d-gray --workers 3 --minutes "$minutes" --ckpt-minutes 2 --val-every 250 \
-            --sample-every 1000 --snapshot-every 1000 --device "$dev" --no-progress \
+            --d-width 32 --d-blur --d-gray --workers 3 --minutes "$minutes" --ckpt-minutes 2 \
+            --val-every 250 --sample-every 1000 --snapshot-every 1000 --device "$dev" --no-progress \
             --export "$session/$name/model.gguf" "$@" ${GI14_ARGS:-} >"$session/$name.log" 2>&1
     }
     default_gan default-gan & p1=$!

@@ -299,7 +299,8 @@ class Discriminator(nn.Module):
     def __init__(self, in_channels=4, cnum=64, blur=False, gray=False):
         super().__init__()
         self.gray = gray
-        chans = [in_channels - 2 if gray else in_channels, cnum, 2 * cnum, 4 * cnum, 4 * cnum, 4 * cnum, 4 * cnum]
+        chans = [in_channels - 2 if gray else in_channels,  # grey: one plane for R, G, B
+                 cnum, 2 * cnum, 4 * cnum, 4 * cnum, 4 * cnum, 4 * cnum]
         self.convs = nn.ModuleList(SNConv2d(chans[i], chans[i + 1]) for i in range(6))
         self.blur = blur
         k = torch.tensor([1.0, 2.0, 1.0])
