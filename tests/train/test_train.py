@@ -140,6 +140,66 @@ def test_hole_weight_adds_the_mean_error_over_hole_pixels():
     assert abs(want - err.mean().item()) > 1e-3
 
 
+def _excess_reference(fill, truth, mask, window=16):
+    """recipe.excess_detail in numpy and OpenCV, one image (H x W x 3 and H x W, [-1, 1])."""
+    import cv2
+
+    def amount(x):
+        grey = x @ np.array([0.299, 0.587, 0.114])
+        hf = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.5))
+        step, (h, w) = window // 2, hf.shape
+        return np.array([[hf[y:y + window, x:x + window].mean()
+                          for x in range(0, w - window + 1, step)]
+                         for y in range(0, h - window + 1, step)])
+    step, (h, w) = window // 2, mask.shape
+    share = np.array([[mask[y:y + window, x:x + window].mean()
+                       for x in range(0, w - window + 1, step)]
+                      for y in range(0, h - window + 1, step)])
+    excess = np.maximum(amount(fill) - amount(truth), 0)
+    return (share * excess).sum() / share.sum()
+
+
+def test_excess_detail_penalises_only_detail_beyond_the_photos():
+    rng = np.random.default_rng(0)
+    h, w = 64, 96
+    mask = np.zeros((h, w))
+    mask[16:48, 24:72] = 1
+    plain = np.full((h, w, 3), 0.1)
+    noise = 0.1 + 0.3 * rng.standard_normal((h, w, 3))
+    stripes = plain.copy()
+    stripes[16:48:4, 24:72] += 0.3                    # run 14's stripes in a plain box
+    outside = plain.copy()
+    outside[16:48:4, 0:4] += 0.3                      # the same, left of the hole
+
+    def excess(fill, truth):
+        t = [torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]
+             for a in (fill, truth, mask[:, :, None])]
+        return recipe.excess_detail(*t).item()
+
+    assert excess(noise, noise) == 0
+    assert excess(plain, noise) == 0                   # smoother than the photo: free
+    striped = excess(stripes, plain)
+    assert abs(striped - _excess_reference(stripes, plain, mask)) < 1e-4 * striped
+    assert striped > 0.02
+    assert excess(outside, plain) == 0                 # only windows with hole pixels count
+    # texture where the photo has texture, in another pattern, costs little
+    assert excess(np.roll(noise, 5, axis=1), noise) < 0.2 * excess(noise, plain)
+
+
+def test_excess_weight_adds_the_penalty_to_the_generator_loss():
+    torch.manual_seed(0)
+    g, d = recipe.make_nets(8, 1, d_width=8)
+    opt_g, opt_d = recipe.make_optimizers(g, d)
+    batch = _batch(2, 64)
+    with torch.no_grad():
+        _, _, complete, _ = recipe.forward_g(g, *batch)
+    want = recipe.excess_detail(complete, batch[0], batch[1]).item()
+    out = recipe.train_step(g, d, opt_g, opt_d, batch,
+                            recipe.LossConfig(gan_start=5, excess_weight=3.0))
+    assert want > 0 and abs(out["excess"] - want) < 1e-6
+    assert abs(out["g"] - (out["l1"] + 3.0 * want)) < 1e-5
+
+
 def test_ema_update_averages_the_weights():
     torch.manual_seed(0)
     g = nets.Generator(8, 0)

@@ -77,6 +77,9 @@ def parse_args(argv=None):
     p.add_argument("--gan-start", type=int, default=0, help="L1-only warm-up steps")
     p.add_argument("--hole-weight", type=float, default=0.0,
                    help="weight of an extra L1 term averaged over hole pixels only (v1 style)")
+    p.add_argument("--excess-weight", type=float, default=0.0,
+                   help="penalty on fine detail beyond the photo's, per hole window "
+                        "(recipe.excess_detail; 0: off, as the paper)")
     p.add_argument("--lr-final", type=float, default=0.0,
                    help="cosine decay of the learning rate to this value over --steps (or "
                         "--minutes); 0: constant (official)")
@@ -173,7 +176,8 @@ def main(argv=None):
     else:
         g, d = recipe.make_nets_from(vars(a), dev)
         opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2), a.d_lr_ratio)
-    cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight)
+    cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight,
+                            a.excess_weight)
     step, elapsed, ema_state = 0, 0.0, None
     ckpt = os.path.join(a.out, "last.pt")
     if os.path.exists(ckpt):

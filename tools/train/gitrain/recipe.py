@@ -14,6 +14,9 @@ not use; off by default). hole_weight > 0 adds DeepFill v1's hole term (without 
 discount): hole_weight * (mean over hole pixels of |image - x1| + |image - x2|). The whole-
 image mean gives a 5-20 % hole a 5-20 % share of the gradient; this term is what the
 composite (and every in-hole metric) depends on. Off by default (v2 has no such term).
+excess_weight > 0 adds a penalty on invented detail (not in the paper; excess_detail below):
+the generator may put as much fine detail in each window of the hole as the photo has there,
+and pays for any more. It is one-sided, so it does not pull texture towards the L1 average.
 """
 import os
 import sys
@@ -36,6 +39,7 @@ class LossConfig:
     l1_weight: float = 1.0
     gan_start: int = 0
     hole_weight: float = 0.0
+    excess_weight: float = 0.0
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
@@ -73,6 +77,40 @@ def make_optimizers(g, d, lr=1e-4, betas=(0.5, 0.999), d_lr_ratio=1.0):
 def hinge_d_loss(real, fake):
     """The discriminator's hinge loss on its outputs for real and for filled crops."""
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+_LUMA = (0.299, 0.587, 0.114)  # the detail ratio's grey (tools/eval/measures.py)
+
+
+def _gaussian_blur(x, sigma=1.5, radius=6):
+    """Separable Gaussian blur of a B x 1 x H x W batch, borders reflected (cv2.GaussianBlur's
+    13 taps and border for this sigma)."""
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-t * t / (2 * sigma * sigma))
+    k = k / k.sum()
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), k.view(1, 1, -1, 1))
+
+
+def excess_detail(fill, truth, mask, window=16):
+    """How much more fine detail `fill` has than `truth` in the hole: the one-sided penalty
+    on invented texture.
+
+    Fine detail is the detail ratio's (|grey - GaussianBlur(grey, sigma 1.5)|), averaged
+    over windows of `window` px at half-window steps; each window's excess relu(fill's -
+    truth's) is weighted by its share of hole pixels. A textured window lets the fill have
+    texture up to the photo's amount, of any pattern; a plain one lets it have none, which
+    is what the discriminator at chance did not enforce (run 14's stripes in plain boxes).
+    Images in [-1, 1]; returns the excess in those units (0 when the fill is no busier)."""
+    w = torch.tensor(_LUMA, dtype=fill.dtype, device=fill.device).view(1, 3, 1, 1)
+
+    def amount(x):
+        grey = (x * w).sum(1, keepdim=True)
+        return F.avg_pool2d((grey - _gaussian_blur(grey)).abs(), window, window // 2)
+
+    share = F.avg_pool2d(mask, window, window // 2)
+    excess = F.relu(amount(fill) - amount(truth))
+    return (share * excess).sum() / share.sum().clamp_min(1e-6)
 
 
 def _d_input(x, mask, guide):
@@ -116,6 +154,10 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
         hole = ((e1 + e2) * mask).sum() / area
         g_loss = g_loss + cfg.hole_weight * hole
         out["hole_l1"] = hole.item()
+    if cfg.excess_weight > 0:
+        excess = excess_detail(complete, image, mask)
+        g_loss = g_loss + cfg.excess_weight * excess
+        out["excess"] = excess.item()
     if use_gan:
         g_gan = -d(_d_input(complete, mask, guide)).mean()
         g_loss = g_loss + cfg.gan_weight * g_gan
