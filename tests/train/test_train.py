@@ -144,18 +144,17 @@ def _excess_reference(fill, truth, mask, window=16):
     """recipe.excess_detail in numpy and OpenCV, one image (H x W x 3 and H x W, [-1, 1])."""
     import cv2
 
-    def amount(x):
-        grey = x @ np.array([0.299, 0.587, 0.114])
-        hf = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.5))
-        step, (h, w) = window // 2, hf.shape
-        return np.array([[hf[y:y + window, x:x + window].mean()
+    def amount(x):  # H' x W' x 3
+        hf = np.abs(x - cv2.GaussianBlur(x, (0, 0), 1.5))
+        step, (h, w) = window // 2, hf.shape[:2]
+        return np.array([[hf[y:y + window, x:x + window].mean((0, 1))
                           for x in range(0, w - window + 1, step)]
                          for y in range(0, h - window + 1, step)])
     step, (h, w) = window // 2, mask.shape
     share = np.array([[mask[y:y + window, x:x + window].mean()
                        for x in range(0, w - window + 1, step)]
                       for y in range(0, h - window + 1, step)])
-    excess = np.maximum(amount(fill) - amount(truth), 0)
+    excess = np.maximum(amount(fill) - amount(truth), 0).mean(2)
     return (share * excess).sum() / share.sum()
 
 
@@ -182,6 +181,10 @@ def test_excess_detail_penalises_only_detail_beyond_the_photos():
     assert abs(striped - _excess_reference(stripes, plain, mask)) < 1e-4 * striped
     assert striped > 0.02
     assert excess(outside, plain) == 0                 # only windows with hole pixels count
+    # stripes of colour at constant luma (what a grey's weights let through) count too
+    tinted = plain.copy()
+    tinted[16:48:4, 24:72] += 0.3 * np.array([1.0, -0.299 / 0.587, 0.0])
+    assert excess(tinted, plain) > 0.3 * striped
     # texture where the photo has texture, in another pattern, costs little
     assert excess(np.roll(noise, 5, axis=1), noise) < 0.2 * excess(noise, plain)
 

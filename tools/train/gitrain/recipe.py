@@ -79,37 +79,37 @@ def hinge_d_loss(real, fake):
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
 
 
-_LUMA = (0.299, 0.587, 0.114)  # the detail ratio's grey (tools/eval/measures.py)
-
-
 def _gaussian_blur(x, sigma=1.5, radius=6):
-    """Separable Gaussian blur of a B x 1 x H x W batch, borders reflected (cv2.GaussianBlur's
-    13 taps and border for this sigma)."""
+    """Separable Gaussian blur of a B x C x H x W batch, plane by plane, borders reflected
+    (cv2.GaussianBlur's 13 taps and border for this sigma)."""
+    b, c, h, w = x.shape
     t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
     k = torch.exp(-t * t / (2 * sigma * sigma))
     k = k / k.sum()
+    x = x.reshape(b * c, 1, h, w)
     x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), k.view(1, 1, -1, 1))
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), k.view(1, 1, -1, 1))
+    return x.reshape(b, c, h, w)
 
 
 def excess_detail(fill, truth, mask, window=16):
     """How much more fine detail `fill` has than `truth` in the hole: the one-sided penalty
     on invented texture.
 
-    Fine detail is the detail ratio's (|grey - GaussianBlur(grey, sigma 1.5)|), averaged
-    over windows of `window` px at half-window steps; each window's excess relu(fill's -
-    truth's) is weighted by its share of hole pixels. A textured window lets the fill have
-    texture up to the photo's amount, of any pattern; a plain one lets it have none, which
-    is what the discriminator at chance did not enforce (run 14's stripes in plain boxes).
+    Fine detail is the detail ratio's high-pass (|x - GaussianBlur(x, sigma 1.5)|) of each
+    of R, G and B, averaged over windows of `window` px at half-window steps; each window's
+    excess relu(fill's - truth's) is averaged over the three planes and weighted by the
+    window's share of hole pixels. A textured window lets the fill have texture up to the
+    photo's amount, of any pattern; a plain one lets it have none, which the discriminator
+    at chance did not enforce (run 14's stripes in plain boxes). Per plane, not on a grey:
+    a grey's weights would push the planes apart and turn the stripes into colour noise
+    (runs 17 and 18, the first version, on the detail ratio's luma).
     Images in [-1, 1]; returns the excess in those units (0 when the fill is no busier)."""
-    w = torch.tensor(_LUMA, dtype=fill.dtype, device=fill.device).view(1, 3, 1, 1)
-
     def amount(x):
-        grey = (x * w).sum(1, keepdim=True)
-        return F.avg_pool2d((grey - _gaussian_blur(grey)).abs(), window, window // 2)
+        return F.avg_pool2d((x - _gaussian_blur(x)).abs(), window, window // 2)
 
     share = F.avg_pool2d(mask, window, window // 2)
-    excess = F.relu(amount(fill) - amount(truth))
+    excess = F.relu(amount(fill) - amount(truth)).mean(1, keepdim=True)
     return (share * excess).sum() / share.sum().clamp_min(1e-6)
 
 
