@@ -599,6 +599,25 @@ def test_crops_figure_shows_each_case_beside_telea_and_the_truth(tmp_path):
     assert (box[sy, sx] > 127).sum() == (box > 127).sum() > 0  # the whole hole is shown
     want = cv2.resize(gt[sy, sx], None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
     assert np.array_equal(fig[40:192, 3 * 192:], want[40:])  # below the label
+    # --strategy: the model's column is the library's fill with that strategy
+    import gilib
+    out.unlink()  # not a photo: it would renumber the photos, and the masks with them
+    out = tmp_path / "figures" / "crops.png"
+    out.parent.mkdir()
+    inp = gt[:, :, ::-1].copy()
+    inp[box > 127] = 0
+    cols = {}
+    for strategy in ("exact", "regions"):
+        assert crops_figure.main(["--photos", str(tmp_path), "--case", "photo1:box",
+                                  "--model", "default", "--size", "384x256", "--crop", "96",
+                                  "--strategy", strategy, "--lib", LIBRARY, "-o", str(out)]) == 0
+        cols[strategy] = cv2.imread(str(out))[40:192, 192:384]
+        m = gilib.Inpainter(None, lib=LIBRARY, strategy=strategy)
+        fill = cv2.resize(m(inp, box)[sy, sx][:, :, ::-1], None, fx=2, fy=2,
+                          interpolation=cv2.INTER_NEAREST)
+        m.close()
+        assert np.abs(cols[strategy].astype(int) - fill[40:]).mean() < 2  # JPEG
+    assert np.abs(cols["exact"].astype(int) - cols["regions"]).mean() > 2
     with pytest.raises(SystemExit, match="no photo"):
         crops_figure.main(["--photos", str(tmp_path), "--case", "nothere:box", "--model",
                            "default", "--lib", LIBRARY, "-o", str(out)])

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Hole crops at full resolution, enlarged, side by side: OpenCV Telea, each model (the
-network alone, exact strategy) and the ground truth. For judging by eye what the numbers
+network alone, exact strategy, unless --strategy regions) and the ground truth. For judging by eye what the numbers
 cannot say (checkerboards, colour speckles) on the same held-out cases eval_quality.py
 measures.
 
@@ -50,6 +50,9 @@ def main(argv=None):
     p.add_argument("--crop", type=int, default=192, help="side of the crop, px")
     p.add_argument("--zoom", type=int, default=2, help="enlargement (nearest neighbour)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--strategy", choices=("exact", "regions"), default="exact",
+                   help="exact: the network alone (default); regions: what gi_inpaint does "
+                        "by default (each hole at the model's working scale, texture added)")
     p.add_argument("--lib", default=None)
     p.add_argument("-o", "--out", required=True)
     a = p.parse_args(argv)
@@ -60,7 +63,7 @@ def main(argv=None):
         label, _, path = spec.partition("=")
         models.append((label if path else "default model",
                        gilib.Inpainter(path or None, threads=a.threads, lib=a.lib,
-                                       strategy="exact")))
+                                       strategy=a.strategy)))
     rows = []
     for case in a.case:
         name, _, kind = case.partition(":")
