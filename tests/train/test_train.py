@@ -140,25 +140,8 @@ def test_hole_weight_adds_the_mean_error_over_hole_pixels():
     assert abs(want - err.mean().item()) > 1e-3
 
 
-def _excess_reference(fill, truth, mask, window=16):
-    """recipe.excess_detail in numpy and OpenCV, one image (H x W x 3 and H x W, [-1, 1])."""
-    import cv2
-
-    def amount(x):  # H' x W' x 3
-        hf = np.abs(x - cv2.GaussianBlur(x, (0, 0), 1.5))
-        step, (h, w) = window // 2, hf.shape[:2]
-        return np.array([[hf[y:y + window, x:x + window].mean((0, 1))
-                          for x in range(0, w - window + 1, step)]
-                         for y in range(0, h - window + 1, step)])
-    step, (h, w) = window // 2, mask.shape
-    share = np.array([[mask[y:y + window, x:x + window].mean()
-                       for x in range(0, w - window + 1, step)]
-                      for y in range(0, h - window + 1, step)])
-    excess = np.maximum(amount(fill) - amount(truth), 0).mean(2)
-    return (share * excess).sum() / share.sum()
-
-
 def test_excess_detail_penalises_only_detail_beyond_the_photos():
+    from measures import invented_detail
     rng = np.random.default_rng(0)
     h, w = 64, 96
     mask = np.zeros((h, w))
@@ -175,10 +158,25 @@ def test_excess_detail_penalises_only_detail_beyond_the_photos():
              for a in (fill, truth, mask[:, :, None])]
         return recipe.excess_detail(*t).item()
 
+    def measured(fill, truth):  # the evaluation's measure, 0-255, on the same images
+        u8 = [np.clip(np.round((a + 1) * 127.5), 0, 255).astype(np.uint8) for a in (fill, truth)]
+        return invented_detail(*u8, mask > 0.5) / 127.5
+
     assert excess(noise, noise) == 0
     assert excess(plain, noise) == 0                   # smoother than the photo: free
     striped = excess(stripes, plain)
-    assert abs(striped - _excess_reference(stripes, plain, mask)) < 1e-4 * striped
+    assert abs(striped - measured(stripes, plain)) < 0.02 * striped  # uint8 rounding
+    assert measured(plain, noise) == 0 and measured(noise, noise) == 0
+    # the same number at a size that is no multiple of the window, with a partial hole
+    fill = rng.integers(0, 256, (70, 101, 3)).astype(np.uint8)
+    truth = cv2.GaussianBlur(rng.integers(0, 256, (70, 101, 3)).astype(np.uint8), (0, 0), 2)
+    hole = np.zeros((70, 101), bool)
+    hole[9:50, 30:77] = True
+    t = [torch.from_numpy(a.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
+         for a in (fill, truth, hole[:, :, None])]
+    t[2] = (t[2] + 1) / 2
+    want = invented_detail(fill, truth, hole)
+    assert want > 10 and abs(recipe.excess_detail(*t).item() * 127.5 - want) < 1e-4 * want
     assert striped > 0.02
     assert excess(outside, plain) == 0                 # only windows with hole pixels count
     # stripes of colour at constant luma (what a grey's weights let through) count too

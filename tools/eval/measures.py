@@ -43,6 +43,33 @@ def colour_noise_ratio(img, hole):
     return _hf_ratio([cb, cr], hole)
 
 
+def invented_detail(out, gt, hole, window=16):
+    """Fine detail the fill has beyond the photo's, where the photo has less: stripes in a
+    plain background count, texture where the photo is textured (in any pattern) does not,
+    a smooth fill scores 0. The detail ratio cannot tell those apart.
+
+    For each of R, G, B (0-255): hf = |x - GaussianBlur(x, sigma 1.5)|, averaged over windows
+    of `window` px at half-window steps; a window's excess is relu(fill's - photo's),
+    averaged over the planes and weighted by the window's share of hole pixels. The
+    training penalty recipe.excess_detail (train.py --excess-weight) is this, in [-1, 1]
+    units (its test holds it to this one)."""
+    step = window // 2
+    h, w = hole.shape
+    nb_y, nb_x = h // step, w // step
+
+    def windows(a):  # H x W x C -> (windows down) x (windows across) x C means
+        blocks = a[:nb_y * step, :nb_x * step].reshape(nb_y, step, nb_x, step, -1).mean((1, 3))
+        return (blocks[:-1, :-1] + blocks[1:, :-1] + blocks[:-1, 1:] + blocks[1:, 1:]) / 4
+
+    def amount(img):
+        x = img[:, :, :3].astype(np.float64)
+        return windows(np.abs(x - cv2.GaussianBlur(x, (0, 0), 1.5)))
+
+    share = windows(hole.astype(np.float64)[:, :, None])[:, :, 0]
+    excess = np.maximum(amount(out) - amount(gt), 0).mean(2)
+    return float((share * excess).sum() / max(share.sum(), 1e-12))
+
+
 def psnr(out, gt, hole):
     """PSNR in dB over the hole pixels, 0-255 scale."""
     d = out[:, :, :3].astype(np.float64)[hole] - gt[:, :, :3].astype(np.float64)[hole]
