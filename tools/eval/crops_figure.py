@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Hole crops at full resolution, enlarged, side by side: OpenCV Telea, each model (the
-network alone, exact strategy, unless --strategy regions) and the ground truth. For judging by eye what the numbers
-cannot say (checkerboards, colour speckles) on the same held-out cases eval_quality.py
-measures.
+network alone, exact strategy, unless --strategy regions) and the ground truth. For judging
+by eye what the numbers cannot say (checkerboards, colour speckles) on the same held-out
+cases eval_quality.py measures.
 
   tools/eval/crops_figure.py --photos data/photos/val --case Circuit:box --case Butterfly:blob \
       --model default --model run7=run7.gguf -o docs/quality/crops.jpg
