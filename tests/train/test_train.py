@@ -173,8 +173,7 @@ def test_excess_detail_penalises_only_detail_beyond_the_photos():
     hole = np.zeros((70, 101), bool)
     hole[9:50, 30:77] = True
     t = [torch.from_numpy(a.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
-         for a in (fill, truth, hole[:, :, None])]
-    t[2] = (t[2] + 1) / 2
+         for a in (fill, truth)] + [torch.from_numpy(hole.astype(np.float32))[None, None]]
     want = invented_detail(fill, truth, hole)
     assert want > 10 and abs(recipe.excess_detail(*t).item() * 127.5 - want) < 1e-4 * want
     assert striped > 0.02
