@@ -200,6 +200,55 @@ def test_excess_weight_adds_the_penalty_to_the_generator_loss():
     assert abs(out["g"] - (out["l1"] + 3.0 * want)) < 1e-5
 
 
+def test_texture_mismatch_asks_for_the_photos_detail_in_its_directions():
+    rng = np.random.default_rng(0)
+    h, w = 64, 96
+    mask = np.zeros((h, w))
+    mask[16:48, 24:72] = 1
+    plain = np.full((h, w, 3), 0.1)
+    noise = 0.1 + 0.3 * rng.standard_normal((h, w, 3))
+    rows, cols = plain.copy(), plain.copy()
+    rows[::4, :] += 0.3                               # horizontal stripes
+    cols[:, ::4] += 0.3                               # the same turned by 90 degrees
+
+    def mismatch(fill, truth, hole=mask):
+        t = [torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]
+             for a in (fill, truth, hole[:, :, None])]
+        return recipe.texture_mismatch(t[0] * t[2] + t[1] * (1 - t[2]), t[1], t[2]).item()
+
+    smooth = mismatch(plain, noise)
+    assert mismatch(noise, noise) == 0
+    assert smooth > 0.03                              # a smooth fill of a textured hole costs
+    assert mismatch(noise, plain) > 0.03              # and so does texture in a plain one
+    # texture of the photo's kind in another phase costs little
+    assert mismatch(np.roll(noise, 5, axis=1), noise) < 0.1 * smooth
+    assert mismatch(np.roll(rows, 2, axis=0), rows) < 0.2 * mismatch(rows, plain)
+    # the right amount of detail running the wrong way costs
+    assert mismatch(rows, cols) > 0.5 * mismatch(rows, plain)
+    # only windows with hole pixels count: noise whose blur (12 px) stays out of them is free
+    t = [torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]
+         for a in (plain, noise, mask[:, :, None])]
+    apart = t[0].clone()
+    apart[..., 92:] = t[1][..., 92:]                  # the hole ends at 72, its windows at 80
+    assert recipe.texture_mismatch(apart, t[0], t[2]).item() < 1e-6   # float rounding
+    apart[..., 76:] = t[1][..., 76:]
+    assert recipe.texture_mismatch(apart, t[0], t[2]).item() > 1e-3
+
+
+def test_texture_weight_adds_the_mismatch_to_the_generator_loss():
+    torch.manual_seed(0)
+    g, d = recipe.make_nets(8, 1, d_width=8)
+    opt_g, opt_d = recipe.make_optimizers(g, d)
+    batch = _batch(2, 64)
+    with torch.no_grad():
+        _, _, complete, _ = recipe.forward_g(g, *batch)
+    want = recipe.texture_mismatch(complete, batch[0], batch[1]).item()
+    out = recipe.train_step(g, d, opt_g, opt_d, batch,
+                            recipe.LossConfig(gan_start=5, texture_weight=3.0))
+    assert want > 0 and abs(out["texture"] - want) < 1e-6
+    assert abs(out["g"] - (out["l1"] + 3.0 * want)) < 1e-5
+
+
 def test_ema_update_averages_the_weights():
     torch.manual_seed(0)
     g = nets.Generator(8, 0)
@@ -924,3 +973,13 @@ def test_pconv_export_runs_in_the_engine(tmp_path):
     got = gilib.Inpainter(path, lib=LIBRARY, strategy="exact")(img, hole.astype(np.uint8) * 255)
     assert np.array_equal(got[~hole], img[~hole])
     assert (np.abs(got.astype(int) - want.astype(int))[hole] <= 1).mean() >= 0.999
+
+
+def test_train_names_the_reference_blas():
+    import train as train_cli
+    line = "7f00-7f10 r-xp 00000000 08:01 123 {}\n"
+    ref = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"
+    openblas = "/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3"
+    assert train_cli.reference_blas(line.format(ref) + "7f20-7f30 rw-p 0 00:00 0\n") == ref
+    assert train_cli.reference_blas(line.format(openblas)) is None
+    assert train_cli.reference_blas(line.format("/usr/lib/x86_64-linux-gnu/libm.so.6")) is None
