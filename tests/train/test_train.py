@@ -249,6 +249,36 @@ def test_texture_weight_adds_the_mismatch_to_the_generator_loss():
     assert abs(out["g"] - (out["l1"] + 3.0 * want)) < 1e-5
 
 
+def test_coarse_l1_only_keeps_stage_two_losses_out_of_stage_one():
+    from gimodel.deepfill_torch import LAYER_NAMES
+    torch.manual_seed(0)
+    g = nets.Generator(8, 1, residual=True, input_fill="guided_pushpull")
+    for p in g.parameters():  # residual zeroes the output layers; give them a gradient path
+        torch.nn.init.normal_(p, 0.0, 0.05)
+    batch = _batch(2, 64)
+    stage1 = [g.layers[n].weight for n in LAYER_NAMES[0:17]]
+    stage2 = [g.layers[n].weight for n in LAYER_NAMES[17:42]]
+    grads = {}
+    for only in (False, True):
+        x1, x2, complete, _ = recipe.forward_g(g, *batch, coarse_l1_only=only)
+        g.zero_grad(set_to_none=True)
+        complete.abs().mean().backward()           # any stage-2 term
+        grads[only] = [p.grad for p in stage1], [p.grad for p in stage2], x1, x2
+    assert all(gr is not None and gr.abs().sum() > 0 for gr in grads[False][0])
+    assert all(gr is None for gr in grads[True][0])
+    assert all(gr is not None for gr in grads[True][1][-5:])
+    for a, b in zip(grads[False][2:], grads[True][2:]):  # the same values either way
+        assert torch.equal(a, b)
+    # train_step passes the option on: a step without stage 1's L1 leaves stage 1 alone
+    d = nets.Discriminator(3 + 1 + 1, 8)
+    opt_g, opt_d = recipe.make_optimizers(g, d)
+    before = [p.detach().clone() for p in stage1]
+    recipe.train_step(g, d, opt_g, opt_d, batch,
+                      recipe.LossConfig(l1_weight=0.0, texture_weight=1.0, gan_start=5,
+                                        coarse_l1_only=True))
+    assert all(torch.equal(a, p) for a, p in zip(before, stage1))
+
+
 def test_ema_update_averages_the_weights():
     torch.manual_seed(0)
     g = nets.Generator(8, 0)

@@ -83,6 +83,9 @@ def parse_args(argv=None):
     p.add_argument("--texture-weight", type=float, default=0.0,
                    help="penalty on the hole's detail differing from the photo's, per window, "
                         "direction and band (recipe.texture_mismatch; 0: off, as the paper)")
+    p.add_argument("--coarse-l1-only", action="store_true",
+                   help="stage 1 learns from its own L1 alone: the stage-2 losses (L1, GAN, "
+                        "penalties) do not reach it (recipe.LossConfig.coarse_l1_only)")
     p.add_argument("--lr-final", type=float, default=0.0,
                    help="cosine decay of the learning rate to this value over --steps (or "
                         "--minutes); 0: constant (official)")
@@ -200,7 +203,7 @@ def main(argv=None):
         g, d = recipe.make_nets_from(vars(a), dev)
         opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2), a.d_lr_ratio)
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight,
-                            a.excess_weight, a.texture_weight)
+                            a.excess_weight, a.texture_weight, a.coarse_l1_only)
     step, elapsed, ema_state = 0, 0.0, None
     ckpt = os.path.join(a.out, "last.pt")
     if os.path.exists(ckpt):

@@ -107,15 +107,19 @@ class Generator(nn.Module):
             x = gated_conv(x, conv.weight, conv.bias, self.specs[name])
         return x
 
-    def forward(self, x_in, mask):
+    def forward(self, x_in, mask, coarse_l1_only=False):
         """x_in: (B, 3 [+1] + 2, H, W) = [rgb with holes 0, (edge*mask), ones, mask];
-        mask: (B, 1, H, W), 1 = hole; H, W multiples of 8. Returns (x_stage1, x_stage2)."""
+        mask: (B, 1, H, W), 1 = hole; H, W multiples of 8. Returns (x_stage1, x_stage2).
+        coarse_l1_only: stage 2 gets stage 1's result without its gradient, so only
+        stage 1's own loss trains stage 1 (the same values either way)."""
         x = self._run(x_in, LAYER_NAMES[0:6])
         mask_s = resize_nn(mask, x.shape[2], x.shape[3])
         x_stage1 = self._run(x, LAYER_NAMES[6:17])
         if self.residual:
             x_stage1 = x_stage1 + x_in[:, 0:3]
         xnow = x_stage1 * mask + x_in[:, 0:3] * (1 - mask)
+        if coarse_l1_only:
+            xnow = xnow.detach()
         x_hallu = self._run(xnow, LAYER_NAMES[17:27])
         pm = self._run(xnow, LAYER_NAMES[27:33])
         pm = contextual_attention(pm, mask_s, fuse=self.fuse, softmax_scale=self.softmax_scale)

@@ -21,6 +21,11 @@ texture_weight > 0 adds its two-sided, oriented form (not in the paper; texture_
 below): each window of the hole must have as much detail as the photo has there, in each
 direction and at two scales, so a smooth fill of a textured area costs as much as stripes
 in a plain one.
+coarse_l1_only keeps every stage-2 term (its L1, the GAN, the penalties) out of stage 1,
+which then learns from its own L1 alone (not in the paper, where the stage-2 losses
+reach stage 1 through stage 2's input). With residual stages that path is the identity,
+and the CPU runs' GAN terms made the coarse network, not the refinement network, draw
+the detail: a grid of its dilated convolutions (models/README.md, CPU runs 22 to 26).
 """
 import os
 import sys
@@ -45,6 +50,7 @@ class LossConfig:
     hole_weight: float = 0.0
     excess_weight: float = 0.0
     texture_weight: float = 0.0
+    coarse_l1_only: bool = False
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
@@ -158,11 +164,11 @@ def _d_input(x, mask, guide):
     return torch.cat([x, mask] + ([guide] if guide is not None else []), dim=1)
 
 
-def forward_g(g, image, mask, edge, keep):
+def forward_g(g, image, mask, edge, keep, coarse_l1_only=False):
     """Returns (x1, x2, complete, guide fed to the network or None)."""
     guide = edge * keep * mask if g.guide_channels else None
     x_in = make_input(image, mask, guide, g.input_fill)
-    x1, x2 = g(x_in, mask)
+    x1, x2 = g(x_in, mask, coarse_l1_only)
     complete = x2 * mask + image * (1 - mask)
     return x1, x2, complete, guide
 
@@ -174,7 +180,7 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
     image, mask, edge, keep = batch
     use_gan = cfg.gan_weight > 0 and step >= cfg.gan_start
     with torch.set_grad_enabled(train_g):
-        x1, x2, complete, guide = forward_g(g, image, mask, edge, keep)
+        x1, x2, complete, guide = forward_g(g, image, mask, edge, keep, cfg.coarse_l1_only)
     out = {}
     if use_gan:
         pos_neg = d(_d_input(torch.cat([image, complete.detach()]), mask.repeat(2, 1, 1, 1),
