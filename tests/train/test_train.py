@@ -1013,3 +1013,40 @@ def test_train_names_the_reference_blas():
     assert train_cli.reference_blas(line.format(ref) + "7f20-7f30 rw-p 0 00:00 0\n") == ref
     assert train_cli.reference_blas(line.format(openblas)) is None
     assert train_cli.reference_blas(line.format("/usr/lib/x86_64-linux-gnu/libm.so.6")) is None
+
+
+def test_graft_replaces_stage_one_only(tmp_path):
+    import graft
+    from gimodel.deepfill_torch import LAYER_NAMES
+    torch.manual_seed(0)
+    args = {"width": 8, "guide": 1, "d_width": 8, "input_fill": "guided_pushpull",
+            "residual": True}
+    g, d = recipe.make_nets_from(args)
+    donor, _ = recipe.make_nets_from(args)
+    for p in list(g.parameters()) + list(donor.parameters()):
+        torch.nn.init.normal_(p, 0.0, 0.05)
+    recipe.export_gguf(donor, str(tmp_path / "donor.gguf"), dtype="f32", name="donor",
+                       license="Apache-2.0")
+    state = {"g": g.state_dict(), "g_ema": recipe.ema_copy(g).state_dict(),
+             "d": d.state_dict(), "step": 7, "args": args}
+    before = {k: v.clone() for k, v in state["g"].items()}
+    torch.save(state, tmp_path / "last.pt")
+    assert graft.main([str(tmp_path / "last.pt"), "--stage1", str(tmp_path / "donor.gguf"),
+                       "-o", str(tmp_path / "new" / "last.pt")]) == 0
+    new = torch.load(tmp_path / "new" / "last.pt", weights_only=False)
+    want = donor.state_dict()
+    for key in ("g", "g_ema"):
+        for i, name in enumerate(LAYER_NAMES):
+            for t in ("weight", "bias"):
+                k = f"layers.{name}.{t}"
+                assert torch.equal(new[key][k], want[k] if i < 17 else before[k]), (key, k)
+    assert new["step"] == 7 and new["d"].keys() == state["d"].keys()
+
+
+def test_export_summary_names_the_extra_terms():
+    import export
+    args = {"lr": 1e-4, "l1_weight": 1.0, "gan_weight": 1.0, "texture_weight": 30.0,
+            "excess_weight": 20.0, "coarse_l1_only": True}
+    s = export.recipe_summary(args, 10)
+    assert "texture mismatch x30" in s and "excess detail x20" in s and "stage 1: its L1 only" in s
+    assert "texture" not in export.recipe_summary({**args, "texture_weight": 0.0}, 10)

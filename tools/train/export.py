@@ -25,6 +25,12 @@ def recipe_summary(args, step=None):
     l1 = f"L1 x{args['l1_weight']:g}"
     if args.get("hole_weight"):
         l1 += f" + hole L1 x{args['hole_weight']:g}"
+    if args.get("excess_weight"):
+        l1 += f" + excess detail x{args['excess_weight']:g}"
+    if args.get("texture_weight"):
+        l1 += f" + texture mismatch x{args['texture_weight']:g}"
+    if args.get("coarse_l1_only"):
+        l1 += " (stage 1: its L1 only)"
     gan = f"SN-PatchGAN hinge x{args['gan_weight']:g}"
     if args.get("gan_start"):
         gan += f" from step {args['gan_start']}"
