@@ -1050,3 +1050,40 @@ def test_export_summary_names_the_extra_terms():
     s = export.recipe_summary(args, 10)
     assert "texture mismatch x30" in s and "excess detail x20" in s and "stage 1: its L1 only" in s
     assert "texture" not in export.recipe_summary({**args, "texture_weight": 0.0}, 10)
+
+
+def test_graft_restarts_the_stage_two_output(tmp_path):
+    import graft
+    torch.manual_seed(0)
+    args = {"width": 8, "guide": 1, "d_width": 8, "input_fill": "guided_pushpull",
+            "residual": True}
+    g, d = recipe.make_nets_from(args)
+    with torch.no_grad():  # stage 2's output block as the trained models had it: shut
+        g.layers["allconv16"].bias.fill_(-30.0)
+        g.layers["allconv17"].weight.mul_(1e-3)
+    opt_g, opt_d = recipe.make_optimizers(g, d)
+    batch = _batch(2, 64)
+    recipe.train_step(g, d, opt_g, opt_d, batch, recipe.LossConfig(gan_start=5))
+    state = {"g": g.state_dict(), "opt_g": opt_g.state_dict(), "args": args, "step": 1}
+    assert graft.restart_stage2_output(state) == ["allconv16", "allconv17"]
+    assert all(i not in state["opt_g"]["state"] for i in (80, 81, 82, 83))
+    assert 79 in state["opt_g"]["state"]
+    g.load_state_dict(state["g"])
+    opt_g.load_state_dict(state["opt_g"])
+    assert torch.equal(g.layers["allconv17"].weight, torch.zeros_like(g.layers["allconv17"].weight))
+    acts = {}
+    orig = nets.gated_conv
+
+    def spy(x, w, b, layer):
+        acts[layer.name] = orig(x, w, b, layer)
+        return acts[layer.name]
+    nets.gated_conv = spy
+    try:
+        x1, x2, _, _ = recipe.forward_g(g, *batch)
+    finally:
+        nets.gated_conv = orig
+    assert acts["allconv16"].abs().mean() > 0.01       # open again
+    xnow = x1 * batch[1] + batch[0] * (1 - batch[1])
+    assert torch.allclose(x2, xnow, atol=1e-6)          # and the output unchanged
+    recipe.train_step(g, d, opt_g, opt_d, batch, recipe.LossConfig(gan_start=5))
+    assert g.layers["allconv17"].weight.abs().max() > 0  # which now learns

@@ -1,13 +1,19 @@
 #!/usr/bin/python3
 """Give a training checkpoint another model's stage 1 (the coarse network).
 
-    tools/train/graft.py RUN_DIR/last.pt --stage1 models/default.gguf -o NEW_RUN/last.pt
+    tools/train/graft.py RUN_DIR/last.pt --stage1 models/default.gguf [--restart-stage2-output] \
+        -o NEW_RUN/last.pt
 
 Copies the 17 stage-1 layers (LAYER_NAMES[0:17]: the coarse network, conv1 to conv17)
 of a model file into the checkpoint's generator and its moving average; stage 2, the
 discriminator, the optimisers, the step and the time are kept, so train.py resumes the
 result where the checkpoint left off. Both must have the same width, guide channels and
-channel order. Why: CPU runs 14 to 24 let the GAN term reach stage 1 through the residual
+channel order. --restart-stage2-output also gives stage 2's last two layers a fresh
+start: allconv16 a new random initialisation, allconv17 zeros (so the output is unchanged:
+a residual stage 2 then adds nothing), both without their Adam state. Why: in every model
+since residual stages came in (run 3), allconv16's gates had closed (mean output about
+1e-3) and allconv17 was about 0, so stage 2, contextual attention included, added nothing
+(1e-5 or less) and neither layer's gradient could reopen the other. CPU runs 14 to 24 let the GAN term reach stage 1 through the residual
 stage 2, and stage 1 drew the detail as a grid of its dilated convolutions; runs 25 and 26
 continue run 19 with the L1-trained default model's smooth stage 1 and --coarse-l1-only
 (models/README.md, CPU runs 22 to 26).
@@ -24,6 +30,7 @@ from gitrain import recipe  # noqa: E402
 from gitrain.nets import LAYER_NAMES  # noqa: E402
 
 STAGE1 = LAYER_NAMES[0:17]
+STAGE2_OUTPUT = LAYER_NAMES[40:42]  # allconv16, allconv17
 
 
 def graft_stage1(state, model_path):
@@ -44,14 +51,37 @@ def graft_stage1(state, model_path):
     return n
 
 
+def restart_stage2_output(state, seed=0):
+    """`state` with allconv16 freshly initialised (as a new Generator's) and allconv17 zero
+    in "g" and "g_ema", and their Adam state dropped from "opt_g". Returns the layers."""
+    torch.manual_seed(seed)
+    fresh = recipe.make_nets_from(state["args"])[0]
+    fresh.zero_outputs()  # allconv17 = 0, as a new residual stage
+    new = fresh.state_dict()
+    keys = list(state["g"].keys())  # the optimiser's parameter order
+    for key in ("g", "g_ema"):
+        for name in STAGE2_OUTPUT:
+            for t in ("weight", "bias"):
+                k = f"layers.{name}.{t}"
+                if key in state:
+                    state[key][k] = new[k].clone()
+                if key == "g" and "opt_g" in state:
+                    state["opt_g"]["state"].pop(keys.index(k), None)
+    return list(STAGE2_OUTPUT)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint")
     p.add_argument("--stage1", required=True, help="model file (GGUF) whose stage 1 to use")
+    p.add_argument("--restart-stage2-output", action="store_true",
+                   help="re-initialise allconv16, zero allconv17, drop their Adam state")
     p.add_argument("-o", "--out", required=True, help="the new checkpoint (a run's last.pt)")
     a = p.parse_args(argv)
     state = torch.load(a.checkpoint, map_location="cpu", weights_only=False)  # ours
     n = graft_stage1(state, a.stage1)
+    if a.restart_stage2_output:
+        print("graft: restarted " + ", ".join(restart_stage2_output(state)))
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     torch.save(state, a.out)
     print(f"graft: {a.out}: {n} stage-1 tensors from {a.stage1}, step {state['step']}")
