@@ -1087,3 +1087,5 @@ def test_graft_restarts_the_stage_two_output(tmp_path):
     assert torch.allclose(x2, xnow, atol=1e-6)          # and the output unchanged
     recipe.train_step(g, d, opt_g, opt_d, batch, recipe.LossConfig(gan_start=5))
     assert g.layers["allconv17"].weight.abs().max() > 0  # which now learns
+    with pytest.raises(ValueError):
+        graft.restart_stage2_output({**state, "args": {**args, "residual": False}})

@@ -54,9 +54,11 @@ def graft_stage1(state, model_path):
 def restart_stage2_output(state, seed=0):
     """`state` with allconv16 freshly initialised (as a new Generator's) and allconv17 zero
     in "g" and "g_ema", and their Adam state dropped from "opt_g". Returns the layers."""
+    if not state["args"].get("residual"):
+        raise ValueError("graft: --restart-stage2-output needs residual stages (a zero "
+                         "allconv17 would otherwise zero the output)")
     torch.manual_seed(seed)
-    fresh = recipe.make_nets_from(state["args"])[0]
-    fresh.zero_outputs()  # allconv17 = 0, as a new residual stage
+    fresh = recipe.make_nets_from(state["args"])[0]  # residual: allconv17 starts at 0
     new = fresh.state_dict()
     keys = list(state["g"].keys())  # the optimiser's parameter order
     for key in ("g", "g_ema"):
