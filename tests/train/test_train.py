@@ -1089,3 +1089,27 @@ def test_graft_restarts_the_stage_two_output(tmp_path):
     assert g.layers["allconv17"].weight.abs().max() > 0  # which now learns
     with pytest.raises(ValueError):
         graft.restart_stage2_output({**state, "args": {**args, "residual": False}})
+
+
+def test_probe_stages_measures_each_stages_change():
+    import probe_stages
+    torch.manual_seed(0)
+    g = nets.Generator(8, 1, residual=True, input_fill="guided_pushpull")
+    for p in g.parameters():
+        torch.nn.init.normal_(p, 0.0, 0.05)
+    image, mask, _, _ = _batch(2, 64)
+    s1, s2, acts = probe_stages.probe(g.eval(), image, mask)
+    with torch.no_grad():
+        x1, x2, _, _ = recipe.forward_g(g, image, mask, torch.zeros_like(mask),
+                                        torch.zeros(2, 1, 1, 1))
+        prefill = nets.make_input(image, mask, torch.zeros_like(mask), g.input_fill)[:, :3]
+    xnow = x1 * mask + image * (1 - mask)
+    n = mask.sum().item() * 3
+    assert abs(s1 - ((xnow - prefill).abs() * mask).sum().item() / n) < 1e-6
+    assert abs(s2 - ((x2 - xnow).abs() * mask).sum().item() / n) < 1e-6 and s2 > 1e-3
+    assert len(acts) == 42 and acts["allconv16"] > 1e-2
+    with torch.no_grad():
+        g.layers["allconv16"].bias.fill_(-30.0)      # its gates shut
+        g.layers["allconv17"].bias.zero_()           # as in the trained models (1e-6)
+    s1b, s2b, acts = probe_stages.probe(g, image, mask)
+    assert s2b < 1e-4 and acts["allconv16"] < 1e-4 and abs(s1b - s1) < 1e-6
