@@ -1113,3 +1113,22 @@ def test_probe_stages_measures_each_stages_change():
         g.layers["allconv17"].bias.zero_()           # as in the trained models (1e-6)
     s1b, s2b, acts = probe_stages.probe(g, image, mask)
     assert s2b < 1e-4 and acts["allconv16"] < 1e-4 and abs(s1b - s1) < 1e-6
+
+
+def test_graft_restarts_a_model_files_stage_two_output(tmp_path):
+    import graft
+    torch.manual_seed(0)
+    g = nets.Generator(8, 1, residual=True, input_fill="guided_pushpull")
+    for p in g.parameters():
+        torch.nn.init.normal_(p, 0.0, 0.05)
+    with torch.no_grad():
+        g.layers["allconv16"].bias.fill_(-30.0)
+    src, out = str(tmp_path / "in.gguf"), str(tmp_path / "out.gguf")
+    recipe.export_gguf(g, src, dtype="f32", name="shut", license="Apache-2.0", working_size=64)
+    assert graft.main([src, "--restart-stage2-output", "-o", out]) == 0
+    new, kv = recipe.generator_from_gguf(out)
+    assert kv["general.license"] == "Apache-2.0" and kv["gatedinpaint.working_size"] == 64
+    for name, conv in g.layers.items():
+        same = torch.equal(new.layers[name].weight, conv.weight)
+        assert same == (name not in ("allconv16", "allconv17")), name
+    assert not new.layers["allconv17"].weight.any()

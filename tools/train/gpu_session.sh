@@ -17,7 +17,12 @@
 # the 10-minute limit; not yet timed on a GPU): the trainings at once, then the exports (F16;
 # the PConv U-Net's 20 MB each) and logs packed into $OUT as session.tgz.NN parts of 15 MB.
 # Recipes (change with GI14_ARGS for the default model, GI_TRAIN_ARGS for the comparison):
-#   default-gan  continues models/default.gguf with L1 + SN-PatchGAN (weight 1, the paper's),
+#   default-gan  continues models/default.gguf, with its stage 2's output block restarted
+#                (graft.py --restart-stage2-output: in every default model since run 3 that
+#                block was shut and stage 2 added nothing) and stage 1 trained by its own L1
+#                alone (--coarse-l1-only: otherwise the GAN term reaches stage 1 through the
+#                residual stage 2 and stage 1 draws a grid; CPU runs 22 to 28), with L1 +
+#                SN-PatchGAN (weight 1, the paper's),
 #                discriminator width 32, boxes in half the masks, guide kept for 70 % and
 #                half of the guided holes displaced (--guide-shift 0.5: the guide target),
 #                an anti-aliased discriminator that sees no colour (--d-blur --d-gray),
@@ -26,8 +31,9 @@
 #                to 21"), exporting a snapshot every 1000 steps: on the CPU the detail grew
 #                slowly and steadily, so the evaluation picks the step (detail and colour
 #                noise ratios, PSNR against Telea's, and eyes)
-#   default-gan-excess  the same with the penalty on invented detail (--excess-weight 20;
-#                CPU runs 19 and 20)
+#   default-gan-texture  the same with the texture penalty (--texture-weight 30: the
+#                hole's detail per window, direction and band held to the photo's; CPU
+#                run 25)
 #   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,12 +72,14 @@ assert sys.argv[1] != "cuda" or torch.cuda.is_available(), "no CUDA"
 print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))' \
         "$dev"
     mkdir -p "$session"
+    "$py" "$root/tools/train/graft.py" "$root/models/default.gguf" --restart-stage2-output \
+        -o "$session/init.gguf"
     default_gan() { # NAME EXTRA-ARGS...
         name=$1
         shift
         # shellcheck disable=SC2086
         "$py" "$root/tools/train/train.py" --data "$data" --out "$session/$name" \
-            --init "$root/models/default.gguf" --input-fill guided_pushpull --residual \
+            --init "$session/init.gguf" --coarse-l1-only --input-fill guided_pushpull --residual \
             --width 16 --guide 1 --guide-keep 0.7 --guide-shift 0.5 --crop 256 --batch 32 \
             --box-prob 0.5 --lr 1e-4 --lr-final 1e-5 --ema 0.999 --gan-weight 1 \
             --d-width 32 --d-blur --d-gray --workers 3 --minutes "$minutes" --ckpt-minutes 2 \
@@ -79,7 +87,7 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             --export "$session/$name/model.gguf" "$@" ${GI14_ARGS:-} >"$session/$name.log" 2>&1
     }
     default_gan default-gan & p1=$!
-    default_gan default-gan-excess --excess-weight 20 & p2=$!
+    default_gan default-gan-texture --texture-weight 30 & p2=$!
     if [ "${COMPARE:-0}" = 1 ]; then
         PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
             GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
@@ -87,7 +95,7 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             "$dev" || echo "gpu_session: the comparison failed (its logs are packed)" >&2
     fi
     wait "$p1" || echo "gpu_session: default-gan failed (its log is packed)" >&2
-    wait "$p2" || echo "gpu_session: default-gan-excess failed (its log is packed)" >&2
+    wait "$p2" || echo "gpu_session: default-gan-texture failed (its log is packed)" >&2
     [ -n "${OUT:-}" ] || exit 0
     cd "$session"
     # what comes back: models, logs, summaries, the last sample grid of each run (no .pt)

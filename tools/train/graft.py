@@ -3,12 +3,14 @@
 
     tools/train/graft.py RUN_DIR/last.pt --stage1 models/default.gguf [--restart-stage2-output] \
         -o NEW_RUN/last.pt
+    tools/train/graft.py models/default.gguf --restart-stage2-output -o init.gguf  # for --init
 
 Copies the 17 stage-1 layers (LAYER_NAMES[0:17]: the coarse network, conv1 to conv17)
 of a model file into the checkpoint's generator and its moving average; stage 2, the
 discriminator, the optimisers, the step and the time are kept, so train.py resumes the
 result where the checkpoint left off. Both must have the same width, guide channels and
-channel order. --restart-stage2-output also gives stage 2's last two layers a fresh
+channel order. A model file in (.gguf) gives a model file out (F32), for train.py --init.
+--restart-stage2-output also gives stage 2's last two layers a fresh
 start: allconv16 a new random initialisation, allconv17 zeros (so the output is unchanged:
 a residual stage 2 then adds nothing), both without their Adam state. Why: in every model
 since residual stages came in (run 3), allconv16's gates had closed (mean output about
@@ -74,19 +76,34 @@ def restart_stage2_output(state, seed=0):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint")
-    p.add_argument("--stage1", required=True, help="model file (GGUF) whose stage 1 to use")
+    p.add_argument("checkpoint", help="train.py checkpoint (.pt) or model file (.gguf)")
+    p.add_argument("--stage1", default="", help="model file (GGUF) whose stage 1 to use")
     p.add_argument("--restart-stage2-output", action="store_true",
                    help="re-initialise allconv16, zero allconv17, drop their Adam state")
     p.add_argument("-o", "--out", required=True, help="the new checkpoint (a run's last.pt)")
     a = p.parse_args(argv)
-    state = torch.load(a.checkpoint, map_location="cpu", weights_only=False)  # ours
-    n = graft_stage1(state, a.stage1)
+    model_file = a.checkpoint.endswith(".gguf")
+    if model_file:
+        g, kv = recipe.generator_from_gguf(a.checkpoint)
+        state = {"g": g.state_dict(), "step": kv.get("gatedinpaint.train.steps"),
+                 "args": {"width": g.width, "guide": g.guide_channels, "d_width": 8,
+                          "input_fill": g.input_fill, "residual": g.residual}}
+    else:
+        state = torch.load(a.checkpoint, map_location="cpu", weights_only=False)  # ours
+    if a.stage1:
+        print(f"graft: {graft_stage1(state, a.stage1)} stage-1 tensors from {a.stage1}")
     if a.restart_stage2_output:
         print("graft: restarted " + ", ".join(restart_stage2_output(state)))
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    torch.save(state, a.out)
-    print(f"graft: {a.out}: {n} stage-1 tensors from {a.stage1}, step {state['step']}")
+    if model_file:
+        g.load_state_dict(state["g"])
+        what = " (stage 2 output restarted)" if a.restart_stage2_output else ""
+        recipe.export_gguf(g, a.out, dtype="f32", license=kv.get("general.license", ""),
+                           name=kv.get("general.name", "") + what,
+                           working_size=kv.get("gatedinpaint.working_size"))
+    else:
+        torch.save(state, a.out)
+    print(f"graft: {a.out}, step {state['step']}")
     return 0
 
 

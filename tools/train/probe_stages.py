@@ -26,12 +26,7 @@ def load_generator(path):
     """A model file's generator (GGUF) or a train.py checkpoint's moving average (else its
     trained weights)."""
     if path.endswith(".gguf"):
-        from gimodel.gguf import read_gguf
-        kv, _ = read_gguf(path)
-        g = nets.Generator(kv["gatedinpaint.width"], kv["gatedinpaint.guide_channels"],
-                           input_fill=kv.get("gatedinpaint.input_fill", "zeros"),
-                           residual=bool(kv.get("gatedinpaint.residual", False)))
-        recipe.load_gguf_into(g, path)
+        g = recipe.generator_from_gguf(path)[0]
     else:
         st = torch.load(path, map_location="cpu", weights_only=False)  # ours; see export.py
         g = recipe.make_nets_from(st["args"])[0]

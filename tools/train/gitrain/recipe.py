@@ -296,6 +296,18 @@ def load_gguf_into(g, path):
     return kv
 
 
+def generator_from_gguf(path):
+    """A Generator shaped as the model file at `path` says (width, guide channels, input
+    fill, residual stages), with its weights. Returns (generator, the file's keys)."""
+    from gimodel.gguf import read_gguf
+    kv, _ = read_gguf(path)
+    g = Generator(kv["gatedinpaint.width"], kv["gatedinpaint.guide_channels"],
+                  input_fill=kv.get("gatedinpaint.input_fill", "zeros"),
+                  residual=bool(kv.get("gatedinpaint.residual", False)))
+    load_gguf_into(g, path)
+    return g, kv
+
+
 def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=None,
                 working_size=None):
     """Write the generator as a libgatedinpaint model file (channel order rgb)."""
