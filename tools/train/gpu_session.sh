@@ -18,7 +18,7 @@
 # the PConv U-Net's 20 MB each) and logs packed into $OUT as session.tgz.NN parts of 15 MB.
 # Recipes (change with GI14_ARGS for the default model, GI_TRAIN_ARGS for the comparison):
 #   default-gan  continues models/default.gguf, with its stage 2's output block restarted
-#                (graft.py --restart-stage2-output: in every default model since run 3 that
+#                (graft.py --restart-stage2-output: in the default model and later runs that
 #                block was shut and stage 2 added nothing) and stage 1 trained by its own L1
 #                alone (--coarse-l1-only: otherwise the GAN term reaches stage 1 through the
 #                residual stage 2 and stage 1 draws a grid; CPU runs 22 to 28), with L1 +

@@ -12,13 +12,13 @@ result where the checkpoint left off. Both must have the same width, guide chann
 channel order. A model file in (.gguf) gives a model file out (F32), for train.py --init.
 --restart-stage2-output also gives stage 2's last two layers a fresh
 start: allconv16 a new random initialisation, allconv17 zeros (so the output is unchanged:
-a residual stage 2 then adds nothing), both without their Adam state. Why: in every model
-since residual stages came in (run 3), allconv16's gates had closed (mean output about
-1e-3) and allconv17 was about 0, so stage 2, contextual attention included, added nothing
-(1e-5 or less) and neither layer's gradient could reopen the other. CPU runs 14 to 24 let the GAN term reach stage 1 through the residual
+a residual stage 2 then adds nothing), both without their Adam state. Why: in the default
+model and every later run checked (11, 14, 19), allconv16's gates had closed (mean output
+about 1e-3) and allconv17 was about 0, so stage 2, contextual attention included, added
+nothing (1e-5 or less) and neither layer's gradient could reopen the other. CPU runs 14 to 24 let the GAN term reach stage 1 through the residual
 stage 2, and stage 1 drew the detail as a grid of its dilated convolutions; runs 25 and 26
 continue run 19 with the L1-trained default model's smooth stage 1 and --coarse-l1-only
-(models/README.md, CPU runs 22 to 26).
+(models/README.md, CPU runs 22 to 28).
 """
 import argparse
 import os

@@ -9,8 +9,8 @@ mean absolute change, over hole pixels in [-1, 1] units, that stage 1 makes to i
 (the pre-fill, or zeros) and that stage 2 makes to stage 1's composite, then the mean
 absolute output of every gated layer. A residual stage whose change is about 0 adds
 nothing; a layer whose output is about 0 has shut its gates, and the layers after it get
-no gradient through it. Every default model since residual stages came in (run 3) has
-stage 2 at about 1e-5 with allconv16 shut (models/README.md, CPU runs 22 to 26).
+no gradient through it. The default model and CPU runs 11, 14 and 19 have stage 2 at 1e-5
+or less, with allconv16 shut (models/README.md, CPU runs 22 to 28).
 """
 import argparse
 import os

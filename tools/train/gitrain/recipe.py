@@ -25,7 +25,7 @@ coarse_l1_only keeps every stage-2 term (its L1, the GAN, the penalties) out of 
 which then learns from its own L1 alone (not in the paper, where the stage-2 losses
 reach stage 1 through stage 2's input). With residual stages that path is the identity,
 and the CPU runs' GAN terms made the coarse network, not the refinement network, draw
-the detail: a grid of its dilated convolutions (models/README.md, CPU runs 22 to 26).
+the detail: a grid of its dilated convolutions (models/README.md, CPU runs 22 to 28).
 """
 import os
 import sys
