@@ -15,9 +15,10 @@ start: allconv16 a new random initialisation, allconv17 zeros (so the output is 
 a residual stage 2 then adds nothing), both without their Adam state. Why: in the default
 model and every later run checked (11, 14, 19), allconv16's gates had closed (mean output
 about 1e-3) and allconv17 was about 0, so stage 2, contextual attention included, added
-nothing (1e-5 or less) and neither layer's gradient could reopen the other. CPU runs 14 to 24 let the GAN term reach stage 1 through the residual
-stage 2, and stage 1 drew the detail as a grid of its dilated convolutions; runs 25 and 26
-continue run 19 with the L1-trained default model's smooth stage 1 and --coarse-l1-only
+nothing (1e-5 or less) and neither layer's gradient could reopen the other. And CPU runs
+14 to 24 let the GAN term reach stage 1 through the residual stage 2, where stage 1 drew
+the detail as a grid of its dilated convolutions; runs 25 to 28 continue run 19 with the
+L1-trained default model's smooth stage 1, the restarted output block and --coarse-l1-only
 (models/README.md, CPU runs 22 to 28).
 """
 import argparse
