@@ -140,23 +140,30 @@ def test_hole_weight_adds_the_mean_error_over_hole_pixels():
     assert abs(want - err.mean().item()) > 1e-3
 
 
+def _detail_scene():
+    """A 64x96 scene for the detail penalties: a 32x48 hole, a plain image and noise."""
+    rng = np.random.default_rng(0)
+    mask = np.zeros((64, 96))
+    mask[16:48, 24:72] = 1
+    return rng, mask, np.full((64, 96, 3), 0.1), 0.1 + 0.3 * rng.standard_normal((64, 96, 3))
+
+
+def _chw(*arrays):
+    """H x W x C numpy arrays as 1 x C x H x W float tensors."""
+    return [torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]
+            for a in arrays]
+
+
 def test_excess_detail_penalises_only_detail_beyond_the_photos():
     from measures import invented_detail
-    rng = np.random.default_rng(0)
-    h, w = 64, 96
-    mask = np.zeros((h, w))
-    mask[16:48, 24:72] = 1
-    plain = np.full((h, w, 3), 0.1)
-    noise = 0.1 + 0.3 * rng.standard_normal((h, w, 3))
+    rng, mask, plain, noise = _detail_scene()
     stripes = plain.copy()
     stripes[16:48:4, 24:72] += 0.3                    # run 14's stripes in a plain box
     outside = plain.copy()
     outside[16:48:4, 0:4] += 0.3                      # the same, left of the hole
 
     def excess(fill, truth):
-        t = [torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]
-             for a in (fill, truth, mask[:, :, None])]
-        return recipe.excess_detail(*t).item()
+        return recipe.excess_detail(*_chw(fill, truth, mask[:, :, None])).item()
 
     def measured(fill, truth):  # the evaluation's measure, 0-255, on the same images
         u8 = [np.clip(np.round((a + 1) * 127.5), 0, 255).astype(np.uint8) for a in (fill, truth)]
@@ -186,34 +193,30 @@ def test_excess_detail_penalises_only_detail_beyond_the_photos():
     assert excess(np.roll(noise, 5, axis=1), noise) < 0.2 * excess(noise, plain)
 
 
-def test_excess_weight_adds_the_penalty_to_the_generator_loss():
+@pytest.mark.parametrize("term, penalty", [("excess", "excess_detail"),
+                                           ("texture", "texture_mismatch")])
+def test_penalty_weight_adds_the_penalty_to_the_generator_loss(term, penalty):
     torch.manual_seed(0)
     g, d = recipe.make_nets(8, 1, d_width=8)
     opt_g, opt_d = recipe.make_optimizers(g, d)
     batch = _batch(2, 64)
     with torch.no_grad():
         _, _, complete, _ = recipe.forward_g(g, *batch)
-    want = recipe.excess_detail(complete, batch[0], batch[1]).item()
+    want = getattr(recipe, penalty)(complete, batch[0], batch[1]).item()
     out = recipe.train_step(g, d, opt_g, opt_d, batch,
-                            recipe.LossConfig(gan_start=5, excess_weight=3.0))
-    assert want > 0 and abs(out["excess"] - want) < 1e-6
+                            recipe.LossConfig(gan_start=5, **{term + "_weight": 3.0}))
+    assert want > 0 and abs(out[term] - want) < 1e-6
     assert abs(out["g"] - (out["l1"] + 3.0 * want)) < 1e-5
 
 
 def test_texture_mismatch_asks_for_the_photos_detail_in_its_directions():
-    rng = np.random.default_rng(0)
-    h, w = 64, 96
-    mask = np.zeros((h, w))
-    mask[16:48, 24:72] = 1
-    plain = np.full((h, w, 3), 0.1)
-    noise = 0.1 + 0.3 * rng.standard_normal((h, w, 3))
+    _, mask, plain, noise = _detail_scene()
     rows, cols = plain.copy(), plain.copy()
     rows[::4, :] += 0.3                               # horizontal stripes
     cols[:, ::4] += 0.3                               # the same turned by 90 degrees
 
     def mismatch(fill, truth, hole=mask):
-        t = [torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]
-             for a in (fill, truth, hole[:, :, None])]
+        t = _chw(fill, truth, hole[:, :, None])
         return recipe.texture_mismatch(t[0] * t[2] + t[1] * (1 - t[2]), t[1], t[2]).item()
 
     smooth = mismatch(plain, noise)
@@ -226,27 +229,12 @@ def test_texture_mismatch_asks_for_the_photos_detail_in_its_directions():
     # the right amount of detail running the wrong way costs
     assert mismatch(rows, cols) > 0.5 * mismatch(rows, plain)
     # only windows with hole pixels count: noise whose blur (12 px) stays out of them is free
-    t = [torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]
-         for a in (plain, noise, mask[:, :, None])]
+    t = _chw(plain, noise, mask[:, :, None])
     apart = t[0].clone()
     apart[..., 92:] = t[1][..., 92:]                  # the hole ends at 72, its windows at 80
     assert recipe.texture_mismatch(apart, t[0], t[2]).item() < 1e-6   # float rounding
     apart[..., 76:] = t[1][..., 76:]
     assert recipe.texture_mismatch(apart, t[0], t[2]).item() > 1e-3
-
-
-def test_texture_weight_adds_the_mismatch_to_the_generator_loss():
-    torch.manual_seed(0)
-    g, d = recipe.make_nets(8, 1, d_width=8)
-    opt_g, opt_d = recipe.make_optimizers(g, d)
-    batch = _batch(2, 64)
-    with torch.no_grad():
-        _, _, complete, _ = recipe.forward_g(g, *batch)
-    want = recipe.texture_mismatch(complete, batch[0], batch[1]).item()
-    out = recipe.train_step(g, d, opt_g, opt_d, batch,
-                            recipe.LossConfig(gan_start=5, texture_weight=3.0))
-    assert want > 0 and abs(out["texture"] - want) < 1e-6
-    assert abs(out["g"] - (out["l1"] + 3.0 * want)) < 1e-5
 
 
 def test_coarse_l1_only_keeps_stage_two_losses_out_of_stage_one():
