@@ -24,13 +24,7 @@ import torch
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 
-from gitrain import data, nets, recipe  # noqa: E402
-
-
-def blas_library():
-    with open("/proc/self/maps") as f:
-        libs = {line.split()[-1] for line in f if "blas" in line.lower()}
-    return sorted(os.path.realpath(p) for p in libs)
+from gitrain import blas, data, nets, recipe  # noqa: E402
 
 
 def time_steps(g, d, batches, cfg):
@@ -69,7 +63,9 @@ def main(argv=None):
         rows.append((name, time_steps(g, d, batches, cfg)))
     nets.gated_conv = fast_conv
     base = rows[0][1]
-    print(f"torch {torch.__version__}, {a.threads} threads, BLAS: {', '.join(blas_library())}")
+    with open("/proc/self/maps") as f:
+        libs = blas.mapped_blas(f.read())
+    print(f"torch {torch.__version__}, {a.threads} threads, BLAS: {', '.join(libs)}")
     print(f"width {a.width}, crop {a.crop}, batch {a.batch}, {a.steps} timed steps each")
     print("| variant | s / step | speed-up vs baseline |\n|---|---|---|")
     for name, s in rows:

@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gitrain import data, pconv_net, recipe  # noqa: E402
+from gitrain import blas, data, pconv_net, recipe  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -153,19 +153,6 @@ def save_grid(path, image, mask, x1, x2, edge=None):
     cv2.imwrite(path, np.concatenate(rows, axis=0)[:, :, ::-1])
 
 
-def reference_blas(maps_text):
-    """The reference BLAS's path if this process (its /proc/self/maps text) has Debian's
-    reference BLAS mapped, else None. With it, torch's matrix products run at about 6
-    GFLOP/s on one core against about 60 with OpenBLAS; a 256x256 training step took 7.5 s
-    instead of 2.4 (tools/train/README.md, "CPU speed")."""
-    for line in maps_text.splitlines():
-        path = line.split()[-1] if line.split() else ""
-        if os.path.basename(path).startswith("libblas.so") and \
-                os.path.basename(os.path.dirname(path)) == "blas":
-            return path
-    return None
-
-
 def main(argv=None):
     a = parse_args(argv)
     if a.threads:
@@ -183,10 +170,10 @@ def main(argv=None):
     workers = a.workers if a.workers >= 0 else (6 if dev == "cuda" else 0)
     if dev == "cpu" and os.path.exists("/proc/self/maps"):
         with open("/proc/self/maps") as f:
-            slow = reference_blas(f.read())
+            slow = blas.reference_blas(f.read())
         if slow:
-            print(f"train: warning: torch uses the reference BLAS ({slow}); steps are about 3 "
-                  "times slower than with OpenBLAS: apt-get install libopenblas0-openmp",
+            print(f"train: warning: torch uses the reference BLAS ({slow}); 256x256 steps are "
+                  "2-4 times slower than with OpenBLAS: apt-get install libopenblas0-openmp",
                   file=sys.stderr, flush=True)
     torch.manual_seed(a.seed)
     os.makedirs(os.path.join(a.out, "samples"), exist_ok=True)
