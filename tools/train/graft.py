@@ -29,49 +29,48 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gitrain import recipe  # noqa: E402
+from gitrain import nets, recipe  # noqa: E402
 from gitrain.nets import LAYER_NAMES  # noqa: E402
 
 STAGE1 = LAYER_NAMES[0:17]
 STAGE2_OUTPUT = LAYER_NAMES[40:42]  # allconv16, allconv17
 
 
-def graft_stage1(state, model_path):
-    """`state` (a train.py checkpoint dict) with the stage-1 weights of the model file at
-    `model_path` in "g" and, when present, "g_ema". Returns the number of tensors replaced."""
-    donor, _ = recipe.make_nets_from(state["args"])
-    recipe.load_gguf_into(donor, model_path)
-    new = donor.state_dict()
-    n = 0
-    for key in ("g", "g_ema"):
-        if key not in state:
-            continue
-        for name in STAGE1:
-            for t in ("weight", "bias"):
-                k = f"layers.{name}.{t}"
-                state[key][k] = new[k].clone()
-                n += 1
-    return n
+def _fresh_like(g):
+    """A newly initialised generator of g's shape (width, guide, input fill, residual)."""
+    return nets.Generator(g.width, g.guide_channels, input_fill=g.input_fill,
+                          residual=g.residual)
 
 
-def restart_stage2_output(state, seed=0):
-    """`state` with allconv16 freshly initialised (as a new Generator's) and allconv17 zero
-    in "g" and "g_ema", and their Adam state dropped from "opt_g". Returns the layers."""
-    if not state["args"].get("residual"):
+def _set_layers(state, names, source):
+    """Copy the weight and bias of layers `names` from state dict `source` into the
+    checkpoint's "g" and, when present, "g_ema". Returns the keys set."""
+    keys = [f"layers.{name}.{t}" for name in names for t in ("weight", "bias")]
+    for net in ("g", "g_ema"):
+        for k in keys if net in state else ():
+            state[net][k] = source[k].clone()
+    return keys
+
+
+def graft_stage1(state, g, model_path):
+    """`state` (a checkpoint dict whose generator has g's shape) with the stage-1 weights of
+    the model file at `model_path`. Returns the number of tensors per network replaced."""
+    donor = _fresh_like(g)
+    recipe.load_gguf_into(donor, model_path)  # refuses another width, guide or order
+    return len(_set_layers(state, STAGE1, donor.state_dict()))
+
+
+def restart_stage2_output(state, g, seed=0):
+    """`state` with allconv16 freshly initialised (as a new generator's) and allconv17 zero,
+    and their Adam state dropped from "opt_g". Returns the layers."""
+    if not g.residual:
         raise ValueError("graft: --restart-stage2-output needs residual stages (a zero "
                          "allconv17 would otherwise zero the output)")
     torch.manual_seed(seed)
-    fresh = recipe.make_nets_from(state["args"])[0]  # residual: allconv17 starts at 0
-    new = fresh.state_dict()
-    keys = list(state["g"].keys())  # the optimiser's parameter order
-    for key in ("g", "g_ema"):
-        for name in STAGE2_OUTPUT:
-            for t in ("weight", "bias"):
-                k = f"layers.{name}.{t}"
-                if key in state:
-                    state[key][k] = new[k].clone()
-                if key == "g" and "opt_g" in state:
-                    state["opt_g"]["state"].pop(keys.index(k), None)
+    order = list(state["g"].keys())  # the optimiser's parameter order
+    for k in _set_layers(state, STAGE2_OUTPUT, _fresh_like(g).state_dict()):  # residual:
+        if "opt_g" in state:                                              # allconv17 is 0
+            state["opt_g"]["state"].pop(order.index(k), None)
     return list(STAGE2_OUTPUT)
 
 
@@ -86,15 +85,14 @@ def main(argv=None):
     model_file = a.checkpoint.endswith(".gguf")
     if model_file:
         g, kv = recipe.generator_from_gguf(a.checkpoint)
-        state = {"g": g.state_dict(), "step": kv.get("gatedinpaint.train.steps"),
-                 "args": {"width": g.width, "guide": g.guide_channels, "d_width": 8,
-                          "input_fill": g.input_fill, "residual": g.residual}}
+        state = {"g": g.state_dict(), "step": kv.get("gatedinpaint.train.steps")}
     else:
         state = torch.load(a.checkpoint, map_location="cpu", weights_only=False)  # ours
+        g = recipe.make_nets_from(state["args"])[0]
     if a.stage1:
-        print(f"graft: {graft_stage1(state, a.stage1)} stage-1 tensors from {a.stage1}")
+        print(f"graft: {graft_stage1(state, g, a.stage1)} stage-1 tensors from {a.stage1}")
     if a.restart_stage2_output:
-        print("graft: restarted " + ", ".join(restart_stage2_output(state)))
+        print("graft: restarted " + ", ".join(restart_stage2_output(state, g)))
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     if model_file:
         g.load_state_dict(state["g"])
