@@ -483,6 +483,56 @@ def test_photo_crops_guide_shift_moves_guided_holes_and_their_guide(tmp_path):
     assert all(look(soft, k)[0] == 1.0 for k in range(n))
 
 
+def test_outline_scene_moves_the_outline_in_the_hole_only_and_draws_it_there():
+    c = 64
+    black, white = np.zeros((c, c, 3), np.uint8), np.full((c, c, 3), 255, np.uint8)
+    mask = np.zeros((c, c), np.float32)
+    mask[16:48, 16:48] = 1
+    hole = mask > 0.5
+    moved_any = drawn = 0
+    for k in range(20):
+        for taper in (0.0, 6.0):
+            # shift_px 0 draws the same random numbers: the outline as it continues
+            still, line0 = data.outline_scene(black, white, mask, np.random.default_rng(k), 0,
+                                              taper)
+            img, line = data.outline_scene(black, white, mask, np.random.default_rng(k), 20,
+                                           taper)
+            assert np.array_equal(img[~hole], still[~hole])   # the known pixels stay
+            away = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0
+            assert np.array_equal(line[away], line0[away])
+            moved_any += (np.abs(img[hole].astype(int) - still[hole]) > 127).mean() > 0.1
+            # the line is the image's outline: black on one side, white on the other
+            g = img[:, :, 0].astype(np.int16)
+            step = np.maximum(np.abs(np.diff(g, axis=0, prepend=g[:1])),
+                              np.abs(np.diff(g, axis=1, prepend=g[:, :1])))
+            near = cv2.dilate((step > 60).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            on = (line > 0) & hole
+            assert near[on].all()
+            drawn += on.sum() >= 8   # else the line moved out of the hole
+            # and it is all the guide holds: one line, not the patches' texture edges
+            assert (line > 0).sum() < 3 * 2 * c
+    assert moved_any >= 20 and drawn >= 30
+
+
+def test_photo_crops_guide_outline_replaces_guided_samples_only(tmp_path):
+    cv2.imwrite(str(tmp_path / "p.png"), ref.random_image(300, 400, seed=3))
+    base = dict(crop=64, box_prob=1.0, seed=2)
+    for keep in (1.0, 0.0):
+        ds = data.PhotoCrops(str(tmp_path), guide_keep=keep, guide_outline=1.0, **base)
+        plain = data.PhotoCrops(str(tmp_path), guide_keep=keep, **base)
+        drawn = 0
+        for k in range(16):
+            t, m, e, _ = ds.sample(np.random.default_rng(k))
+            t0, m0, e0, _ = plain.sample(np.random.default_rng(k))
+            assert torch.equal(m, m0)
+            if not torch.equal(t, t0):
+                # the scene's guide is its outline, not the photo's edges
+                assert not torch.equal(e, e0) and ((e > 0) & (m > 0)).sum() >= 24
+                drawn += 1
+        # guided samples become scenes unless the moved line left the hole; unguided stay
+        assert drawn >= 12 if keep else drawn == 0
+
+
 def test_fixed_val_set_takes_photos_smaller_than_its_crop(tmp_path):
     # a 160x400 photo at scale 0.6 is 96 px high: it is enlarged until 128 fits
     cv2.imwrite(str(tmp_path / "small.jpg"), ref.random_image(160, 400, seed=3))
@@ -759,20 +809,22 @@ def test_train_cli_discriminator_lr_ratio_and_cpu_clock(tmp_path):
         train_cli.main(args + ["--steps", "3", "--d-gray"])
     with pytest.raises(SystemExit, match="residual"):  # the generator's too
         train_cli.main(args + ["--steps", "3", "--residual"])
-    # the moved guided holes reach the data
+    # the moved guided holes and the drawn outlines reach the data
     seen = {}
-    real = data.PhotoCrops
+    real = data.PhotoCrops.__init__
 
-    def spy(*a, **kw):
+    def spy(self, *a, **kw):
         seen.update(kw)
-        return real(*a, **kw)
-    data.PhotoCrops = spy
+        real(self, *a, **kw)
+    data.PhotoCrops.__init__ = spy
     try:
         assert train_cli.main(args + ["--out", str(tmp_path / "s"), "--steps", "1",
-                                      "--guide-shift", "0.4", "--shift-px", "9"]) == 0
+                                      "--guide-shift", "0.4", "--shift-px", "9",
+                                      "--guide-outline", "0.3"]) == 0
     finally:
-        data.PhotoCrops = real
+        data.PhotoCrops.__init__ = real
     assert seen["guide_shift"] == 0.4 and seen["shift_px"] == 9
+    assert seen["guide_outline"] == 0.3
     # the elapsed time was counted on the CPU clock: resuming on the wall clock is refused
     wall = args[:-1] + ["wall"]
     with pytest.raises(SystemExit, match="--clock cpu"):
@@ -1092,3 +1144,35 @@ def test_graft_restarts_a_model_files_stage_two_output(tmp_path):
         same = torch.equal(new.layers[name].weight, conv.weight)
         assert same == (name not in ("allconv16", "allconv17")), name
     assert not new.layers["allconv17"].weight.any()
+
+
+def test_probe_guide_scores_following_the_moved_content(tmp_path):
+    import probe_guide
+    # vertical stripes 40 px wide: every case has outlines in its hole
+    img = np.zeros((500, 700, 3), np.uint8)
+    img[:, (np.arange(700) // 40) % 2 == 1] = (220, 200, 180)
+    cv2.imwrite(str(tmp_path / "p.png"), img)
+    orig, moved, mask, edge = probe_guide.shifted_cases(str(tmp_path), per_photo=2)
+    assert len(orig) == 2
+    hole = mask.expand_as(orig) > 0.5
+    assert torch.equal(orig[~hole], moved[~hole]) and not torch.equal(orig[hole], moved[hole])
+    assert (edge * mask).sum() >= 2 * probe_guide.MIN_EDGE
+    # the whole hole's content moved 24 px sideways: the outlines jump at its border
+    o, n = (probe_guide.CROP - probe_guide.HOLE) // 2, probe_guide.HOLE
+    for k in range(2):
+        shifted = [orig[k, :, o:o + n, o + d:o + n + d] for d in (-24, 24)]
+        assert any(torch.equal(moved[k, :, o:o + n, o:o + n], s) for s in shifted)
+    assert probe_guide.follow_share(moved, orig, moved) == 1.0
+    assert probe_guide.follow_share(orig, orig, moved) == 0.0
+    half = torch.where(torch.arange(orig.shape[3]) < orig.shape[3] // 2, moved, orig)
+    assert 0.2 < probe_guide.follow_share(half, orig, moved) < 0.8
+
+    class Follower(torch.nn.Module):
+        """Fills with the moved content where its guide is given, else with the unmoved."""
+        guide_channels, input_fill = 1, "zeros"
+
+        def forward(self, x_in, m):
+            given = x_in[:, 3:4].amax((2, 3), keepdim=True) > 0
+            out = torch.where(given, moved[:len(m)], orig[:len(m)])
+            return out, out
+    assert probe_guide.probe(Follower(), (orig, moved, mask, edge)) == (0.0, 1.0)

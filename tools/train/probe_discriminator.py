@@ -30,11 +30,7 @@ def probe(ckpt_path, data_dir, n=16, seed=123):
     d.load_state_dict(st["d"])
     g.eval()
     d.eval()
-    ds = data.PhotoCrops(os.path.join(data_dir, "train"), crop=a["crop"],
-                         scale=(a["scale_min"], a["scale_max"]), guide_keep=a["guide_keep"],
-                         box_prob=a["box_prob"], min_width=a["min_width"],
-                         max_width=a["max_width"], guide_shift=a.get("guide_shift", 0.0),
-                         shift_px=a.get("shift_px", 24), seed=seed)
+    ds = data.PhotoCrops.from_args(os.path.join(data_dir, "train"), a, seed=seed)
     with torch.no_grad():
         image, mask, edge, keep = next(data.batches(ds, n, 0))
         _, _, complete, guide = recipe.forward_g(g, image, mask, edge, keep)

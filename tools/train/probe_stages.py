@@ -22,18 +22,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gitrain import data, nets, recipe  # noqa: E402
 
 
-def load_generator(path):
-    """A model file's generator (GGUF) or a train.py checkpoint's moving average (else its
-    trained weights)."""
-    if path.endswith(".gguf"):
-        g = recipe.generator_from_gguf(path)[0]
-    else:
-        st = torch.load(path, map_location="cpu", weights_only=False)  # ours; see export.py
-        g = recipe.make_nets_from(st["args"])[0]
-        g.load_state_dict(st.get("g_ema") or st["g"])
-    return g.eval()
-
-
 @torch.no_grad()
 def probe(g, image, mask):
     """(stage 1's change, stage 2's change, {layer: mean absolute output})."""
@@ -66,7 +54,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     image, mask, _ = data.fixed_val_set(os.path.join(a.data, "val"), n=a.n, crop=a.crop)
-    s1, s2, acts = probe(load_generator(a.model), image, mask)
+    s1, s2, acts = probe(recipe.load_generator(a.model), image, mask)
     print(f"{a.model}: stage 1 changes the hole by {s1:.2e}, stage 2 by {s2:.2e} "
           "(mean absolute, [-1, 1])")
     print("mean absolute output per layer: " + " ".join(f"{k} {v:.2g}" for k, v in acts.items()))

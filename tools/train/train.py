@@ -46,8 +46,13 @@ def parse_args(argv=None):
     p.add_argument("--guide-shift", type=float, default=0.0,
                    help="share of the guided samples whose hole content is displaced, so the "
                         "guide alone says where outlines go (gitrain/data.py displace_hole)")
+    p.add_argument("--guide-outline", type=float, default=0.0,
+                   help="share of the guided samples that are two photos joined along an "
+                        "outline moved in the hole, the guide being that line alone, as a "
+                        "user draws it (gitrain/data.py outline_scene)")
     p.add_argument("--shift-px", type=int, default=24,
-                   help="largest displacement for --guide-shift (px at the crop's scale)")
+                   help="largest displacement for --guide-shift and --guide-outline (px at "
+                        "the crop's scale)")
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--scale-min", type=float, default=0.35,
@@ -219,11 +224,8 @@ def main(argv=None):
     if g_ema is not None and ema_state is not None:
         g_ema.load_state_dict(ema_state)
 
-    ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop,
-                         scale=(a.scale_min, a.scale_max), guide_keep=a.guide_keep,
-                         box_prob=a.box_prob, min_width=a.min_width, max_width=a.max_width,
-                         guide_shift=a.guide_shift, shift_px=a.shift_px,
-                         seed=a.seed * 1000003 + step)
+    ds = data.PhotoCrops.from_args(os.path.join(a.data, "train"), vars(a),
+                                   seed=a.seed * 1000003 + step)
     it = data.batches(ds, a.batch, workers)
     val = [t.to(dev) for t in data.fixed_val_set(os.path.join(a.data, "val"),
                                                         n=a.val_n, crop=a.val_crop)]

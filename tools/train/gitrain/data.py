@@ -48,6 +48,17 @@ def to_tensor(rgb):
 MIN_SHIFT_EDGE = 24  # guide pixels a displaced hole needs: about one outline across a stroke
 
 
+def hole_weight(mask, taper):
+    """How much of a displacement applies at each pixel: 1 in the hole at taper px or more
+    from the known pixels, falling linearly to 0 at them (taper 0: 1 in the whole hole),
+    0 outside it. float32."""
+    hole = (mask > 0.5).astype(np.uint8)
+    if taper > 0:
+        return np.minimum(cv2.distanceTransform(hole, cv2.DIST_L2, 3) / taper,
+                          1.0).astype(np.float32)
+    return hole.astype(np.float32)
+
+
 def displace_hole(big, mask, margin, dx, dy, taper):
     """A training target in which the hole's content is moved by (dx, dy) px while the known
     pixels stay: the sample teaches the network to put structure where the guide draws it,
@@ -59,11 +70,7 @@ def displace_hole(big, mask, margin, dx, dy, taper):
     source): the guide's edges come from the displaced image without the seam at the hole's
     border, which no user would draw."""
     c = mask.shape[0]
-    hole = (mask > 0.5).astype(np.uint8)
-    if taper > 0:
-        alpha = np.minimum(cv2.distanceTransform(hole, cv2.DIST_L2, 3) / taper, 1.0)
-    else:
-        alpha = hole.astype(np.float32)
+    alpha = hole_weight(mask, taper)
     ys, xs = np.mgrid[0:c, 0:c].astype(np.float32)
 
     def warp(a):
@@ -74,6 +81,38 @@ def displace_hole(big, mask, margin, dx, dy, taper):
     return np.ascontiguousarray(target), source
 
 
+def outline_scene(a, b, mask, rng, shift_px, taper):
+    """A training sample in which a drawn line alone says where an outline goes: the two
+    patches a and b (c x c uint8 RGB) joined along a gently curved outline through a random
+    hole pixel, whose part in the hole is moved sideways by up to shift_px px
+    (hole_weight(mask, taper) of it at each pixel; 0 px too, so that a line on the outline
+    keeps it). A line drawn in a hole whose surroundings say otherwise: each side of the
+    line is to continue the patch on the same side of the outline outside. Returns (image,
+    guide): the guide is the moved outline as a user would draw it, 2 px wide, and nothing
+    else (uint8 0/255)."""
+    c = mask.shape[0]
+    ys, xs = np.nonzero(mask > 0.5)
+    i = int(rng.integers(len(ys)))
+    theta = rng.uniform(0, np.pi)
+    wave = rng.uniform(40, 160)                     # px per period of the bend
+    amp = rng.uniform(0, 0.4) * wave / (2 * np.pi)  # the bend's slope stays under 0.4
+    yy, xx = np.mgrid[0:c, 0:c].astype(np.float32)
+    yy, xx = yy - ys[i], xx - xs[i]
+    along = -np.sin(theta) * xx + np.cos(theta) * yy
+    side = (np.cos(theta) * xx + np.sin(theta) * yy
+            + amp * np.sin(2 * np.pi * along / wave + rng.uniform(0, 2 * np.pi)))
+    side -= rng.uniform(-shift_px, shift_px) * hole_weight(mask, taper)
+    right = side > 0
+    image = np.where(right[:, :, None], b, a)
+    # the pixels on either side of the outline: a 2 px line however the taper bends it
+    cross = np.zeros_like(right)
+    cross[1:] |= right[1:] != right[:-1]
+    cross[:-1] |= right[1:] != right[:-1]
+    cross[:, 1:] |= right[:, 1:] != right[:, :-1]
+    cross[:, :-1] |= right[:, 1:] != right[:, :-1]
+    return np.ascontiguousarray(image), (cross * 255).astype(np.uint8)
+
+
 class PhotoCrops(torch.utils.data.IterableDataset):
     """Endless random training samples from a folder of photos (held in memory).
 
@@ -81,23 +120,36 @@ class PhotoCrops(torch.utils.data.IterableDataset):
     keep (1, 1, 1): 1 when the guide is given for this sample, 0 when it is dropped.
     guide_shift: the share of the guided samples whose hole content is displaced
     (displace_hole) by 3 to shift_px px in a random direction, with a taper of 0 (half of
-    them) or 2-16 px."""
+    them) or 2-16 px. guide_outline: the share of the guided samples that are instead two
+    photos' patches joined along an outline moved in the hole, with that line alone as the
+    guide (outline_scene; up to shift_px px, the same tapers); it is drawn first."""
 
     def __init__(self, folder, *, crop=128, scale=(0.35, 0.9), guide_keep=0.5, box_prob=1.0,
-                 min_width=12, max_width=40, guide_shift=0.0, shift_px=24, seed=0):
+                 min_width=12, max_width=40, guide_shift=0.0, shift_px=24, guide_outline=0.0,
+                 seed=0):
         super().__init__()
         self.images = [load_rgb(p) for p in list_images(folder)]
         self.crop, self.scale, self.guide_keep = crop, scale, guide_keep
         self.guide_shift, self.margin = guide_shift, (shift_px if guide_shift > 0 else 0)
+        self.guide_outline, self.shift_px = guide_outline, shift_px
         self.box_prob = box_prob
         self.stroke = dict(min_width=min_width, max_width=max_width)
         self.seed = seed
 
-    def sample(self, rng):
+    @classmethod
+    def from_args(cls, folder, a, seed):
+        """The training samples a train.py run's options (a dict: vars(args), or a
+        checkpoint's "args", which may predate the later options) describe."""
+        return cls(folder, crop=a["crop"], scale=(a["scale_min"], a["scale_max"]),
+                   guide_keep=a["guide_keep"], box_prob=a["box_prob"],
+                   min_width=a["min_width"], max_width=a["max_width"],
+                   guide_shift=a.get("guide_shift", 0.0), shift_px=a.get("shift_px", 24),
+                   guide_outline=a.get("guide_outline", 0.0), seed=seed)
+
+    def patch(self, rng, c):
+        """A random c x c patch of a random photo at a random scale, flipped or not."""
         img = self.images[int(rng.integers(len(self.images)))]
         h, w = img.shape[:2]
-        m = self.margin
-        c = self.crop + 2 * m        # the crop and its margin, cut off below
         s = rng.uniform(*self.scale)
         s = max(s, (c + 1) / min(h, w))
         sh, sw = max(c, round(h * s)), max(c, round(w * s))
@@ -112,13 +164,22 @@ class PhotoCrops(torch.utils.data.IterableDataset):
         patch = patch[py:py + c, px:px + c]
         if rng.random() < 0.5:
             patch = patch[:, ::-1]
-        big = np.ascontiguousarray(patch)
-        c = self.crop
+        return np.ascontiguousarray(patch)
+
+    def sample(self, rng):
+        m, c = self.margin, self.crop
+        big = self.patch(rng, c + 2 * m)  # the crop and its margin, cut off below
         patch = np.ascontiguousarray(big[m:m + c, m:m + c])
         mask = masks.training_mask(c, c, rng, box_prob=self.box_prob, **self.stroke)
         keep = np.float32(rng.random() < self.guide_keep)
         edge = (edge_map(patch) > 0).astype(np.float32)
-        if m and keep and rng.random() < self.guide_shift:
+        if self.guide_outline and keep and rng.random() < self.guide_outline:
+            t = rng.uniform(2, 16) if rng.random() < 0.5 else 0.0
+            scene, line = outline_scene(patch, self.patch(rng, c), mask, rng, self.shift_px, t)
+            line = (line > 0).astype(np.float32)
+            if (line * mask).sum() >= MIN_SHIFT_EDGE:  # else the line left the hole
+                patch, edge = scene, line
+        elif m and keep and rng.random() < self.guide_shift:
             r, a = rng.uniform(3, m), rng.uniform(0, 2 * np.pi)
             t = rng.uniform(2, 16) if rng.random() < 0.5 else 0.0
             moved, source = displace_hole(big, mask, m, round(r * np.cos(a)),

@@ -308,6 +308,18 @@ def generator_from_gguf(path):
     return g, kv
 
 
+def load_generator(path, raw=False):
+    """The generator of a model file (GGUF), or of a train.py checkpoint: its moving average,
+    or with raw (or without an average) its trained weights. In eval mode, on the CPU."""
+    if path.endswith(".gguf"):
+        g = generator_from_gguf(path)[0]
+    else:
+        st = torch.load(path, map_location="cpu", weights_only=False)  # ours; see export.py
+        g = make_nets_from(st["args"])[0]
+        g.load_state_dict(st["g"] if raw else (st.get("g_ema") or st["g"]))
+    return g.eval()
+
+
 def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=None,
                 working_size=None):
     """Write the generator as a libgatedinpaint model file (channel order rgb)."""
