@@ -194,7 +194,8 @@ def test_excess_detail_penalises_only_detail_beyond_the_photos():
 
 
 @pytest.mark.parametrize("term, penalty", [("excess", "excess_detail"),
-                                           ("texture", "texture_mismatch")])
+                                           ("texture", "texture_mismatch"),
+                                           ("lattice", "lattice_pattern")])
 def test_penalty_weight_adds_the_penalty_to_the_generator_loss(term, penalty):
     torch.manual_seed(0)
     g, d = recipe.make_nets(8, 1, d_width=8)
@@ -235,6 +236,40 @@ def test_texture_mismatch_asks_for_the_photos_detail_in_its_directions():
     assert recipe.texture_mismatch(apart, t[0], t[2]).item() < 1e-6   # float rounding
     apart[..., 76:] = t[1][..., 76:]
     assert recipe.texture_mismatch(apart, t[0], t[2]).item() > 1e-3
+
+
+def test_lattice_pattern_sees_a_grid_locked_to_4_px_blocks_not_texture():
+    _, mask, plain, noise = _detail_scene()
+    grid = plain.copy()
+    grid[::4, :] += 0.15                              # what stage 2 drew: a 4 px grid
+    grid[:, ::4] += 0.15
+    off = plain.copy()                                # the same amount, period 5: no lattice
+    off[::5, :] += 0.15
+    off[:, ::5] += 0.15
+
+    def lattice(fill, truth, hole=mask):
+        t = _chw(fill, truth, hole[:, :, None])
+        return recipe.lattice_pattern(t[0] * t[2] + t[1] * (1 - t[2]), t[1], t[2]).item()
+
+    on = lattice(grid, plain)
+    assert lattice(plain, plain) == 0 and lattice(noise, noise) == 0
+    assert on > 0.02
+    assert lattice(np.roll(grid, 1, axis=1), plain) > 0.9 * on     # at any phase
+    assert lattice(off, plain) < 0.35 * on
+    # texture as strong as the grid (std 0.09) costs less, the more so in a textured photo
+    fine = 0.1 + (noise - 0.1) * (grid.std() / (noise - 0.1).std())
+    assert lattice(fine, plain) < 0.35 * on
+    assert lattice(np.roll(fine, 5, axis=1), fine) < 0.2 * on
+    # a smooth fill of a photo with a grid of its own costs nothing: one-sided
+    assert lattice(plain, grid) == 0
+    # only windows with hole pixels count
+    t = _chw(plain, plain, mask[:, :, None])
+    apart = t[0].clone()
+    far = torch.from_numpy(grid.astype(np.float32)).permute(2, 0, 1)[None]
+    apart[..., 92:] = far[..., 92:]     # the hole ends at 72, its windows at 80, the blur at 92
+    assert recipe.lattice_pattern(apart, t[0], t[2]).item() < 1e-6
+    apart[..., 64:] = far[..., 64:]
+    assert recipe.lattice_pattern(apart, t[0], t[2]).item() > 0.1 * on
 
 
 def test_coarse_l1_only_keeps_stage_two_losses_out_of_stage_one():
@@ -1095,6 +1130,8 @@ def test_export_summary_names_the_extra_terms():
     s = export.recipe_summary(args, 10)
     assert "texture mismatch x30" in s and "excess detail x20" in s and "stage 1: its L1 only" in s
     assert "texture" not in export.recipe_summary({**args, "texture_weight": 0.0}, 10)
+    assert "lattice pattern x50" in export.recipe_summary({**args, "lattice_weight": 50.0}, 10)
+    assert "lattice" not in s
 
 
 def test_graft_restarts_the_stage_two_output():

@@ -29,6 +29,8 @@ def recipe_summary(args, step=None):
         l1 += f" + excess detail x{args['excess_weight']:g}"
     if args.get("texture_weight"):
         l1 += f" + texture mismatch x{args['texture_weight']:g}"
+    if args.get("lattice_weight"):
+        l1 += f" + lattice pattern x{args['lattice_weight']:g}"
     if args.get("coarse_l1_only"):
         l1 += " (stage 1: its L1 only)"
     gan = f"SN-PatchGAN hinge x{args['gan_weight']:g}"

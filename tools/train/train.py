@@ -88,6 +88,10 @@ def parse_args(argv=None):
     p.add_argument("--texture-weight", type=float, default=0.0,
                    help="penalty on the hole's detail differing from the photo's, per window, "
                         "direction and band (recipe.texture_mismatch; 0: off, as the paper)")
+    p.add_argument("--lattice-weight", type=float, default=0.0,
+                   help="penalty on a pattern at the same place in every 4 x 4 block of the "
+                        "hole beyond the photo's, per window (recipe.lattice_pattern: "
+                        "the stage-2 grid; 0: off, as the paper)")
     p.add_argument("--coarse-l1-only", action="store_true",
                    help="stage 1 learns from its own L1 alone: the stage-2 losses (L1, GAN, "
                         "penalties) do not reach it (recipe.LossConfig.coarse_l1_only)")
@@ -195,7 +199,8 @@ def main(argv=None):
         g, d = recipe.make_nets_from(vars(a), dev)
         opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2), a.d_lr_ratio)
     cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight,
-                            a.excess_weight, a.texture_weight, a.coarse_l1_only)
+                            a.excess_weight, a.texture_weight, a.coarse_l1_only,
+                            a.lattice_weight)
     step, elapsed, ema_state = 0, 0.0, None
     ckpt = os.path.join(a.out, "last.pt")
     if os.path.exists(ckpt):

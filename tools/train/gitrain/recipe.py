@@ -21,6 +21,9 @@ texture_weight > 0 adds its two-sided, oriented form (not in the paper; texture_
 below): each window of the hole must have as much detail as the photo has there, in each
 direction and at two scales, so a smooth fill of a textured area costs as much as stripes
 in a plain one.
+lattice_weight > 0 adds a penalty on a pattern locked to the 4 px blocks of the network's
+quarter-resolution features (not in the paper; lattice_pattern below): the grid the CPU
+runs' stage 2 drew into plain areas once it came alive.
 coarse_l1_only keeps every stage-2 term (its L1, the GAN, the penalties) out of stage 1,
 which then learns from its own L1 alone (not in the paper, where the stage-2 losses
 reach stage 1 through stage 2's input). With residual stages that path is the identity,
@@ -51,6 +54,7 @@ class LossConfig:
     excess_weight: float = 0.0
     texture_weight: float = 0.0
     coarse_l1_only: bool = False
+    lattice_weight: float = 0.0
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
@@ -160,6 +164,32 @@ def texture_mismatch(fill, truth, mask, window=16):
     return (share * diff.mean(1, keepdim=True)).sum() / share.sum().clamp_min(1e-6)
 
 
+def lattice_pattern(fill, truth, mask, period=4, window=16):
+    """How far the hole's pattern locked to the network's pixel lattice is from the
+    photo's (not in the paper).
+
+    The stage-2 network works at a quarter of the image's resolution, and on the CPU runs
+    its GAN terms drew a grid of that period (4 px) into plain areas: each quarter-
+    resolution feature pixel painted its 4 x 4 block alike. Such a pattern sits at the same
+    place in every block, where a photo's texture does not. For each window of `window` px
+    (a multiple of `period`, not overlapping) and each of the period x period positions in
+    a block, the mean of the high-pass x - G(3) over the window's blocks: a photo's
+    averages out towards 0, a grid's does not. The penalty is by how much the fill's means
+    exceed the photo's in size (one-sided, as matching the photo's chance means would ask
+    for a pattern), averaged, weighted by each window's share of hole pixels. Texture at no
+    fixed place in the blocks costs almost nothing. Images in [-1, 1]; 0 when the fill has
+    no more of such a pattern than the photo."""
+    def phase_means(x):
+        hp = x - _gaussian_blur(x, 3.0, 12)
+        b, c, h, w = hp.shape
+        n, m, k = h // window, w // window, window // period
+        hp = hp[:, :, :n * window, :m * window].reshape(b, c, n, k, period, m, k, period)
+        return hp.mean((3, 6))                                   # b, c, n, p, m, p
+    share = F.avg_pool2d(mask, window, window)                   # b, 1, n, m
+    diff = F.relu(phase_means(fill).abs() - phase_means(truth).abs()).mean((1, 3, 5))
+    return (share[:, 0] * diff).sum() / share.sum().clamp_min(1e-6)
+
+
 def _d_input(x, mask, guide):
     return torch.cat([x, mask] + ([guide] if guide is not None else []), dim=1)
 
@@ -209,6 +239,10 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
         texture = texture_mismatch(complete, image, mask)
         g_loss = g_loss + cfg.texture_weight * texture
         out["texture"] = texture.item()
+    if cfg.lattice_weight > 0:
+        lattice = lattice_pattern(complete, image, mask)
+        g_loss = g_loss + cfg.lattice_weight * lattice
+        out["lattice"] = lattice.item()
     if use_gan:
         g_gan = -d(_d_input(complete, mask, guide)).mean()
         g_loss = g_loss + cfg.gan_weight * g_gan
