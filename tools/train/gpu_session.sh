@@ -33,7 +33,8 @@
 #                noise ratios, PSNR against Telea's, and eyes)
 #   default-gan-texture  the same with the texture penalty (--texture-weight 30: the
 #                hole's detail per window, direction and band held to the photo's; CPU
-#                run 25)
+#                run 25) and the lattice penalty (--lattice-weight 100: no pattern at the
+#                same place in every 4 px block; CPU run 31 took stage 2's grid away)
 #   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -87,7 +88,7 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             --export "$session/$name/model.gguf" "$@" ${GI14_ARGS:-} >"$session/$name.log" 2>&1
     }
     default_gan default-gan & p1=$!
-    default_gan default-gan-texture --texture-weight 30 & p2=$!
+    default_gan default-gan-texture --texture-weight 30 --lattice-weight 100 & p2=$!
     if [ "${COMPARE:-0}" = 1 ]; then
         PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
             GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
