@@ -1208,7 +1208,7 @@ def test_probe_guide_scores_following_the_moved_content(tmp_path):
         """Fills with the moved content where its guide is given, else with the unmoved."""
         guide_channels, input_fill = 1, "zeros"
 
-        def forward(self, x_in, m):
+        def forward(self, x_in, m, coarse_l1_only=False):
             given = x_in[:, 3:4].amax((2, 3), keepdim=True) > 0
             out = torch.where(given, moved[:len(m)], orig[:len(m)])
             return out, out

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gitrain import data, nets, recipe  # noqa: E402
+from gitrain import data, recipe  # noqa: E402
 
 CROP, HOLE, SHIFT, MIN_EDGE, DIFFER = 256, 80, 24, 40, 0.25
 
@@ -61,13 +61,6 @@ def shifted_cases(folder, per_photo=3, seed=5):
     return torch.stack(orig), torch.stack(moved), mk, torch.stack(edges)
 
 
-@torch.no_grad()
-def fill(g, image, mask, edge):
-    x_in = nets.make_input(image, mask, edge if g.guide_channels else None, g.input_fill)
-    _, x2 = g(x_in, mask)
-    return x2 * mask + image * (1 - mask)
-
-
 def follow_share(out, orig, moved):
     """Share of the pixels where moved and orig differ (in the hole only: outside it they
     are the same) at which out is closer to moved than to orig."""
@@ -76,15 +69,19 @@ def follow_share(out, orig, moved):
     return float((closer & differ).sum() / differ.sum().clamp_min(1))
 
 
+@torch.no_grad()
 def probe(g, cases, batch=8):
     """(share without a guide, share with the moved edges as guide)."""
     orig, moved, mask, edge = cases
-    outs = {"none": [], "guide": []}
-    for i in range(0, len(orig), batch):
-        sl = slice(i, i + batch)
-        outs["none"].append(fill(g, moved[sl], mask[sl], torch.zeros_like(edge[sl])))
-        outs["guide"].append(fill(g, moved[sl], mask[sl], edge[sl]))
-    return tuple(follow_share(torch.cat(outs[k]), orig, moved) for k in ("none", "guide"))
+    shares = []
+    for keep in (0.0, 1.0):
+        outs = []
+        for i in range(0, len(orig), batch):
+            sl = slice(i, i + batch)
+            kept = torch.full((len(orig[sl]), 1, 1, 1), keep)
+            outs.append(recipe.forward_g(g, moved[sl], mask[sl], edge[sl], kept)[2])
+        shares.append(follow_share(torch.cat(outs), orig, moved))
+    return tuple(shares)
 
 
 def main(argv=None):

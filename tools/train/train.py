@@ -198,9 +198,7 @@ def main(argv=None):
     else:
         g, d = recipe.make_nets_from(vars(a), dev)
         opt_g, opt_d = recipe.make_optimizers(g, d, a.lr, (a.beta1, a.beta2), a.d_lr_ratio)
-    cfg = recipe.LossConfig(a.gan_weight, a.l1_weight, a.gan_start, a.hole_weight,
-                            a.excess_weight, a.texture_weight, a.coarse_l1_only,
-                            a.lattice_weight)
+    cfg = recipe.LossConfig(**{k: getattr(a, k) for k in recipe.LossConfig.__dataclass_fields__})
     step, elapsed, ema_state = 0, 0.0, None
     ckpt = os.path.join(a.out, "last.pt")
     if os.path.exists(ckpt):
