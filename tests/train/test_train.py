@@ -3,6 +3,7 @@
 Fast (CPU, one thread, tiny nets). The C-library checks need GI_PARITY_DRIVER and
 GI_LIBRARY, which `meson test train` sets; without them those tests are skipped.
 """
+import json
 import os
 import subprocess
 import sys
@@ -208,6 +209,31 @@ def test_penalty_weight_adds_the_penalty_to_the_generator_loss(term, penalty):
                             recipe.LossConfig(gan_start=5, **{term + "_weight": 3.0}))
     assert want > 0 and abs(out[term] - want) < 1e-6
     assert abs(out["g"] - (out["l1"] + 3.0 * want)) < 1e-5
+
+
+def test_lattice_periods_add_one_term_per_block_size():
+    torch.manual_seed(0)
+    g, d = recipe.make_nets(8, 1, d_width=8)
+    opt_g, opt_d = recipe.make_optimizers(g, d)
+    batch = _batch(2, 64)
+    with torch.no_grad():
+        _, _, complete, _ = recipe.forward_g(g, *batch)
+    four, eight = (recipe.lattice_pattern(complete, batch[0], batch[1], p, 4 * p).item()
+                   for p in (4, 8))
+    out = recipe.train_step(g, d, opt_g, opt_d, batch, recipe.LossConfig(
+        gan_start=5, lattice_weight=3.0, lattice_periods=(4, 8)))
+    assert four > 0 and eight > 0 and abs(out["lattice"] - (four + eight)) < 1e-6
+    # a pattern of period 8 that flips sign every 4 px (stage 2's half resolution) cancels
+    # out in the 4 px blocks' means: the 8 px term is what sees it
+    _, mask, plain, _ = _detail_scene()
+    grid8 = plain.copy()
+    for sign, start in ((1, 0), (-1, 4)):
+        grid8[start::8, :] += sign * 0.15
+        grid8[:, start::8] += sign * 0.15
+    t = _chw(grid8, plain, mask[:, :, None])
+    fill = t[0] * t[2] + t[1] * (1 - t[2])
+    at4, at8 = (recipe.lattice_pattern(fill, t[1], t[2], p, 4 * p).item() for p in (4, 8))
+    assert at8 > 0.02 and at4 < 0.2 * at8
 
 
 def test_texture_mismatch_asks_for_the_photos_detail_in_its_directions():
@@ -810,6 +836,36 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     assert "moving average" in kv["gatedinpaint.train.recipe"]
 
 
+def test_train_cli_saves_and_exports_on_sigterm(tmp_path):
+    import signal
+    import time
+    from gimodel.gguf import read_gguf
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        cv2.imwrite(str(tmp_path / split / "p.jpg"), ref.random_image(200, 240, seed=5))
+    run = tmp_path / "run"
+    p = subprocess.Popen(
+        [sys.executable, os.path.join(_ROOT, "tools", "train", "train.py"), "--data", str(tmp_path),
+         "--out", str(run), "--width", "8", "--crop", "64", "--batch", "2", "--d-width", "8",
+         "--threads", "1", "--no-progress", "--device", "cpu", "--val-n", "1",
+         "--val-crop", "64", "--val-every", "1", "--steps", "100000",
+         "--export", str(tmp_path / "m.gguf")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = run / "log.tsv"
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and \
+            not (log.exists() and len(log.read_text().splitlines()) >= 3):
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    out = p.communicate(timeout=120)[0]
+    assert p.returncode == 0, out
+    assert "(SIGTERM)" in out
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["sigterm"] and 2 <= summary["step"] < 100000
+    assert read_gguf(str(tmp_path / "m.gguf"))[0]["gatedinpaint.train.steps"] == summary["step"]
+    assert torch.load(run / "last.pt", weights_only=False)["step"] == summary["step"]
+
+
 def test_train_cli_discriminator_lr_ratio_and_cpu_clock(tmp_path):
     import train as train_cli
     for split in ("train", "val"):
@@ -1130,7 +1186,10 @@ def test_export_summary_names_the_extra_terms():
     s = export.recipe_summary(args, 10)
     assert "texture mismatch x30" in s and "excess detail x20" in s and "stage 1: its L1 only" in s
     assert "texture" not in export.recipe_summary({**args, "texture_weight": 0.0}, 10)
-    assert "lattice pattern x50" in export.recipe_summary({**args, "lattice_weight": 50.0}, 10)
+    one = export.recipe_summary({**args, "lattice_weight": 50.0}, 10)
+    assert "lattice pattern x50" in one and " px" not in one
+    assert "lattice pattern x50 at 4/8 px" in export.recipe_summary(
+        {**args, "lattice_weight": 50.0, "lattice_periods": [4, 8]}, 10)
     assert "lattice" not in s
 
 

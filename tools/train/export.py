@@ -30,7 +30,9 @@ def recipe_summary(args, step=None):
     if args.get("texture_weight"):
         l1 += f" + texture mismatch x{args['texture_weight']:g}"
     if args.get("lattice_weight"):
-        l1 += f" + lattice pattern x{args['lattice_weight']:g}"
+        periods = args.get("lattice_periods", [4])
+        l1 += f" + lattice pattern x{args['lattice_weight']:g}" + \
+            ("" if list(periods) == [4] else f" at {'/'.join(map(str, periods))} px")
     if args.get("coarse_l1_only"):
         l1 += " (stage 1: its L1 only)"
     gan = f"SN-PatchGAN hinge x{args['gan_weight']:g}"

@@ -13,6 +13,7 @@ Adam 1e-4 / 0.5 / 0.999, hinge loss, GAN and L1 weights 1, stroke + box masks).
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 
@@ -92,6 +93,9 @@ def parse_args(argv=None):
                    help="penalty on a pattern at the same place in every 4 x 4 block of the "
                         "hole beyond the photo's, per window (recipe.lattice_pattern: "
                         "the stage-2 grid; 0: off, as the paper)")
+    p.add_argument("--lattice-periods", type=int, nargs="+", default=[4],
+                   help="the block sizes the lattice penalty looks at, one term each "
+                        "(window 4 blocks): 4 (stage 2's quarter resolution), 8 (its half)")
     p.add_argument("--coarse-l1-only", action="store_true",
                    help="stage 1 learns from its own L1 alone: the stage-2 losses (L1, GAN, "
                         "penalties) do not reach it (recipe.LossConfig.coarse_l1_only)")
@@ -260,7 +264,11 @@ def main(argv=None):
     clock = time.process_time if a.clock == "cpu" else time.time
     t0, last_ckpt = clock() - elapsed, time.time()
     avg = {}
-    while True:
+    # SIGTERM (a timeout, a job's end) stops after the step in progress: the run saves and
+    # exports as if its time were up, and a resumed run goes on from that step
+    stop = []
+    old_handler = signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while not stop:
         if a.steps and step >= a.steps:
             break
         if a.minutes and (clock() - t0) / 60 >= a.minutes:
@@ -322,13 +330,15 @@ def main(argv=None):
         if time.time() - last_ckpt >= a.ckpt_minutes * 60:
             save()
             last_ckpt = time.time()
+    signal.signal(signal.SIGTERM, old_handler)
     save()
     if bar is not None:
         bar.close()
     with open(os.path.join(a.out, "summary.json"), "w") as f:
-        json.dump({"step": step, "minutes": elapsed / 60, "device": dev,
+        json.dump({"step": step, "minutes": elapsed / 60, "device": dev, "sigterm": bool(stop),
                    "losses_ema": avg, "args": vars(a)}, f, indent=1)
-    print(f"train: stopped at step {step} after {elapsed / 60:.1f} min", flush=True)
+    print(f"train: stopped at step {step} after {elapsed / 60:.1f} min"
+          + (" (SIGTERM)" if stop else ""), flush=True)
     if a.export:  # the same file and metadata as tools/train/export.py gives
         import export
         export.main([ckpt, "-o", a.export, "--dtype", a.export_dtype])

@@ -23,7 +23,9 @@ direction and at two scales, so a smooth fill of a textured area costs as much a
 in a plain one.
 lattice_weight > 0 adds a penalty on a pattern locked to the 4 px blocks of the network's
 quarter-resolution features (not in the paper; lattice_pattern below): the grid the CPU
-runs' stage 2 drew into plain areas once it came alive.
+runs' stage 2 drew into plain areas once it came alive. lattice_periods (4,) by default;
+(4, 8) adds the same term on the 8 px blocks of stage 2's half-resolution features, where
+run 31's cross-hatch sat (one term per period, window 4 periods, summed).
 coarse_l1_only keeps every stage-2 term (its L1, the GAN, the penalties) out of stage 1,
 which then learns from its own L1 alone (not in the paper, where the stage-2 losses
 reach stage 1 through stage 2's input). With residual stages that path is the identity,
@@ -55,6 +57,7 @@ class LossConfig:
     texture_weight: float = 0.0
     coarse_l1_only: bool = False
     lattice_weight: float = 0.0
+    lattice_periods: tuple = (4,)
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
@@ -240,7 +243,8 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
         g_loss = g_loss + cfg.texture_weight * texture
         out["texture"] = texture.item()
     if cfg.lattice_weight > 0:
-        lattice = lattice_pattern(complete, image, mask)
+        lattice = sum(lattice_pattern(complete, image, mask, p, 4 * p)
+                      for p in cfg.lattice_periods)
         g_loss = g_loss + cfg.lattice_weight * lattice
         out["lattice"] = lattice.item()
     if use_gan:
