@@ -3,12 +3,20 @@
 recipe uses, measured in one process on the same batches (tools/train/README.md).
 
     bench/train_step.py [--width 16] [--crop 128] [--batch 8] [--threads 2] [--steps 8]
+                        [--device cpu|cuda] [--fill-only]
 
 Variants (each a ratio against the first):
   baseline     denormals kept, x2 upsampling by repeat_interleave (deepfill_torch's)
   flush        + torch.set_flush_denormal(True)            (train.py does this)
   interpolate  + upsampling by F.interpolate                (gitrain.nets.gated_conv)
   + gan        the same with the SN-PatchGAN step           (the late phase of a run)
+A second table times the recipe of the default model's runs (guided push-pull input fill,
+residual stages, stage 1 by its own L1, GAN, 70 % guided, half of them displaced) with the
+input fill made in the step, as it was, and made by the data workers (the fifth tensor of
+data.PhotoCrops with input_fill; nets.fill_rgb), and counts the operators each step
+dispatches (torch.profiler): on a GPU each is at least one kernel launch, and a small
+network's step is bound by them (models/README.md, "The GPU session"). --fill-only runs
+that table alone.
 The BLAS that torch's libblas.so.3 resolves to is printed: Debian's reference BLAS or,
 with libopenblas0-openmp installed, OpenBLAS; that cannot be switched inside one process.
 Needs photos in DATA/train (tools/data/collect_photos.py), default data/photos.
@@ -27,13 +35,49 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 from gitrain import blas, data, nets, recipe  # noqa: E402
 
 
-def time_steps(g, d, batches, cfg):
+def _sync(dev):
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_steps(g, d, batches, cfg, dev="cpu"):
     opt_g, opt_d = recipe.make_optimizers(g, d, 5e-4)
     recipe.train_step(g, d, opt_g, opt_d, batches[0], cfg, 1)  # warm-up
+    _sync(dev)
     t = time.perf_counter()
     for b in batches[1:]:
         recipe.train_step(g, d, opt_g, opt_d, b, cfg, 1)
+    _sync(dev)
     return (time.perf_counter() - t) / (len(batches) - 1)
+
+
+def count_ops(g, d, batch, cfg):
+    """Operators one step dispatches (each a kernel launch or more on a GPU)."""
+    opt_g, opt_d = recipe.make_optimizers(g, d, 5e-4)
+    with torch.profiler.profile() as prof:
+        recipe.train_step(g, d, opt_g, opt_d, batch, cfg, 1)
+    return sum(e.count for e in prof.key_averages() if e.key.startswith("aten::"))
+
+
+def fill_table(a, dev):
+    """The input fill in the step against the fill from the workers: s / step and ops."""
+    ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop, box_prob=0.5,
+                         guide_keep=0.7, guide_shift=0.5, input_fill="guided_pushpull")
+    it = data.batches(ds, a.batch)
+    batches = [[t.to(dev) for t in next(it)] for _ in range(a.steps + 1)]
+    cfg = recipe.LossConfig(coarse_l1_only=True)
+    rows = []
+    for name, cut in (("in the step", 4), ("from the workers", 5)):
+        torch.manual_seed(0)
+        g, d = recipe.make_nets(a.width, 1, 32, dev, input_fill="guided_pushpull",
+                                residual=True, d_blur=True, d_gray=True)
+        steps = [b[:cut] for b in batches]
+        rows.append((name, time_steps(g, d, steps, cfg, dev), count_ops(g, d, steps[0], cfg)))
+    print(f"\nthe runs' recipe on {dev}: width {a.width}, crop {a.crop}, batch {a.batch}")
+    print("| guided input fill | s / step | operators / step | speed-up |\n|---|---|---|---|")
+    for name, sec, ops in rows:
+        print(f"| {name} | {sec:.3f} | {ops} | {rows[0][1] / sec:.2f}x |")
+    return {f"fill {n}": s for n, s, _ in rows}
 
 
 def main(argv=None):
@@ -44,8 +88,14 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--fill-only", action="store_true")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
+    torch.set_flush_denormal(True)
+    if a.fill_only:
+        print(json.dumps(fill_table(a, a.device)))
+        return 0
     ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop, box_prob=0.2)
     it = data.batches(ds, a.batch)
     batches = [next(it) for _ in range(a.steps + 1)]
@@ -70,7 +120,7 @@ def main(argv=None):
     print("| variant | s / step | speed-up vs baseline |\n|---|---|---|")
     for name, s in rows:
         print(f"| {name} | {s:.3f} | {base / s:.2f}x |")
-    print(json.dumps({n: s for n, s in rows}))
+    print(json.dumps({**{n: s for n, s in rows}, **fill_table(a, a.device)}))
     return 0
 
 

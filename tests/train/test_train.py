@@ -504,6 +504,42 @@ def test_displace_hole_moves_only_the_hole_content():
             assert np.array_equal(source, big[m:m + c, m + 4:m + 4 + c])
 
 
+def test_photo_crops_make_the_filled_input_in_the_workers(tmp_path):
+    img = np.zeros((300, 400, 3), np.uint8)                 # stripes: outlines to guide by
+    img[:, (np.arange(400) // 40) % 2 == 1] = (220, 200, 180)
+    cv2.imwrite(str(tmp_path / "p.png"), img)
+    base = dict(crop=64, box_prob=1.0, guide_keep=0.7, seed=4)
+    image, mask, edge, keep, rgb = next(data.batches(
+        data.PhotoCrops(str(tmp_path), input_fill="guided_pushpull", **base), 8))
+    assert torch.equal(image, next(data.batches(data.PhotoCrops(str(tmp_path), **base), 8))[0])
+    guided = nets.fill_rgb(image, mask, edge * keep * mask, "guided_pushpull")
+    plain = nets.fill_rgb(image, mask, None, "pushpull")
+    assert (rgb - guided).abs().max() < 1e-6
+    assert (guided - plain).abs().amax((1, 2, 3)).gt(0.1).any()  # the guide mattered
+    assert (guided - plain)[keep[:, 0, 0, 0] == 0].abs().max() < 1e-6  # dropped: plain
+    # a generator without a guide channel gets plain pushpull
+    no_guide = next(data.batches(data.PhotoCrops(str(tmp_path), input_fill="guided_pushpull",
+                                                 guide=False, **base), 8))[4]
+    assert (no_guide - plain).abs().max() < 1e-6
+    # the network sees the same input either way
+    torch.manual_seed(0)
+    g = nets.Generator(8, 1, input_fill="guided_pushpull", residual=True)
+    with torch.no_grad():
+        a = recipe.forward_g(g, image, mask, edge, keep)
+        b = recipe.forward_g(g, image, mask, edge, keep, False, rgb)
+        c = recipe.forward_g(g, image, mask, edge, keep, False, torch.zeros_like(rgb))
+    assert all((x - y).abs().max() < 1e-5 for x, y in zip(a[:3], b[:3]))
+    assert (a[1] - c[1]).abs().max() > 0.1                      # and it is the one given
+    # train.py's options reach the samples
+    args = {"crop": 64, "scale_min": 0.35, "scale_max": 0.9, "guide_keep": 0.7,
+            "box_prob": 1.0, "min_width": 12, "max_width": 40, "input_fill": "pushpull",
+            "guide": 1}
+    assert len(data.PhotoCrops.from_args(str(tmp_path), args, 0).sample(
+        np.random.default_rng(0))) == 5
+    assert len(data.PhotoCrops.from_args(str(tmp_path), {**args, "family": "pconv_unet"},
+                                         0).sample(np.random.default_rng(0))) == 4
+
+
 def test_photo_crops_guide_shift_moves_guided_holes_and_their_guide(tmp_path):
     # vertical stripes: in an unmoved crop every hole pixel has its column's known colour
     img = np.zeros((300, 400, 3), np.uint8)

@@ -32,8 +32,8 @@ def probe(ckpt_path, data_dir, n=16, seed=123):
     d.eval()
     ds = data.PhotoCrops.from_args(os.path.join(data_dir, "train"), a, seed=seed)
     with torch.no_grad():
-        image, mask, edge, keep = next(data.batches(ds, n, 0))
-        _, _, complete, guide = recipe.forward_g(g, image, mask, edge, keep)
+        image, mask, edge, keep, *rgb = next(data.batches(ds, n, 0))
+        _, _, complete, guide = recipe.forward_g(g, image, mask, edge, keep, False, *rgb)
         real = d(recipe._d_input(image, mask, guide))
         fake = d(recipe._d_input(complete, mask, guide))
     hinge = recipe.hinge_d_loss(real, fake).item()

@@ -297,7 +297,8 @@ def main(argv=None):
             avg[k] = 0.98 * avg.get(k, v) + 0.02 * v
         if bar is not None:
             bar.update(1)
-            bar.set_postfix({k: f"{v:.4f}" for k, v in avg.items()}, refresh=False)
+            if step % 20 == 0:  # formatting reads the losses: a wait for the GPU
+                bar.set_postfix({k: f"{v:.4f}" for k, v in avg.items()}, refresh=False)
         if step % a.val_every == 0 or step == 1:
             v0, ps, dr, cn = recipe.validate(g_out, *val, use_guide=False, forward=forward)
             v1 = recipe.validate(g_out, *val, use_guide=True)[0] if a.guide else float("nan")
@@ -336,7 +337,8 @@ def main(argv=None):
         bar.close()
     with open(os.path.join(a.out, "summary.json"), "w") as f:
         json.dump({"step": step, "minutes": elapsed / 60, "device": dev, "sigterm": bool(stop),
-                   "losses_ema": avg, "args": vars(a)}, f, indent=1)
+                   "losses_ema": {k: float(v) for k, v in avg.items()}, "args": vars(a)},
+                  f, indent=1)
     print(f"train: stopped at step {step} after {elapsed / 60:.1f} min"
           + (" (SIGTERM)" if stop else ""), flush=True)
     if a.export:  # the same file and metadata as tools/train/export.py gives

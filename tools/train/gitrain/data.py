@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import torch
 
-from . import masks
+from . import masks, nets
 
 EXTS = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -122,17 +122,21 @@ class PhotoCrops(torch.utils.data.IterableDataset):
     (displace_hole) by 3 to shift_px px in a random direction, with a taper of 0 (half of
     them) or 2-16 px. guide_outline: the share of the guided samples that are instead two
     photos' patches joined along an outline moved in the hole, with that line alone as the
-    guide (outline_scene; up to shift_px px, the same tapers); it is drawn first."""
+    guide (outline_scene; up to shift_px px, the same tapers); it is drawn first.
+    input_fill "pushpull" or "guided_pushpull" (the generator's, with guide: whether it
+    has a guide channel): a fifth tensor, the network input's filled rgb (3, c, c)
+    (nets.fill_rgb), made here in the data workers rather than in the training step."""
 
     def __init__(self, folder, *, crop=128, scale=(0.35, 0.9), guide_keep=0.5, box_prob=1.0,
                  min_width=12, max_width=40, guide_shift=0.0, shift_px=24, guide_outline=0.0,
-                 seed=0):
+                 input_fill="zeros", guide=True, seed=0):
         super().__init__()
         self.images = [load_rgb(p) for p in list_images(folder)]
         self.crop, self.scale, self.guide_keep = crop, scale, guide_keep
         self.guide_shift, self.margin = guide_shift, (shift_px if guide_shift > 0 else 0)
         self.guide_outline, self.shift_px = guide_outline, shift_px
         self.box_prob = box_prob
+        self.input_fill, self.guide = input_fill, guide
         self.stroke = dict(min_width=min_width, max_width=max_width)
         self.seed = seed
 
@@ -144,7 +148,9 @@ class PhotoCrops(torch.utils.data.IterableDataset):
                    guide_keep=a["guide_keep"], box_prob=a["box_prob"],
                    min_width=a["min_width"], max_width=a["max_width"],
                    guide_shift=a.get("guide_shift", 0.0), shift_px=a.get("shift_px", 24),
-                   guide_outline=a.get("guide_outline", 0.0), seed=seed)
+                   guide_outline=a.get("guide_outline", 0.0),
+                   input_fill=a.get("input_fill", "zeros") if a.get("family") != "pconv_unet"
+                   else "zeros", guide=bool(a.get("guide", 1)), seed=seed)
 
     def patch(self, rng, c):
         """A random c x c patch of a random photo at a random scale, flipped or not."""
@@ -189,8 +195,14 @@ class PhotoCrops(torch.utils.data.IterableDataset):
             # such a sample would teach the network to ignore the surroundings
             if (moved_edge * mask).sum() >= MIN_SHIFT_EDGE:
                 patch, edge = moved, moved_edge
-        return (to_tensor(patch), torch.from_numpy(mask)[None], torch.from_numpy(edge)[None],
-                torch.full((1, 1, 1), float(keep)))
+        out = (to_tensor(patch), torch.from_numpy(mask)[None], torch.from_numpy(edge)[None],
+               torch.full((1, 1, 1), float(keep)))
+        if self.input_fill == "zeros":  # as cheap in the step: not worth the transfer
+            return out
+        image, m, e, k = (t[None] for t in out)
+        with torch.no_grad():
+            rgb = nets.fill_rgb(image, m, e * k * m if self.guide else None, self.input_fill)
+        return out + (rgb[0],)
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()

@@ -204,20 +204,29 @@ def guided_pushpull(x, valid, edge):
     return out
 
 
-def make_input(image, mask, edge=None, fill="zeros"):
+def fill_rgb(image, mask, edge=None, fill="zeros"):
+    """The rgb planes of make_input: image with its holes 0 (fill "zeros"), or filled by
+    pushpull(image, 1 - mask) ("pushpull", or any fill without a guide channel), or by
+    guided_pushpull(image, 1 - mask, edge * mask) ("guided_pushpull"). They depend on the
+    data alone, so training computes them in the data workers (data.PhotoCrops input_fill):
+    the guided fill is a loop over each image's hole regions, about 80 % of a batch-32
+    step's operations when it ran in the training process (models/README.md, "The GPU
+    session")."""
+    if fill == "zeros":
+        return image * (1 - mask)
+    if fill == "pushpull" or edge is None:
+        return pushpull(image, 1 - mask)
+    return guided_pushpull(image, 1 - mask, edge * mask)
+
+
+def make_input(image, mask, edge=None, fill="zeros", rgb=None):
     """Stage-1 input as gi_inpaint builds it (deepfill_torch.prepare), batched.
 
     image: (B, 3, H, W) in [-1, 1]; mask: (B, 1, H, W) in {0, 1}; edge: (B, 1, H, W) in
-    {0, 1} or None (no guide channel). Returns [rgb*(1-mask), edge*mask, ones, mask];
-    with fill "pushpull" the holes of the rgb planes hold pushpull(image, 1 - mask)
-    instead of 0, with "guided_pushpull" guided_pushpull(image, 1 - mask, edge * mask)
-    (a model trained so carries gatedinpaint.input_fill = that name)."""
-    if fill == "zeros":
-        planes = [image * (1 - mask)]
-    elif fill == "pushpull" or edge is None:
-        planes = [pushpull(image, 1 - mask)]
-    else:
-        planes = [guided_pushpull(image, 1 - mask, edge * mask)]
+    {0, 1} or None (no guide channel). Returns [rgb, edge*mask, ones, mask], rgb =
+    fill_rgb(image, mask, edge, fill) unless given (a model trained with a fill carries
+    gatedinpaint.input_fill = its name)."""
+    planes = [fill_rgb(image, mask, edge, fill) if rgb is None else rgb]
     if edge is not None:
         planes.append(edge * mask)
     planes += [torch.ones_like(mask), mask]
