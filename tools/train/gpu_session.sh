@@ -1,46 +1,56 @@
 #!/bin/sh
-# Everything a GPU session (the device tool: one GPU, 15 minutes of device time, at most 10 per
-# command, 64 MiB of working tree out, 8 files of 16 MiB back) should train, as ONE command:
-# four variants of the default model's adversarial run (models/README.md), side by side on
-# the GPU, and with COMPARE=1 also the four gated-vs-partial runs (docs/GATED_VS_PARTIAL.md,
-# tools/train/compare_gated_partial.sh), which then share the card.
+# Everything a GPU session (the device tool: one GPU and 16 cores, 15 minutes of device time,
+# at most 10 per command, 64 MiB of working tree out, 8 files of 16 MiB back) should train:
+# two variants of the default model's adversarial run (models/README.md, "GPU runs"), side
+# by side on the GPU, and with COMPARE=1 also the four gated-vs-partial runs
+# (docs/GATED_VS_PARTIAL.md, tools/train/compare_gated_partial.sh), which then share it.
 #
 #   here:    tools/train/gpu_session.sh pack [PHOTOS]     # -> .gpu-data/ (train + val, JPEG q85)
-#   device:  run(command="tools/train/gpu_session.sh run 7.5", carry=[".gpu-data"], timeout_s=600)
+#   device:  run(command="tools/train/gpu_session.sh run 10.5 8", carry=[".gpu-data"],
+#                timeout_s=600)                           # trains 8 of 10.5 minutes, packs
+#            give_back() only if that failed; else at once, while the machine is warm:
+#            run(command="tools/train/gpu_session.sh run 10.5", carry=[".gpu-data"],
+#                timeout_s=300)                           # resumes, ends the schedule, packs
 #   here:    tools/train/gpu_session.sh unpack FILES_AT   # -> runs/gpu-session/
 #            tools/train/gpu_session.sh eval               # the tables and grids, on the CPU
 #
 # pack: the photos (about 60 MB as collected) do not fit beside the tree; re-encoded at JPEG
 # quality 85 at the same size they do (the crops are shrunk 0.35-0.9x in training). .gpu-data/
 # is git-ignored.
-# run MINUTES (default 7.5): the trainings at once, each sent SIGTERM 75 s after its MINUTES
-# (train.py then saves and exports at once), then the logs and exports (F16; the PConv
-# U-Net's 20 MB each) packed into $OUT as session.tgz.NN parts of 15 MB: about 9 minutes in
-# all, under the device's 10-minute limit, whatever the start-up costs.
+# run MINUTES [STOP]: the trainings at once, each on a schedule of MINUTES (the cosine
+# decay of the learning rate) and sent SIGTERM STOP minutes after it starts (default
+# MINUTES + 1.25, a safety net), on which train.py saves and exports at once; then the
+# logs and exports (F16; the PConv U-Net's 20 MB each) packed into $OUT as session.tgz.NN
+# parts of 15 MB. A second call on the same (warm) machine finds each run's last.pt and
+# goes on from there. Session 14 measured it: the machine started and took the tree in
+# 36 s; train.py's start-up about 15 s; export and packing under 10 s.
+# Throughput (session 14, one H200, batch 32 at 256 px): a step with the guided input fill
+# computed in the training process took 0.36 s alone and 1.4 s with four runs sharing the
+# machine (310 steps in 7.5 minutes; its 16 cores were the limit, not the GPU, which was
+# busy 94 ms of a step). The fill is now made in the data workers (data.PhotoCrops
+# input_fill, about 10 ms a sample on one core), which cut the operators a step dispatches
+# from 69k to about 13k (bench/train_step.py), so two runs with six workers each.
 # Recipes (change with GI14_ARGS for the default model, GI_TRAIN_ARGS for the comparison):
-#   default-gan  continues models/default.gguf, with its stage 2's output block restarted
-#                (graft.py --restart-stage2-output: in the default model and later runs that
-#                block was shut and stage 2 added nothing) and stage 1 trained by its own L1
-#                alone (--coarse-l1-only: otherwise the GAN term reaches stage 1 through the
-#                residual stage 2 and stage 1 draws a grid; CPU runs 22 to 28), with L1 +
-#                SN-PatchGAN (weight 1, the paper's),
-#                discriminator width 32, boxes in half the masks, guide kept for 70 % and
-#                half of the guided holes displaced (--guide-shift 0.5: the guide target),
-#                an anti-aliased discriminator that sees no colour (--d-blur --d-gray),
-#                batch 32 at the paper's 256x256, exporting a snapshot every 500 steps: the
-#                evaluation picks the step (detail and colour noise ratios, PSNR against
-#                Telea's, and eyes). The paper's objective: on the CPU its stage 2 drew a
-#                4 px grid (runs 29 to 31); this run says whether a real batch does too
-#   default-gan-texture  the same with the texture penalty (--texture-weight 30: the
-#                hole's detail per window, direction and band held to the photo's; CPU
-#                run 25) and the lattice penalty (--lattice-weight 100: no pattern at the
-#                same place in every 4 px block; CPU run 31 took stage 2's grid away)
-#   default-gan-texture8  the same with the lattice penalty on 8 px blocks too
-#                (--lattice-periods 4 8: run 31's remaining cross-hatch measured above the
-#                default's at that period)
-#   default-gan-outline  default-gan-texture8 with half of the guided samples drawn-outline
-#                scenes (--guide-outline 0.5: the guide target; CPU run 30 at batch 8 and
-#                128 px did not learn it)
+#   default-gan-texture8  continues models/default.gguf, with its stage 2's output block
+#                restarted (graft.py --restart-stage2-output: in the default model that
+#                block was shut and stage 2 added nothing) and stage 1 trained by its own
+#                L1 alone (--coarse-l1-only: otherwise the GAN term reaches stage 1 through
+#                the residual stage 2 and stage 1 draws a grid; CPU runs 22 to 28), with L1
+#                + SN-PatchGAN (weight 1, the paper's), discriminator width 32, boxes in half
+#                the masks, guide kept for 70 % and half of the guided holes displaced
+#                (--guide-shift 0.5: the guide target), an anti-aliased discriminator that
+#                sees no colour (--d-blur --d-gray), batch 32 at the paper's 256x256; the
+#                texture penalty (--texture-weight 30: the hole's detail per window,
+#                direction and band held to the photo's; CPU run 25) and the lattice
+#                penalty on 4 and 8 px blocks (--lattice-weight 100 --lattice-periods 4 8:
+#                CPU run 31's 4 px term took stage 2's grid away, and its remaining
+#                cross-hatch measured above the default's at 8 px); a snapshot every 500
+#                steps, from which the evaluation picks (detail and colour noise ratios,
+#                PSNR against Telea's, and eyes). Without the penalties (the paper's
+#                objective) the CPU runs' stage 2 drew a 4 px grid (runs 29 to 31)
+#   default-gan-outline  the same with half of the guided samples drawn-outline scenes
+#                (--guide-outline 0.5: the guide target; CPU run 30 at batch 8 and 128 px
+#                did not learn it)
 #   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,8 +79,9 @@ print(f"gpu_session: {dst}: {total / 2**20:.1f} MiB")
 EOF
     ;;
 run)
-    minutes=${1:-7.5}
-    stop_after=$(awk -v m="$minutes" 'BEGIN { printf "%d", m * 60 + 75 }')
+    minutes=${1:-10.5}
+    stop_after=$(awk -v m="$minutes" -v s="${2:-}" \
+        'BEGIN { printf "%d", (s == "" ? m + 1.25 : s) * 60 }')
     data="$root/.gpu-data"
     [ -d "$data/train" ] || { echo "gpu_session: no $data (run 'pack' here, carry it)" >&2; exit 1; }
     py=${PYTHON:-$(command -v python3)}
@@ -85,31 +96,30 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
     default_gan() { # NAME EXTRA-ARGS...
         name=$1
         shift
-        # shellcheck disable=SC2086
         # --foreground: the signal goes to train.py alone, not to its data workers, which
-        # it still needs while it stops
-        timeout --foreground -k 20 -s TERM "$stop_after" \
+        # it still needs while it stops; the log is appended to by a resumed call
+        # shellcheck disable=SC2086
+        timeout --foreground --preserve-status -k 20 -s TERM "$stop_after" \
             "$py" "$root/tools/train/train.py" --data "$data" --out "$session/$name" \
             --init "$session/init.gguf" --coarse-l1-only --input-fill guided_pushpull --residual \
             --width 16 --guide 1 --guide-keep 0.7 --guide-shift 0.5 --crop 256 --batch 32 \
             --box-prob 0.5 --lr 1e-4 --lr-final 1e-5 --ema 0.999 --gan-weight 1 \
-            --d-width 32 --d-blur --d-gray --workers 3 --minutes "$minutes" --ckpt-minutes 2 \
-            --val-every 250 --sample-every 500 --snapshot-every 500 --device "$dev" --no-progress \
-            --export "$session/$name/model.gguf" "$@" ${GI14_ARGS:-} >"$session/$name.log" 2>&1
+            --d-width 32 --d-blur --d-gray --workers 6 --threads 2 --minutes "$minutes" \
+            --ckpt-minutes 2 --val-every 250 --sample-every 500 --snapshot-every 500 \
+            --device "$dev" --no-progress --export "$session/$name/model.gguf" "$@" \
+            ${GI14_ARGS:-} >>"$session/$name.log" 2>&1
     }
-    default_gan default-gan & p1=$!
-    default_gan default-gan-texture --texture-weight 30 --lattice-weight 100 & p2=$!
     default_gan default-gan-texture8 --texture-weight 30 --lattice-weight 100 \
-        --lattice-periods 4 8 & p3=$!
+        --lattice-periods 4 8 & p1=$!
     default_gan default-gan-outline --texture-weight 30 --lattice-weight 100 \
-        --lattice-periods 4 8 --guide-outline 0.5 & p4=$!
+        --lattice-periods 4 8 --guide-outline 0.5 & p2=$!
     if [ "${COMPARE:-0}" = 1 ]; then
         PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
             GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
             "$root/tools/train/compare_gated_partial.sh" "$data" "$session/compare" "$minutes" \
             "$dev" || echo "gpu_session: the comparison failed (its logs are packed)" >&2
     fi
-    for p in "$p1" "$p2" "$p3" "$p4"; do
+    for p in "$p1" "$p2"; do
         wait "$p" || echo "gpu_session: a default-gan run failed (its log is packed)" >&2
     done
     [ -n "${OUT:-}" ] || exit 0
