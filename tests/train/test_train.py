@@ -851,7 +851,8 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     assert train_cli.main(common + ["--steps", "2"]) == 0
     assert train_cli.main(common + ["--steps", "3", "--export", str(tmp_path / "a.gguf"),
                                     "--snapshot-every", "3"]) == 0
-    assert [f for f in os.listdir(run) if f.startswith("snap-")] == ["snap-0000003.gguf"]
+    assert sorted(f for f in os.listdir(run) if f.startswith("snap-")) == \
+        ["snap-0000003-raw.gguf", "snap-0000003.gguf"]
     log = (run / "log.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in log[1:]] == ["1", "2", "3"]  # resumed at 2
     assert (run / "samples" / "step0000002.jpg").exists()
@@ -869,6 +870,7 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     assert export_cli.main([str(run / "last.pt"), "-o", str(tmp_path / "c.gguf"), "--raw"]) == 0
     _, tc = read_gguf(str(tmp_path / "c.gguf"))
     assert tc != ta
+    assert read_gguf(str(run / "snap-0000003-raw.gguf"))[1] == tc  # the snapshot's, too
     assert "moving average" in kv["gatedinpaint.train.recipe"]
 
 

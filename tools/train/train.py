@@ -138,7 +138,8 @@ def parse_args(argv=None):
     p.add_argument("--export", default="", help="write the generator as GGUF here at the end")
     p.add_argument("--snapshot-every", type=int, default=0,
                    help="also export OUT/snap-STEP.gguf every this many steps (0: never), so "
-                        "that the evaluation can pick a step, not only the last")
+                        "that the evaluation can pick a step, not only the last; with --ema "
+                        "also OUT/snap-STEP-raw.gguf, the trained weights")
     p.add_argument("--export-dtype", choices=("f16", "f32"), default="f16")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -326,8 +327,11 @@ def main(argv=None):
             import export  # the same file and metadata as tools/train/export.py gives
             save()
             last_ckpt = time.time()
-            export.main([ckpt, "-o", os.path.join(a.out, f"snap-{step:07d}.gguf"),
-                         "--dtype", a.export_dtype])
+            snap = os.path.join(a.out, f"snap-{step:07d}")
+            export.main([ckpt, "-o", snap + ".gguf", "--dtype", a.export_dtype])
+            if g_ema is not None:  # the trained weights too: the average lags them by
+                # ~1/(1 - decay) steps, and a restarted stage 2 shows in them first
+                export.main([ckpt, "-o", snap + "-raw.gguf", "--dtype", a.export_dtype, "--raw"])
         if time.time() - last_ckpt >= a.ckpt_minutes * 60:
             save()
             last_ckpt = time.time()
