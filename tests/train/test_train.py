@@ -715,6 +715,53 @@ def test_guided_pushpull_does_not_fill_across_guide_edges():
     assert torch.equal(out2[0][:, inner], nets.pushpull(x, 1 - hole2)[0][:, inner])
 
 
+def test_ring_warp_fill_moves_the_outline_to_a_drawn_line():
+    # left colour on columns < 16, right colour after; a hole across the edge
+    x = torch.zeros(1, 3, 24, 32)
+    x[:, 0, :, :16], x[:, 1, :, 16:] = 0.8, -0.6
+    hole = torch.zeros(1, 1, 24, 32)
+    hole[:, :, 6:18, 4:28] = 1
+    assert torch.equal(nets.ring_warp_fill(x, 1 - hole, torch.zeros_like(hole)),
+                       nets.pushpull(x, 1 - hole))
+    for col in (12, 16, 20):                   # a line left of the edge, on it, right of it
+        edge = torch.zeros_like(hole)
+        edge[:, :, :, col] = 1
+        out = nets.ring_warp_fill(x, 1 - hole, edge * hole)
+        assert torch.equal(out * (1 - hole), x * (1 - hole))   # only holes are written
+        cols = out[0, 0, 6:18].mean(0)         # red, per column: 0.8 left, 0 right
+        assert (cols[4:col] > 0.6).all() and (cols[col + 1:28] < 0.3).all(), col
+        if col != 16:  # guided push-pull keeps the other side's colour near the known edge
+            g = nets.guided_pushpull(x, 1 - hole, edge * hole)[0, 0, 6:18].mean(0)
+            assert not ((g[4:col] > 0.6).all() and (g[col + 1:28] < 0.3).all())
+
+
+def test_border_loop_and_warp():
+    box = np.zeros((8, 10), bool)
+    box[2:5, 3:7] = True
+    assert list(zip(*nets._border_loop(box))) == [
+        (2, 3), (2, 4), (2, 5), (2, 6), (3, 6), (4, 6), (4, 5), (4, 4), (4, 3), (3, 3)]
+    tee = np.zeros((6, 6), bool)
+    tee[1, 1:5] = True
+    tee[2:5, 2] = True                          # one pixel wide: walked out and back
+    assert list(zip(*nets._border_loop(tee))) == [
+        (1, 1), (1, 2), (1, 3), (1, 4), (1, 3), (2, 2), (3, 2), (4, 2), (3, 2), (2, 2)]
+    dot = np.zeros((5, 5), bool)
+    dot[2, 2] = True
+    assert [a.tolist() for a in nets._border_loop(dot)] == [[2], [2]]
+    assert nets._loop_warp([], 20).tolist() == list(range(20))
+    t = nets._loop_warp([(5, 3), (15, 0)], 20)
+    assert t[5] == 8 and t[15] == 15 and t[10] == 12 and t[0] == 2   # linear between
+    # an anchor that would cross its neighbour's target is left unmoved
+    step = np.zeros(40)
+    step[[12, 30]] = 1.0
+    touch = np.zeros(40, bool)
+    touch[[8, 34]] = True
+    assert nets._loop_anchors(touch, step, 40) == [(8, 4), (34, -4)]
+    touch[:] = False
+    touch[[13, 14]] = True                      # one run; its middle is 14, the step at 12
+    assert nets._loop_anchors(touch, step, 40) == [(14, -2)]
+
+
 def test_guided_pushpull_needs_a_guide_channel():
     with pytest.raises(ValueError, match="guide channel"):
         nets.Generator(8, 0, input_fill="guided_pushpull")

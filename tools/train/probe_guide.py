@@ -15,6 +15,12 @@ the share of them at which the fill is closer to the moved content than to the u
 one, without a guide and with the moved edges as guide. A model that follows the guide
 fully scores about 1 with it; one that continues the surroundings scores what it scores
 without it.
+
+--prefill ring_warp: the guided passes get nets.ring_warp_fill's pre-fill instead of the
+model's own (a fill the library does not have yet; models/README.md, "A pre-fill that
+follows a drawn line"). --figure OUT.jpg: also the guide figure of docs/QUALITY.md
+(tools/eval/eval_quality.py guide_figure: lines drawn at the outline and 24 px to either
+side of it), filled here in torch rather than by the library, and its outline columns.
 """
 import argparse
 import os
@@ -25,7 +31,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gitrain import data, recipe  # noqa: E402
+from gitrain import data, nets, recipe  # noqa: E402
+
+PREFILLS = {"model": None, "ring_warp": nets.ring_warp_fill}
 
 CROP, HOLE, SHIFT, MIN_EDGE, DIFFER = 256, 80, 24, 40, 0.25
 
@@ -69,8 +77,14 @@ def follow_share(out, orig, moved):
     return float((closer & differ).sum() / differ.sum().clamp_min(1))
 
 
+def guided_rgb(prefill, image, mask, edge, keep):
+    """The guided input's filled rgb planes by PREFILLS[prefill], or None: the model's."""
+    fill = PREFILLS[prefill]
+    return None if fill is None else fill(image, 1 - mask, edge * keep * mask)
+
+
 @torch.no_grad()
-def probe(g, cases, batch=8):
+def probe(g, cases, batch=8, prefill="model"):
     """(share without a guide, share with the moved edges as guide)."""
     orig, moved, mask, edge = cases
     shares = []
@@ -79,9 +93,31 @@ def probe(g, cases, batch=8):
         for i in range(0, len(orig), batch):
             sl = slice(i, i + batch)
             kept = torch.full((len(orig[sl]), 1, 1, 1), keep)
-            outs.append(recipe.forward_g(g, moved[sl], mask[sl], edge[sl], kept)[2])
+            rgb = guided_rgb(prefill, moved[sl], mask[sl], edge[sl], kept) if keep else None
+            outs.append(recipe.forward_g(g, moved[sl], mask[sl], edge[sl], kept, False,
+                                         rgb)[2])
         shares.append(follow_share(torch.cat(outs), orig, moved))
     return tuple(shares)
+
+
+class TorchInpainter:
+    """gilib.Inpainter's call (uint8 RGB image, uint8 mask, optional uint8 guide ->
+    uint8 RGB) by the torch generator, at the image's size (a multiple of 8)."""
+
+    def __init__(self, g, prefill="model"):
+        self.g, self.prefill = g, prefill
+
+    @torch.no_grad()
+    def __call__(self, image, mask, guide=None):
+        im = data.to_tensor(image)[None]
+        m = torch.from_numpy((mask > 127).astype(np.float32))[None, None]
+        e = torch.from_numpy((guide > 127).astype(np.float32) if guide is not None
+                             else np.zeros(mask.shape, np.float32))[None, None]
+        keep = torch.full((1, 1, 1, 1), float(guide is not None))
+        rgb = guided_rgb(self.prefill, im, m, e, keep) if guide is not None else None
+        out = recipe.forward_g(self.g, im, m, e, keep, False, rgb)[2][0]
+        return ((out.permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255) \
+            .astype(np.uint8)
 
 
 def main(argv=None):
@@ -90,14 +126,28 @@ def main(argv=None):
     p.add_argument("--data", required=True, help="folder with val/")
     p.add_argument("--raw", action="store_true",
                    help="checkpoints: the trained weights, not the moving average")
+    p.add_argument("--prefill", choices=sorted(PREFILLS), default="model",
+                   help="the guided passes' pre-fill: the model's own, or ring_warp")
+    p.add_argument("--figure", metavar="OUT.jpg",
+                   help="also the guide figure (one model), filled in torch")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     cases = shifted_cases(os.path.join(a.data, "val"))
     print(f"{len(cases[0])} cases: hole {HOLE} px, content moved {SHIFT} px; share of the "
-          "differing pixels closer to the moved content")
+          f"differing pixels closer to the moved content; guided pre-fill: {a.prefill}")
     for path in a.models:
-        none, guided = probe(recipe.load_generator(path, a.raw), cases)
+        g = recipe.load_generator(path, a.raw)
+        none, guided = probe(g, cases, prefill=a.prefill)
         print(f"{path}: no guide {none:.3f}, moved edges as guide {guided:.3f}")
+        if a.figure:
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                            "..", "eval"))
+            import eval_quality
+            c = eval_quality.guide_figure(TorchInpainter(g, a.prefill),
+                                          data.list_images(os.path.join(a.data, "val")),
+                                          768, 512, a.figure)
+            print(f"{a.figure}: outline {c['truth_column']:.1f}; " + ", ".join(
+                f"{k} {v:.1f}" for k, v in c["column"].items()))
     return 0
 
 

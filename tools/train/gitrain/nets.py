@@ -204,14 +204,180 @@ def guided_pushpull(x, valid, edge):
     return out
 
 
+WARP_REACH, WARP_STEP, WARP_PEAK = 48, 4, 0.8  # anchor search and colour step (px along the
+# hole's border); the share of the largest step an outline must reach
+
+
+def ring_warp_fill(x, valid, edge):
+    """guided_pushpull, with the colours at each hole's border warped so that every guide
+    line meets the border where the known outline it stands for does: a line drawn 24 px
+    beside an outline then moves the outline to it. Reference for a planned input fill:
+    not in INPUT_FILLS until lib/graph/fill.c has it (models/README.md, "A pre-fill that
+    follows a drawn line"). Per image, after guided_pushpull:
+    1. Each 8-connected component of the hole has a loop: its outer border, traced
+       clockwise from its first pixel in raster order (_border_loop); each loop pixel gets
+       the mean colour of the known pixels in its 7 x 7 neighbourhood (none: no colour).
+    2. Colour step at each border pixel: the distance between the colours (Gaussian-
+       smoothed along the loop, sigma 2 px) WARP_STEP pixels ahead and behind.
+    3. Anchors: each run of border pixels that touch the guide (3 x 3) gives p, its middle;
+       q is the nearest (along the loop, within WARP_REACH pixels; the earlier of two as
+       near) local maximum of the step that is at least half the largest step there: the
+       outline the line stands for (p itself when the line meets one). Anchors whose order
+       along the loop q would break are left unmoved (q = p).
+    4. The loop is warped piecewise-linearly, each p onto its q; border pixel t takes the
+       colour of pixel warp(t).
+    5. Each region between guide lines (as guided_pushpull's) that holds border pixels
+       with a colour is push-pull filled, on its bounding box, from them alone.
+    6. The guide pixels last, from everything around them."""
+    import cv2
+    import numpy as np
+    out = guided_pushpull(x, valid, edge)
+    hole_all = (valid[:, 0] == 0).cpu().numpy()
+    guide_all = (edge[:, 0] > 0.5).cpu().numpy() & hole_all
+    k7 = np.ones((7, 7), np.float32)
+    for b in np.flatnonzero(guide_all.any(axis=(1, 2))):
+        hole, guide = hole_all[b], guide_all[b]
+        img = x[b].permute(1, 2, 0).cpu().numpy().astype(np.float64)
+        known = (~hole).astype(np.float64)
+        cnt = cv2.filter2D(known, -1, k7, borderType=cv2.BORDER_CONSTANT)
+        mean = cv2.filter2D(img * known[..., None], -1, k7, borderType=cv2.BORDER_CONSTANT) \
+            / np.maximum(cnt, 1)[..., None]
+        near_guide = cv2.dilate(guide.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        seeds_c = np.zeros(hole.shape + (3,))
+        seeds = np.zeros(hole.shape, bool)
+        ncomp, comp = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
+        for i in range(1, ncomp):
+            py, px = _border_loop(comp == i)
+            n = len(px)
+            has = cnt[py, px] > 0
+            col = mean[py, px]
+            step = _loop_steps(col, has)
+            src = _loop_anchors(near_guide[py, px], step, n)
+            t = _loop_warp(src, n)
+            seeds[py, px] = has[t]
+            seeds_c[py, px] = col[t]
+        seeds &= ~guide
+        nreg, lab = cv2.connectedComponents((hole & ~guide).astype(np.uint8), connectivity=4)
+        for r in range(1, nreg):
+            ys, xs = np.nonzero((lab == r) & seeds)
+            if len(ys) == 0:
+                continue
+            ry, rx = np.nonzero(lab == r)
+            y0, y1, x0, x1 = ry.min(), ry.max() + 1, rx.min(), rx.max() + 1
+            v = torch.zeros(1, 1, y1 - y0, x1 - x0, dtype=x.dtype)
+            c = torch.zeros(1, 3, y1 - y0, x1 - x0, dtype=x.dtype)
+            v[0, 0, ys - y0, xs - x0] = 1
+            c[0, :, ys - y0, xs - x0] = torch.from_numpy(seeds_c[ys, xs].T).to(x.dtype)
+            f = pushpull(c, v)[0].to(x.device)
+            out[b, :, ry, rx] = f[:, ry - y0, rx - x0]
+        g = torch.from_numpy(guide).to(x)[None, None]
+        out[b:b + 1] = pushpull(out[b:b + 1], 1 - g)
+    return out
+
+
+# the 8 neighbours (dy, dx), clockwise on screen (y down) from the west
+_MOORE = ((0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1))
+
+
+def _border_loop(region):
+    """Step 1 of ring_warp_fill: the outer border of a bool image's one 8-connected region,
+    as (ys, xs) arrays: Moore-neighbour tracing, clockwise, from the region's first pixel
+    in raster order (entered from the west), until it would leave that pixel for the
+    second one again (Jacob's criterion). A pixel where the border touches itself appears
+    more than once."""
+    import numpy as np
+    h, w = region.shape
+    y, x = (int(v) for v in np.argwhere(region)[0])
+    start, second, back = (y, x), None, 0  # back: direction of the last background pixel
+    ys, xs = [y], [x]
+    for _ in range(4 * region.size + 8):
+        for k in range(1, 9):
+            d = (back + k) % 8
+            ny, nx = y + _MOORE[d][0], x + _MOORE[d][1]
+            if 0 <= ny < h and 0 <= nx < w and region[ny, nx]:
+                break
+        else:
+            break                           # a single pixel
+        if second is None:
+            second = (ny, nx)
+        elif (y, x) == start and (ny, nx) == second:
+            ys.pop()                        # start, appended on arrival, is ys[0]
+            xs.pop()
+            break
+        by, bx = y + _MOORE[(d - 1) % 8][0], x + _MOORE[(d - 1) % 8][1]
+        back = _MOORE.index((by - ny, bx - nx))
+        y, x = ny, nx
+        ys.append(y)
+        xs.append(x)
+    return np.array(ys), np.array(xs)
+
+
+def _loop_steps(col, has):
+    """Step 2 of ring_warp_fill: the colour step at each pixel of a closed loop."""
+    import numpy as np
+    n = len(col)
+    ker = np.exp(-0.5 * (np.arange(-6, 7) / 2.0) ** 2)
+    idx = (np.arange(n)[:, None] + np.arange(-6, 7)[None, :]) % n
+    wgt = ker[None, :] * has[idx]
+    sm = (col[idx] * wgt[..., None]).sum(1) / np.maximum(wgt.sum(1), 1e-12)[:, None]
+    ok = wgt.sum(1) > 0
+    a, b = (np.arange(n) + WARP_STEP) % n, (np.arange(n) - WARP_STEP) % n
+    return np.where(ok[a] & ok[b], np.linalg.norm(sm[a] - sm[b], axis=1), 0.0)
+
+
+def _loop_anchors(touch, step, n):
+    """Step 3: [(p, q)] along a loop of n pixels, q - p as a signed offset, in order of p."""
+    import numpy as np
+    idx = np.flatnonzero(touch)
+    if len(idx) == 0 or len(idx) == n:
+        return []
+    # runs of touching pixels, the loop's wrap joined
+    start = idx[np.flatnonzero(~touch[(idx - 1) % n])]
+    anchors = []
+    for s0 in start:
+        length = 0
+        while touch[(s0 + length) % n]:
+            length += 1
+        p = (s0 + length // 2) % n
+        offs = np.arange(-WARP_REACH, WARP_REACH + 1)
+        win = (p + offs) % n
+        sw = step[win]
+        # local maxima within the window (its ends compared inwards only)
+        peak = (sw >= WARP_PEAK * sw.max()) & (sw >= np.r_[-np.inf, sw[:-1]]) & \
+            (sw >= np.r_[sw[1:], -np.inf])
+        off = 0 if sw.max() <= 0 else int(offs[peak][np.argmin(np.abs(offs[peak]))])
+        anchors.append((int(p), off))
+    anchors.sort()
+    for i in range(1, len(anchors) + 1):  # q's order along the loop must follow p's
+        (p0, o0), (p1, o1) = anchors[i - 1], anchors[i % len(anchors)]
+        gap = (p1 - p0) % n or n
+        if gap + o1 - o0 <= 0:
+            anchors[i % len(anchors)] = (p1, 0)
+    return anchors
+
+
+def _loop_warp(anchors, n):
+    """Step 4: for each loop pixel t, the pixel whose colour it takes."""
+    import numpy as np
+    t = np.arange(n)
+    if not anchors:
+        return t
+    p = np.array([a[0] for a in anchors], float)
+    q = p + np.array([a[1] for a in anchors], float)
+    # unrolled from the first anchor: t in [p0, p0 + n) maps through (p, q) and (p0 + n, q0 + n)
+    pp, qq = np.append(p, p[0] + n), np.append(q, q[0] + n)
+    tt = np.where(t < p[0], t + n, t)
+    return np.round(np.interp(tt, pp, qq)).astype(int) % n
+
+
 def fill_rgb(image, mask, edge=None, fill="zeros"):
     """The rgb planes of make_input: image with its holes 0 (fill "zeros"), or filled by
     pushpull(image, 1 - mask) ("pushpull", or any fill without a guide channel), or by
     guided_pushpull(image, 1 - mask, edge * mask) ("guided_pushpull"). They depend on the
     data alone, so training computes them in the data workers (data.PhotoCrops input_fill):
     the guided fill is a loop over each image's hole regions, about 80 % of a batch-32
-    step's operations when it ran in the training process (models/README.md, "The GPU
-    session")."""
+    step's operations when it ran in the training process (models/README.md, "GPU runs 32
+    to 35")."""
     if fill == "zeros":
         return image * (1 - mask)
     if fill == "pushpull" or edge is None:
