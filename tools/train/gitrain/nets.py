@@ -217,8 +217,8 @@ def ring_warp_fill(x, valid, edge):
     1. Each 8-connected component of the hole has a loop: its outer border, traced
        clockwise from its first pixel in raster order (_border_loop); each loop pixel gets
        the mean colour of the known pixels in its 7 x 7 neighbourhood (none: no colour).
-    2. Colour step at each border pixel: the distance between the colours (Gaussian-
-       smoothed along the loop, sigma 2 px) WARP_STEP pixels ahead and behind.
+    2. Colour step at each border pixel: the distance between the colours (smoothed along
+       the loop, binomial, sigma 1.7 px) WARP_STEP pixels ahead and behind.
     3. Anchors: each run of border pixels that touch the guide (3 x 3) gives p, its middle;
        q is the nearest (along the loop, within WARP_REACH pixels; the earlier of two as
        near) local maximum of the step that is at least half the largest step there: the
@@ -234,14 +234,9 @@ def ring_warp_fill(x, valid, edge):
     out = guided_pushpull(x, valid, edge)
     hole_all = (valid[:, 0] == 0).cpu().numpy()
     guide_all = (edge[:, 0] > 0.5).cpu().numpy() & hole_all
-    k7 = np.ones((7, 7), np.float32)
     for b in np.flatnonzero(guide_all.any(axis=(1, 2))):
         hole, guide = hole_all[b], guide_all[b]
         img = x[b].permute(1, 2, 0).cpu().numpy().astype(np.float64)
-        known = (~hole).astype(np.float64)
-        cnt = cv2.filter2D(known, -1, k7, borderType=cv2.BORDER_CONSTANT)
-        mean = cv2.filter2D(img * known[..., None], -1, k7, borderType=cv2.BORDER_CONSTANT) \
-            / np.maximum(cnt, 1)[..., None]
         near_guide = cv2.dilate(guide.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         seeds_c = np.zeros(hole.shape + (3,))
         seeds = np.zeros(hole.shape, bool)
@@ -249,8 +244,7 @@ def ring_warp_fill(x, valid, edge):
         for i in range(1, ncomp):
             py, px = _border_loop(comp == i)
             n = len(px)
-            has = cnt[py, px] > 0
-            col = mean[py, px]
+            col, has = _loop_colours(img, hole, py, px)
             step = _loop_steps(col, has)
             src = _loop_anchors(near_guide[py, px], step, n)
             t = _loop_warp(src, n)
@@ -290,7 +284,7 @@ def _border_loop(region):
     y, x = (int(v) for v in np.argwhere(region)[0])
     start, second, back = (y, x), None, 0  # back: direction of the last background pixel
     ys, xs = [y], [x]
-    for _ in range(4 * region.size + 8):
+    for _ in range(2 * region.size + 8):      # the C port's bound on a loop's length
         for k in range(1, 9):
             d = (back + k) % 8
             ny, nx = y + _MOORE[d][0], x + _MOORE[d][1]
@@ -312,17 +306,44 @@ def _border_loop(region):
     return np.array(ys), np.array(xs)
 
 
+def _loop_colours(img, hole, py, px):
+    """Step 1's colours: for each loop pixel the mean (float64, summed in raster order of
+    the 7 x 7 offsets, as lib/graph/ring_warp.c does) of the known pixels in its 7 x 7
+    neighbourhood within the image, and whether there is any."""
+    import numpy as np
+    h, w = hole.shape
+    acc, cnt = np.zeros((len(py), 3)), np.zeros(len(py))
+    for dy in range(-3, 4):
+        for dx in range(-3, 4):
+            yy, xx = py + dy, px + dx
+            k = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+            k[k] = ~hole[yy[k], xx[k]]
+            acc[k] += img[yy[k], xx[k]]
+            cnt += k
+    return (acc / np.maximum(cnt, 1)[:, None]).astype(np.float32), cnt > 0
+
+
+# binomial weights (sigma 1.7 px): integers, so the C port sums them exactly alike
+_LOOP_SMOOTH = (1, 12, 66, 220, 495, 792, 924, 792, 495, 220, 66, 12, 1)
+
+
 def _loop_steps(col, has):
-    """Step 2 of ring_warp_fill: the colour step at each pixel of a closed loop."""
+    """Step 2 of ring_warp_fill: the colour step at each pixel of a closed loop, from the
+    colours smoothed along it (_LOOP_SMOOTH over the pixels that have one), summed in
+    order of the offsets -6..6 as lib/graph/ring_warp.c does."""
     import numpy as np
     n = len(col)
-    ker = np.exp(-0.5 * (np.arange(-6, 7) / 2.0) ** 2)
-    idx = (np.arange(n)[:, None] + np.arange(-6, 7)[None, :]) % n
-    wgt = ker[None, :] * has[idx]
-    sm = (col[idx] * wgt[..., None]).sum(1) / np.maximum(wgt.sum(1), 1e-12)[:, None]
-    ok = wgt.sum(1) > 0
-    a, b = (np.arange(n) + WARP_STEP) % n, (np.arange(n) - WARP_STEP) % n
-    return np.where(ok[a] & ok[b], np.linalg.norm(sm[a] - sm[b], axis=1), 0.0)
+    t = np.arange(n)
+    acc, wsum = np.zeros((n, 3)), np.zeros(n)
+    for j, k in enumerate(range(-6, 7)):
+        wk = _LOOP_SMOOTH[j] * has[(t + k) % n]
+        acc += col[(t + k) % n] * wk[:, None]
+        wsum += wk
+    sm, ok = acc / np.maximum(wsum, 1e-12)[:, None], wsum > 0
+    a, b = (t + WARP_STEP) % n, (t - WARP_STEP) % n
+    d = sm[a] - sm[b]
+    return np.where(ok[a] & ok[b], np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]
+                                           + d[:, 2] * d[:, 2]), 0.0).astype(np.float32)
 
 
 def _loop_anchors(touch, step, n):
@@ -341,7 +362,7 @@ def _loop_anchors(touch, step, n):
         p = (s0 + length // 2) % n
         offs = np.arange(-WARP_REACH, WARP_REACH + 1)
         win = (p + offs) % n
-        sw = step[win]
+        sw = step[win].astype(np.float64)
         # local maxima within the window (its ends compared inwards only)
         peak = (sw >= WARP_PEAK * sw.max()) & (sw >= np.r_[-np.inf, sw[:-1]]) & \
             (sw >= np.r_[sw[1:], -np.inf])
