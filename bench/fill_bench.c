@@ -1,6 +1,6 @@
 /* Hole pre-fill benchmark: gi_pushpull_fill (the baseline, measured in the
- * same run) against gi_guided_pushpull_fill with drawn guide lines through
- * the hole, on the network input layout gi_inpaint uses (6 floats per pixel,
+ * same run) against gi_guided_pushpull_fill and gi_ring_warp_fill with drawn
+ * guide lines through the hole, on the network input layout gi_inpaint uses (6 floats per pixel,
  * the guide plane in channel 3). Prints a Markdown table: best of N calls,
  * ms, the ratio to the baseline and the scratch each needs.
  *
@@ -51,6 +51,7 @@ static void make_case(int32_t h, int32_t w, float *x, float *hole) {
     }
 }
 
+/* guided: 0 push-pull, 1 guided push-pull, 2 ring warp */
 static double best_ms(int guided, int32_t h, int32_t w, const float *x0, float *x,
                       const float *hole, void *scratch) {
     double best = 1e30, start = now();
@@ -58,7 +59,9 @@ static double best_ms(int guided, int32_t h, int32_t w, const float *x0, float *
     while (calls < 3 || now() - start < MIN_SECONDS) {
         memcpy(x, x0, (size_t)h * w * CIN * sizeof(float));
         double t = now();
-        if (guided)
+        if (guided == 2)
+            gi_ring_warp_fill(x, h, w, CIN, hole, x + 3, CIN, scratch);
+        else if (guided)
             gi_guided_pushpull_fill(x, h, w, CIN, hole, x + 3, CIN, scratch);
         else
             gi_pushpull_fill(x, h, w, CIN, hole, scratch);
@@ -82,9 +85,10 @@ int main(int argc, char **argv) {
         }
         size_t n = (size_t)h * w;
         size_t sp = gi_pushpull_scratch(h, w), sg = gi_guided_pushpull_scratch(h, w);
+        size_t sr = gi_ring_warp_scratch(h, w); 
         float *x0 = malloc(n * CIN * sizeof(float)), *x = malloc(n * CIN * sizeof(float));
         float *hole = malloc(n * sizeof(float));
-        void *scratch = malloc(sg > sp ? sg : sp);
+        void *scratch = malloc(sr > sg ? (sr > sp ? sr : sp) : (sg > sp ? sg : sp));
         if (!x0 || !x || !hole || !scratch) {
             fprintf(stderr, "fill_bench: out of memory at %dx%d\n", w, h);
             return 1;
@@ -94,10 +98,13 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < n; i++) nh += hole[i] != 0.0f, ng += x0[i * CIN + 3] != 0.0f;
         double plain = best_ms(0, h, w, x0, x, hole, scratch);
         double guided = best_ms(1, h, w, x0, x, hole, scratch);
+        double ring = best_ms(2, h, w, x0, x, hole, scratch);
         printf("| %dx%d | %.1f %% | %zu | push-pull | %.1f | 1.00x | %.1f |\n", w, h,
                100.0 * nh / n, ng, plain, sp / 1e6);
         printf("| %dx%d | %.1f %% | %zu | guided push-pull | %.1f | %.2fx | %.1f |\n", w, h,
                100.0 * nh / n, ng, guided, guided / plain, sg / 1e6);
+        printf("| %dx%d | %.1f %% | %zu | ring warp | %.1f | %.2fx | %.1f |\n", w, h,
+               100.0 * nh / n, ng, ring, ring / plain, sr / 1e6);
         free(x0), free(x), free(hole), free(scratch);
     }
     return 0;

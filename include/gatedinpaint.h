@@ -271,9 +271,11 @@ GI_API void gi_model_release(gi_model *m);
 #define GI_MODEL_ARCH_VERSION 18  /* int                                   */
 #define GI_MODEL_PARAM_COUNT 19   /* int: number of weights and biases     */
 #define GI_MODEL_INPUT_FILL 6     /* string: how holes enter stage 1: "zeros"
-                                     (official), "pushpull" or
+                                     (official), "pushpull",
                                      "guided_pushpull" (colour does not
-                                     cross the guide's lines; docs/ENGINE.md) */
+                                     cross the guide's lines) or "ring_warp"
+                                     (outlines moved to the guide's lines;
+                                     docs/ENGINE.md) */
 #define GI_MODEL_RESIDUAL 20      /* int: 1 if each stage predicts a
                                      correction to its input image, else 0 */
 #define GI_MODEL_WORKING_SIZE 21  /* int: the window side, in network pixels,

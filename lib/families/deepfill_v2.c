@@ -373,6 +373,7 @@ static void make_layout(const gi_deepfill *m, const gi_exec *ex, int32_t h, int3
     l->o_fill = off;
     size_t fill = m->input_fill == GI_FILL_PUSHPULL          ? gi_pushpull_scratch(h, w)
                   : m->input_fill == GI_FILL_GUIDED_PUSHPULL ? gi_guided_pushpull_scratch(h, w)
+                  : m->input_fill == GI_FILL_RING_WARP       ? gi_ring_warp_scratch(h, w)
                                                              : 0;
     l->total = off + fill;
 }
@@ -380,10 +381,11 @@ static void make_layout(const gi_deepfill *m, const gi_exec *ex, int32_t h, int3
 static gi_status deepfill_scratch(const void *state, const gi_exec *ex, int32_t h, int32_t w,
                                   size_t *bytes) {
     const gi_deepfill *m = state;
-    /* The guided fill numbers pixels with int32. */
-    if (m->input_fill == GI_FILL_GUIDED_PUSHPULL && (size_t)h * w > INT32_MAX)
-        return gi_fail(GI_E_UNSUPPORTED, "the guided_pushpull pre-fill handles at most "
-                       "2^31 - 1 pixels, the network input has %dx%d", (int)w, (int)h);
+    /* The guided fills number pixels with int32. */
+    if (m->input_fill >= GI_FILL_GUIDED_PUSHPULL && (size_t)h * w > INT32_MAX)
+        return gi_fail(GI_E_UNSUPPORTED, "the %s pre-fill handles at most 2^31 - 1 pixels, "
+                       "the network input has %dx%d", gi_deepfill_fill_name(m->input_fill),
+                       (int)w, (int)h);
     layout l;
     make_layout(m, ex, h, w, &l);
     *bytes = l.total;
@@ -442,6 +444,9 @@ static gi_status deepfill_forward(void *state, gi_exec *ex, gi_net_io *io, void 
     else if (m->input_fill == GI_FILL_GUIDED_PUSHPULL) /* channel 3: the guide plane */
         gi_guided_pushpull_fill((float *)net.x_in, hn, wn, cin, net.mask,
                                 net.x_in + 3, cin, base + l.o_fill);
+    else if (m->input_fill == GI_FILL_RING_WARP)
+        gi_ring_warp_fill((float *)net.x_in, hn, wn, cin, net.mask, net.x_in + 3, cin,
+                          base + l.o_fill);
     gi_status st = network(m, ex, &l.p, &net, io->aux, base);
     if (st) return st;
     if (ex->taps && (st = copy_taps(ex->taps, &net))) return st;

@@ -42,7 +42,8 @@ typedef struct gi_layer_spec {
 #define GI_FILL_ZEROS 0           /* official: hole colour 0 */
 #define GI_FILL_PUSHPULL 1        /* lib/graph/fill.h */
 #define GI_FILL_GUIDED_PUSHPULL 2 /* the same, not across guide lines */
-#define GI_FILL_COUNT 3
+#define GI_FILL_RING_WARP 3       /* the same, outlines moved to the guide's lines */
+#define GI_FILL_COUNT 4
 
 /* The state of a loaded DeepFill v2 model. */
 typedef struct gi_deepfill {

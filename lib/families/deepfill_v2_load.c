@@ -77,6 +77,7 @@ static const char *const fill_names[GI_FILL_COUNT] = {
     [GI_FILL_ZEROS] = "zeros",
     [GI_FILL_PUSHPULL] = "pushpull",
     [GI_FILL_GUIDED_PUSHPULL] = "guided_pushpull",
+    [GI_FILL_RING_WARP] = "ring_warp",
 };
 
 const char *gi_deepfill_fill_name(int32_t fill) { return fill_names[fill]; }
@@ -141,12 +142,13 @@ static gi_status read_keys(const gi_gguf *g, gi_deepfill *df, gi_family_info *in
     }
     if (df->input_fill < 0)
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill is '%s', must be "
-                       "'zeros', 'pushpull' or 'guided_pushpull'",
+                       "'zeros', 'pushpull', 'guided_pushpull' or 'ring_warp'",
                        gi_gguf_printable(kv->str, found, sizeof found));
-    /* The guided fill reads the guide plane of the network input. */
-    if (df->input_fill == GI_FILL_GUIDED_PUSHPULL && df->guide_channels == 0)
-        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill 'guided_pushpull' needs a "
-                       "guide channel, the file says gatedinpaint.guide_channels 0");
+    /* The guided fills read the guide plane of the network input. */
+    if (df->input_fill >= GI_FILL_GUIDED_PUSHPULL && df->guide_channels == 0)
+        return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill '%s' needs a guide channel, "
+                       "the file says gatedinpaint.guide_channels 0",
+                       fill_names[df->input_fill]);
     if ((st = gi_gguf_find_key(g, "gatedinpaint.residual", GI_GGUF_BOOL, 0, &kv)) != GI_OK)
         return st;
     df->residual = kv ? (int32_t)kv->num.u : 0;

@@ -1,5 +1,5 @@
 /* Hole pre-fill for models whose metadata asks for it
- * (gatedinpaint.input_fill = "pushpull" or "guided_pushpull",
+ * (gatedinpaint.input_fill = "pushpull", "guided_pushpull" or "ring_warp",
  * docs/MODEL_FORMAT.md): before stage 1, the colour of each hole pixel is
  * replaced by a smooth interpolation of the valid pixels around it instead
  * of 0. */
@@ -41,5 +41,19 @@ size_t gi_guided_pushpull_scratch(int32_t h, int32_t w);
  * Only hole pixels are written. */
 void gi_guided_pushpull_fill(float *x, int32_t h, int32_t w, int32_t stride, const float *hole,
                              const float *edge, int32_t edge_stride, void *scratch);
+
+/* Scratch bytes gi_ring_warp_fill needs for an h x w image (about 70 bytes
+ * a pixel: a hole's border loop may visit a pixel twice). */
+size_t gi_ring_warp_scratch(int32_t h, int32_t w);
+
+/* Ring-warp fill, in place (ring_warp.c; tools/train/gitrain/nets.py
+ * ring_warp_fill is the reference, step by step): gi_guided_pushpull_fill,
+ * then the colours at each hole's border are warped along it so that every
+ * guide line meets the border where the known outline it stands for does,
+ * and each region between guide lines is filled from its warped border: a
+ * line drawn beside an outline moves the outline to it. Arguments as
+ * gi_guided_pushpull_fill's; h * w must be below 2^31. */
+void gi_ring_warp_fill(float *x, int32_t h, int32_t w, int32_t stride, const float *hole,
+                       const float *edge, int32_t edge_stride, void *scratch);
 
 #endif

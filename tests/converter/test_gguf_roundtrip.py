@@ -296,3 +296,19 @@ def test_low_level_writer_alignment(tmp_path):
     assert g.kv["a.list"] == [1, -2, 3]
     kv, tensors = gguf.read_gguf(path)
     assert tensors["t1"] == ((1, 3), "f32", data)
+
+
+def test_with_kv_replaces_values_and_keeps_the_rest(tmp_path):
+    src = write(tmp_path / "a.gguf", random_weights(8, guide=1), guide_channels=1,
+                input_fill="guided_pushpull", dtype="f16")
+    gguf.with_kv(src, str(tmp_path / "b.gguf"), {"gatedinpaint.input_fill": "ring_warp",
+                                                 "gatedinpaint.width": 8})
+    (ka, ta), (kb, tb) = gguf.read_gguf(src), gguf.read_gguf(str(tmp_path / "b.gguf"))
+    assert kb["gatedinpaint.input_fill"] == "ring_warp"
+    assert list(ka) == list(kb) and all(ka[k] == kb[k] for k in ka
+                                        if k != "gatedinpaint.input_fill")
+    assert ta == tb and all(t[1] == "f16" for t in tb.values())  # tensors byte for byte
+    types = gguf.parse_gguf(open(tmp_path / "b.gguf", "rb").read()).kv_types
+    assert types == gguf.parse_gguf(open(src, "rb").read()).kv_types
+    with pytest.raises(gguf.GGUFError, match="no key"):
+        gguf.with_kv(src, str(tmp_path / "c.gguf"), {"gatedinpaint.nothere": 1})

@@ -466,15 +466,18 @@ static float *fill_image(int h, int w) {
     return x;
 }
 
-/* The guided (or plain) push-pull fill on a copy of x, from a misaligned
- * scratch. */
+/* The push-pull fill (guide 0), guided (1) or ring-warp (2) on a copy of x,
+ * from a misaligned scratch. */
 static float *filled(const float *x, int h, int w, const float *hole, int guide) {
     size_t n = (size_t)h * w * FS * sizeof(float);
     float *y = malloc(n);
     memcpy(y, x, n);
-    unsigned char *scr = malloc((guide ? gi_guided_pushpull_scratch(h, w)
-                                       : gi_pushpull_scratch(h, w)) + 1);
-    if (guide)
+    unsigned char *scr = malloc((guide == 2   ? gi_ring_warp_scratch(h, w)
+                                 : guide == 1 ? gi_guided_pushpull_scratch(h, w)
+                                              : gi_pushpull_scratch(h, w)) + 1);
+    if (guide == 2)
+        gi_ring_warp_fill(y, h, w, FS, hole, y + 3, FS, scr + 1);
+    else if (guide)
         gi_guided_pushpull_fill(y, h, w, FS, hole, y + 3, FS, scr + 1);
     else
         gi_pushpull_fill(y, h, w, FS, hole, scr + 1);
@@ -604,6 +607,70 @@ static void test_guided_fill(void) {
     }
 }
 
+/* Mean of colour channel ch over rows y0..y1 of column c. */
+static double column_mean(const float *y, int w, int y0, int y1, int c, int ch) {
+    double m = 0;
+    for (int r = y0; r <= y1; r++) m += y[((size_t)r * w + c) * FS + ch];
+    return m / (y1 - y0 + 1);
+}
+
+static void test_ring_warp_fill(void) {
+    /* tests/train/test_train.py's case: red left of column 16, green right of
+     * it; a guide line at column 12, 16 (on the edge) or 20. The outline
+     * moves to the line: red left of it, none right of it (the column beside
+     * the line excepted: its border pixels' 7 x 7 means reach across). */
+    int h = 24, w = 32;
+    for (int gx = 12; gx <= 20; gx += 4) {
+        float *x = fill_image(h, w), *hole = malloc((size_t)h * w * sizeof *hole);
+        for (int i = 0; i < h * w; i++) {
+            int r = i / w, c = i % w;
+            hole[i] = r >= 6 && r < 18 && c >= 4 && c < 28 ? 1.0f : 0.0f;
+            x[i * FS + 0] = c < 16 ? 0.8f : 0.0f;
+            x[i * FS + 1] = c < 16 ? 0.0f : -0.6f;
+            x[i * FS + 2] = 0.0f;
+            x[i * FS + 3] = c == gx ? hole[i] : 0.0f;
+        }
+        float *g = filled(x, h, w, hole, 2), *gp = filled(x, h, w, hole, 1);
+        CHECK(only_holes_written(x, g, h, w, hole), "ring-warp fill wrote outside the hole");
+        int moved = 1, guided_moved = 1;
+        for (int c = 4; c < 28; c++) {
+            if (c >= gx - 1 && c <= gx + 1) continue;
+            double m = column_mean(g, w, 6, 17, c, 0), mg = column_mean(gp, w, 6, 17, c, 0);
+            moved &= c < gx ? m > 0.6 : m < 0.3;
+            guided_moved &= c < gx ? mg > 0.6 : mg < 0.3;
+        }
+        CHECK(moved, "ring-warp fill: the outline is not at the guide line");
+        CHECK(gx == 16 || !guided_moved, "the guided fill already moves the outline");
+        free(x), free(hole), free(g), free(gp);
+    }
+    /* Without guide pixels in the hole: exactly push-pull. Random holes with
+     * two lines across them (and holes on the image's border): only hole
+     * colours written, all finite (and, under ASan, no access out of bounds). */
+    for (int k = 0; k < 6; k++) {
+        int hh = 17 + 9 * k, ww = 23 + 7 * k;
+        float *x = fill_image(hh, ww), *hole = malloc((size_t)hh * ww * sizeof *hole);
+        for (int i = 0; i < hh * ww; i++) {
+            int r = i / ww, c = i % ww;
+            hole[i] = (r > 2 && r < hh - 4 && c > 3 && c < ww / 2) || frand() > 0.7f ||
+                              (k & 1 && r < 3) ? 1.0f : 0.0f;
+        }
+        float *g = filled(x, hh, ww, hole, 2), *p = filled(x, hh, ww, hole, 0);
+        CHECK(memcmp(g, p, (size_t)hh * ww * FS * sizeof *g) == 0,
+              "ring-warp fill without guide pixels differs from push-pull");
+        free(g), free(p);
+        for (int i = 0; i < hh * ww; i++) {
+            int r = i / ww, c = i % ww;
+            x[i * FS + 3] = c == ww / 4 + r / 3 || r == hh / 2 ? 1.0f : 0.0f;
+        }
+        g = filled(x, hh, ww, hole, 2);
+        CHECK(only_holes_written(x, g, hh, ww, hole), "ring-warp fill wrote outside the hole");
+        int finite = 1;
+        for (size_t i = 0; i < (size_t)hh * ww * FS; i++) finite &= isfinite(g[i]) != 0;
+        CHECK(finite, "ring-warp fill: a colour is not finite");
+        free(x), free(hole), free(g);
+    }
+}
+
 int main(void) {
     static const int32_t tiers[] = {GI_ISA_SCALAR, GI_ISA_NEON, GI_ISA_AVX2, GI_ISA_AVX512};
     const gi_kernels *seen[4] = {0};
@@ -621,5 +688,6 @@ int main(void) {
         test_attention(kt);
     }
     test_guided_fill();
+    test_ring_warp_fill();
     return check_report();
 }

@@ -783,7 +783,8 @@ def _trained_generator(width=8, guide=1, input_fill="zeros", residual=False):
 @pytest.mark.skipif(not DRIVER, reason="GI_PARITY_DRIVER is not set (meson test train)")
 @pytest.mark.parametrize("dtype,fill,residual", [
     ("f32", "zeros", False), ("f16", "zeros", False), ("f32", "pushpull", False),
-    ("f16", "pushpull", True), ("f32", "zeros", True), ("f32", "guided_pushpull", True)])
+    ("f16", "pushpull", True), ("f32", "zeros", True), ("f32", "guided_pushpull", True),
+    ("f32", "ring_warp", True)])
 def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill, residual):
     g = _trained_generator(input_fill=fill, residual=residual)
     path = str(tmp_path / "m.gguf")
@@ -815,6 +816,10 @@ def test_export_runs_identically_in_the_c_library(tmp_path, dtype, fill, residua
         plain = nets.pushpull(x_in[:, :3], 1 - hole)
         x_in[:, :3] = nets.guided_pushpull(x_in[:, :3], 1 - hole, x_in[:, 3:4])
         assert (x_in[:, :3] - plain).abs().max() > 0.05  # the guide changed the pre-fill
+    if fill == "ring_warp":
+        guided = nets.guided_pushpull(x_in[:, :3], 1 - hole, x_in[:, 3:4])
+        x_in[:, :3] = nets.ring_warp_fill(x_in[:, :3], 1 - hole, x_in[:, 3:4])
+        assert (x_in[:, :3] - guided).abs().max() > 0.05  # not the guided fill
     gen = nets.Generator(8, 1, residual=residual)
     gen.load_state_dict({"layers." + k: torch.from_numpy(v) for k, v in weights.items()})
     with torch.no_grad():

@@ -12,7 +12,7 @@ from collections import OrderedDict, namedtuple
 
 FAMILY = "deepfill_v2"
 ARCH_VERSION = 1  # the official network; 2 = 1 + gatedinpaint.input_fill (lib/families/deepfill_v2.h)
-INPUT_FILLS = ("zeros", "pushpull", "guided_pushpull")
+INPUT_FILLS = ("zeros", "pushpull", "guided_pushpull", "ring_warp")
 NUM_LAYERS = 42
 
 # Activation names (the C enum is GI_ACT_*; only the gating matters here).

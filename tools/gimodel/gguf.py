@@ -444,6 +444,25 @@ def parse_gguf(data):
     return GGUFFile(kv, kv_types, infos, alignment, data_start, data)
 
 
+def with_kv(path, out, updates):
+    """Copy the GGUF file at `path` to `out` with the string or number values of some
+    keys replaced ({key: value}; each key must exist, and keeps its type). Tensors and
+    the other keys are copied as they are (F16 stays F16)."""
+    with open(path, "rb") as f:
+        g = parse_gguf(f.read())
+    for key in updates:
+        if key not in g.kv:
+            raise GGUFError("%s: no key %s to replace" % (path, key))
+    kv = [(k, g.kv_types[k], updates.get(k, v)) for k, v in g.kv.items()]
+    tensors = []
+    for t in g.tensors:
+        size = _GGML_TYPES[t.ggml_type][1]
+        start = g.data_start + t.offset
+        tensors.append((t.name, tuple(reversed(t.dims)), t.ggml_type,
+                        g.data[start:start + numel(t.dims) * size]))
+    write_gguf(out, kv, tensors, alignment=g.alignment)
+
+
 def read_gguf(path):
     """(kv, tensors): kv maps key -> value; tensors maps name ->
     (shape in PyTorch order, "f32" or "f16", little-endian data bytes)."""

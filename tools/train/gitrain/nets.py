@@ -77,8 +77,8 @@ class Generator(nn.Module):
         super().__init__()
         if input_fill not in INPUT_FILLS:
             raise ValueError(f"input_fill must be one of {INPUT_FILLS}, got {input_fill!r}")
-        if input_fill == "guided_pushpull" and not guide_channels:
-            raise ValueError("input_fill guided_pushpull needs a guide channel")
+        if input_fill in ("guided_pushpull", "ring_warp") and not guide_channels:
+            raise ValueError(f"input_fill {input_fill} needs a guide channel")
         self.width = width
         self.guide_channels = guide_channels
         self.input_fill = input_fill  # how make_input fills the holes (model metadata)
@@ -211,9 +211,9 @@ WARP_REACH, WARP_STEP, WARP_PEAK = 48, 4, 0.8  # anchor search and colour step (
 def ring_warp_fill(x, valid, edge):
     """guided_pushpull, with the colours at each hole's border warped so that every guide
     line meets the border where the known outline it stands for does: a line drawn 24 px
-    beside an outline then moves the outline to it. Reference for a planned input fill:
-    not in INPUT_FILLS until lib/graph/fill.c has it (models/README.md, "A pre-fill that
-    follows a drawn line"). Per image, after guided_pushpull:
+    beside an outline then moves the outline to it. The reference of lib/graph/ring_warp.c
+    (gatedinpaint.input_fill "ring_warp"; models/README.md, "A pre-fill that follows a
+    drawn line"). Per image, after guided_pushpull:
     1. Each 8-connected component of the hole has a loop: its outer border, traced
        clockwise from its first pixel in raster order (_border_loop); each loop pixel gets
        the mean colour of the known pixels in its 7 x 7 neighbourhood (none: no colour).
@@ -284,7 +284,7 @@ def _border_loop(region):
     y, x = (int(v) for v in np.argwhere(region)[0])
     start, second, back = (y, x), None, 0  # back: direction of the last background pixel
     ys, xs = [y], [x]
-    for _ in range(2 * region.size + 8):      # the C port's bound on a loop's length
+    for _ in range(2 * region.size + 7):      # at most 2 h w + 8 entries: the C port's bound
         for k in range(1, 9):
             d = (back + k) % 8
             ny, nx = y + _MOORE[d][0], x + _MOORE[d][1]
@@ -394,7 +394,8 @@ def _loop_warp(anchors, n):
 def fill_rgb(image, mask, edge=None, fill="zeros"):
     """The rgb planes of make_input: image with its holes 0 (fill "zeros"), or filled by
     pushpull(image, 1 - mask) ("pushpull", or any fill without a guide channel), or by
-    guided_pushpull(image, 1 - mask, edge * mask) ("guided_pushpull"). They depend on the
+    guided_pushpull(image, 1 - mask, edge * mask) ("guided_pushpull"), or by
+    ring_warp_fill(image, 1 - mask, edge * mask) ("ring_warp"). They depend on the
     data alone, so training computes them in the data workers (data.PhotoCrops input_fill):
     the guided fill is a loop over each image's hole regions, about 80 % of a batch-32
     step's operations when it ran in the training process (models/README.md, "GPU runs 32
@@ -403,6 +404,8 @@ def fill_rgb(image, mask, edge=None, fill="zeros"):
         return image * (1 - mask)
     if fill == "pushpull" or edge is None:
         return pushpull(image, 1 - mask)
+    if fill == "ring_warp":
+        return ring_warp_fill(image, 1 - mask, edge * mask)
     return guided_pushpull(image, 1 - mask, edge * mask)
 
 
