@@ -8,9 +8,14 @@
 
 #include "fill.h"
 
-#define WARP_REACH 48  /* px along a loop: how far an anchor looks for its outline */
-#define WARP_STEP 4    /* px along a loop: the colour step's half span */
-#define WARP_PEAK 0.8  /* share of the window's largest step an outline must reach */
+/* px along a loop: how far an anchor looks for the outline its line stands
+ * for, how near an outline counts as the line's own, the step's half span */
+#define WARP_REACH 48
+#define WARP_NEAR 3
+#define WARP_STEP 4
+/* share of the window's largest step an outline must reach: the line's own, another */
+#define WARP_OWN 0.3
+#define WARP_PEAK 0.8
 #define SMOOTH_HALF 6  /* binomial(12) weights along the loop */
 static const double smooth[2 * SMOOTH_HALF + 1] = {1,   12,  66,  220, 495, 792, 924,
                                                    792, 495, 220, 66,  12,  1};
@@ -161,8 +166,10 @@ static void steps(const ring *r, size_t n) {
     }
 }
 
-/* Step 3's q for the anchor at p: the offset to the nearest local maximum
- * of the step within the window that reaches WARP_PEAK of its largest. */
+/* Step 3's q for the anchor at p, as an offset: among the local maxima of
+ * the step within the window, the nearest within WARP_NEAR that reaches
+ * WARP_OWN of the window's largest (the line's own outline), else the
+ * nearest that reaches WARP_PEAK of it. */
 static int32_t anchor_offset(const ring *r, size_t n, size_t p) {
     double mx = -INFINITY;
     for (int32_t o = -WARP_REACH; o <= WARP_REACH; o++) {
@@ -170,14 +177,16 @@ static int32_t anchor_offset(const ring *r, size_t n, size_t p) {
         mx = v > mx ? v : mx;
     }
     if (!(mx > 0)) return 0;
-    int32_t best = WARP_REACH + 1;
+    int32_t own = WARP_REACH + 1, other = WARP_REACH + 1;
     for (int32_t o = -WARP_REACH; o <= WARP_REACH; o++) {
         double v = r->step[wrap((int64_t)p + o, n)];
         double lo = o > -WARP_REACH ? r->step[wrap((int64_t)p + o - 1, n)] : -INFINITY;
         double hi = o < WARP_REACH ? r->step[wrap((int64_t)p + o + 1, n)] : -INFINITY;
-        if (v >= WARP_PEAK * mx && v >= lo && v >= hi && abs(o) < abs(best)) best = o;
+        if (v < lo || v < hi) continue;
+        if (abs(o) <= WARP_NEAR && v >= WARP_OWN * mx && abs(o) < abs(own)) own = o;
+        if (v >= WARP_PEAK * mx && abs(o) < abs(other)) other = o;
     }
-    return best;
+    return own <= WARP_REACH ? own : other;
 }
 
 /* Steps 3 and 4: anchors, then the entry each loop entry takes from. */

@@ -762,6 +762,14 @@ def test_border_loop_and_warp():
     touch[:] = False
     touch[[13, 14]] = True                      # one run; its middle is 14, the step at 12
     assert nets._loop_anchors(touch, step, 40) == [(14, -2)]
+    # a line on an outline of its own stays there, though a stronger one is near
+    step[:] = 0
+    step[[20, 30]] = 0.5, 1.0
+    touch[:] = False
+    touch[21] = True
+    assert nets._loop_anchors(touch, step, 40) == [(21, -1)]
+    step[20] = 0.2                              # too weak to be the line's own
+    assert nets._loop_anchors(touch, step, 40) == [(21, 9)]
 
 
 def test_guided_pushpull_needs_a_guide_channel():

@@ -204,8 +204,11 @@ def guided_pushpull(x, valid, edge):
     return out
 
 
-WARP_REACH, WARP_STEP, WARP_PEAK = 48, 4, 0.8  # anchor search and colour step (px along the
-# hole's border); the share of the largest step an outline must reach
+# px along a hole's border: how far an anchor looks for the outline its line stands for,
+# how near an outline counts as the line's own, and the colour step's half span
+WARP_REACH, WARP_NEAR, WARP_STEP = 48, 3, 4
+# the share of the window's largest step an outline must reach: the line's own, another
+WARP_OWN, WARP_PEAK = 0.3, 0.8
 
 
 def ring_warp_fill(x, valid, edge):
@@ -220,10 +223,11 @@ def ring_warp_fill(x, valid, edge):
     2. Colour step at each border pixel: the distance between the colours (smoothed along
        the loop, binomial, sigma 1.7 px) WARP_STEP pixels ahead and behind.
     3. Anchors: each run of border pixels that touch the guide (3 x 3) gives p, its middle;
-       q is the nearest (along the loop, within WARP_REACH pixels; the earlier of two as
-       near) local maximum of the step that is at least half the largest step there: the
-       outline the line stands for (p itself when the line meets one). Anchors whose order
-       along the loop q would break are left unmoved (q = p).
+       q is the outline the line stands for: among the local maxima of the step within
+       WARP_REACH pixels along the loop, the nearest (the earlier of two as near) of those
+       within WARP_NEAR px of p that reach WARP_OWN of the window's largest step (the line
+       meets an outline of its own), else of those that reach WARP_PEAK of it. Anchors
+       whose order along the loop q would break are left unmoved (q = p).
     4. The loop is warped piecewise-linearly, each p onto its q; border pixel t takes the
        colour of pixel warp(t).
     5. Each region between guide lines (as guided_pushpull's) that holds border pixels
@@ -364,8 +368,9 @@ def _loop_anchors(touch, step, n):
         win = (p + offs) % n
         sw = step[win].astype(np.float64)
         # local maxima within the window (its ends compared inwards only)
-        peak = (sw >= WARP_PEAK * sw.max()) & (sw >= np.r_[-np.inf, sw[:-1]]) & \
-            (sw >= np.r_[sw[1:], -np.inf])
+        top = (sw >= np.r_[-np.inf, sw[:-1]]) & (sw >= np.r_[sw[1:], -np.inf])
+        own = top & (sw >= WARP_OWN * sw.max()) & (np.abs(offs) <= WARP_NEAR)
+        peak = own if own.any() else top & (sw >= WARP_PEAK * sw.max())
         off = 0 if sw.max() <= 0 else int(offs[peak][np.argmin(np.abs(offs[peak]))])
         anchors.append((int(p), off))
     anchors.sort()
