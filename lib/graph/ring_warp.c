@@ -166,11 +166,13 @@ static void steps(const ring *r, size_t n) {
     }
 }
 
-/* Step 3's q for the anchor at p, as an offset: among the local maxima of
- * the step within the window, the nearest within WARP_NEAR that reaches
+/* Step 3's q for the anchor at ap[a], as an offset: among the local maxima
+ * of the step within the window, the nearest within WARP_NEAR that reaches
  * WARP_OWN of the window's largest (the line's own outline), else the
- * nearest that reaches WARP_PEAK of it. */
-static int32_t anchor_offset(const ring *r, size_t n, size_t p) {
+ * nearest that reaches WARP_PEAK of it and is not within WARP_NEAR of
+ * another anchor's p (that line's outline); none: 0. */
+static int32_t anchor_offset(const ring *r, size_t n, size_t na, size_t a) {
+    size_t p = (size_t)r->ap[a];
     double mx = -INFINITY;
     for (int32_t o = -WARP_REACH; o <= WARP_REACH; o++) {
         double v = r->step[wrap((int64_t)p + o, n)];
@@ -179,14 +181,21 @@ static int32_t anchor_offset(const ring *r, size_t n, size_t p) {
     if (!(mx > 0)) return 0;
     int32_t own = WARP_REACH + 1, other = WARP_REACH + 1;
     for (int32_t o = -WARP_REACH; o <= WARP_REACH; o++) {
-        double v = r->step[wrap((int64_t)p + o, n)];
+        size_t q = wrap((int64_t)p + o, n);
+        double v = r->step[q];
         double lo = o > -WARP_REACH ? r->step[wrap((int64_t)p + o - 1, n)] : -INFINITY;
         double hi = o < WARP_REACH ? r->step[wrap((int64_t)p + o + 1, n)] : -INFINITY;
         if (v < lo || v < hi) continue;
         if (abs(o) <= WARP_NEAR && v >= WARP_OWN * mx && abs(o) < abs(own)) own = o;
-        if (v >= WARP_PEAK * mx && abs(o) < abs(other)) other = o;
+        if (v < WARP_PEAK * mx || abs(o) >= abs(other)) continue;
+        int taken = 0;
+        for (size_t b = 0; b < na && !taken; b++) {
+            size_t d = wrap((int64_t)q - r->ap[b], n);
+            taken = b != a && (d < n - d ? d : n - d) <= WARP_NEAR;
+        }
+        if (!taken) other = o;
     }
-    return own <= WARP_REACH ? own : other;
+    return own <= WARP_REACH ? own : other <= WARP_REACH ? other : 0;
 }
 
 /* Steps 3 and 4: anchors, then the entry each loop entry takes from. */
@@ -198,9 +207,9 @@ static void warp(const ring *r, size_t n) {
         if (!r->touch[s0] || r->touch[wrap((int64_t)s0 - 1, n)]) continue;
         size_t len = 0;
         while (r->touch[wrap((int64_t)(s0 + len), n)]) len++;
-        size_t p = wrap((int64_t)(s0 + len / 2), n);
-        r->ap[na] = (int32_t)p, r->ao[na] = anchor_offset(r, n, p), na++;
+        r->ap[na++] = (int32_t)wrap((int64_t)(s0 + len / 2), n);
     }
+    for (size_t a = 0; a < na; a++) r->ao[a] = anchor_offset(r, n, na, a);
     for (size_t i = 1; i < na; i++) /* in order of p (insertion sort) */
         for (size_t j = i; j > 0 && r->ap[j - 1] > r->ap[j]; j--) {
             int32_t tp = r->ap[j], to = r->ao[j];
@@ -228,6 +237,11 @@ static void warp(const ring *r, size_t n) {
     }
 }
 
+/* seed[] flags of a loop pixel: it has a colour (from its last visit), and
+ * some visit took another pixel's colour */
+#define SEED_COLOUR 1
+#define SEED_MOVED 2
+
 /* Steps 1 to 4 for the hole component `id`: the warped colours of its loop
  * become the seeds of the loop's pixels (the last visit of a pixel wins). */
 static void seed_component(const ring *r, int32_t id, int32_t first) {
@@ -237,22 +251,26 @@ static void seed_component(const ring *r, int32_t id, int32_t first) {
     warp(r, n);
     for (size_t t = 0; t < n; t++) {
         size_t i = (size_t)r->loop[t], from = (size_t)r->warp[t];
-        r->seed[i] = r->has[from];
+        r->seed[i] = (uint8_t)((r->seed[i] & SEED_MOVED) | (r->has[from] ? SEED_COLOUR : 0));
+        if (from != t) r->seed[i] |= SEED_MOVED;
         memcpy(r->seed_c + i * 3, r->col + from * 3, 3 * sizeof(float));
     }
 }
 
-/* Step 5 for one region (queue[0..len), bounding box y0..y1, x0..x1). */
+/* Step 5 for one region (queue[0..len), bounding box y0..y1, x0..x1): only
+ * if the warp moved its border; else the guided fill stays. */
 static void fill_region(const ring *r, float *x, size_t len, int32_t y0, int32_t y1,
                         int32_t x0, int32_t x1) {
     int32_t bh = y1 - y0 + 1, bw = x1 - x0 + 1;
-    int any = 0;
+    int any = 0, moved = 0;
+    for (size_t k = 0; k < len; k++) moved |= r->seed[r->queue[k]] & SEED_MOVED;
+    if (!moved) return;
     for (size_t i = 0; i < (size_t)bh * bw; i++) r->win_hole[i] = 1.0f;
     for (size_t k = 0; k < len; k++) {
         size_t i = (size_t)r->queue[k];
         int32_t py = (int32_t)(i / r->w), px = (int32_t)(i % r->w);
         size_t wi = (size_t)(py - y0) * bw + (px - x0);
-        if (!r->seed[i] || on_guide(r, i)) continue;
+        if (!(r->seed[i] & SEED_COLOUR) || on_guide(r, i)) continue;
         memcpy(r->win + wi * 3, r->seed_c + i * 3, 3 * sizeof(float));
         r->win_hole[wi] = 0.0f;
         any = 1;

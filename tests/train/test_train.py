@@ -770,6 +770,8 @@ def test_border_loop_and_warp():
     assert nets._loop_anchors(touch, step, 40) == [(21, -1)]
     step[20] = 0.2                              # too weak to be the line's own
     assert nets._loop_anchors(touch, step, 40) == [(21, 9)]
+    touch[30] = True                            # but another line meets that outline
+    assert nets._loop_anchors(touch, step, 40) == [(21, 0), (30, 0)]
 
 
 def test_guided_pushpull_needs_a_guide_channel():

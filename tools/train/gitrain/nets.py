@@ -226,12 +226,16 @@ def ring_warp_fill(x, valid, edge):
        q is the outline the line stands for: among the local maxima of the step within
        WARP_REACH pixels along the loop, the nearest (the earlier of two as near) of those
        within WARP_NEAR px of p that reach WARP_OWN of the window's largest step (the line
-       meets an outline of its own), else of those that reach WARP_PEAK of it. Anchors
-       whose order along the loop q would break are left unmoved (q = p).
+       meets an outline of its own), else of those that reach WARP_PEAK of it and that
+       no other line's p is within WARP_NEAR of (an outline another line meets is that
+       line's); none: q = p. Anchors whose order along the loop q would break are left
+       unmoved (q = p).
     4. The loop is warped piecewise-linearly, each p onto its q; border pixel t takes the
        colour of pixel warp(t).
-    5. Each region between guide lines (as guided_pushpull's) that holds border pixels
-       with a colour is push-pull filled, on its bounding box, from them alone.
+    5. Each region between guide lines (as guided_pushpull's) whose border the warp moved
+       (a pixel of it takes another's colour) and that holds border pixels with a colour
+       is push-pull filled, on its bounding box, from them alone. The others keep the
+       guided fill, which takes the known pixels as they are rather than 7 x 7 means.
     6. The guide pixels last, from everything around them."""
     import cv2
     import numpy as np
@@ -244,6 +248,7 @@ def ring_warp_fill(x, valid, edge):
         near_guide = cv2.dilate(guide.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         seeds_c = np.zeros(hole.shape + (3,))
         seeds = np.zeros(hole.shape, bool)
+        moved = np.zeros(hole.shape, bool)
         ncomp, comp = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
         for i in range(1, ncomp):
             py, px = _border_loop(comp == i)
@@ -254,11 +259,12 @@ def ring_warp_fill(x, valid, edge):
             t = _loop_warp(src, n)
             seeds[py, px] = has[t]
             seeds_c[py, px] = col[t]
+            moved[py[t != np.arange(n)], px[t != np.arange(n)]] = True
         seeds &= ~guide
         nreg, lab = cv2.connectedComponents((hole & ~guide).astype(np.uint8), connectivity=4)
         for r in range(1, nreg):
             ys, xs = np.nonzero((lab == r) & seeds)
-            if len(ys) == 0:
+            if len(ys) == 0 or not moved[lab == r].any():
                 continue
             ry, rx = np.nonzero(lab == r)
             y0, y1, x0, x1 = ry.min(), ry.max() + 1, rx.min(), rx.max() + 1
@@ -356,23 +362,29 @@ def _loop_anchors(touch, step, n):
     idx = np.flatnonzero(touch)
     if len(idx) == 0 or len(idx) == n:
         return []
-    # runs of touching pixels, the loop's wrap joined
-    start = idx[np.flatnonzero(~touch[(idx - 1) % n])]
-    anchors = []
-    for s0 in start:
+    # runs of touching pixels, the loop's wrap joined; p: each one's middle
+    ps = []
+    for s0 in idx[np.flatnonzero(~touch[(idx - 1) % n])]:
         length = 0
         while touch[(s0 + length) % n]:
             length += 1
-        p = (s0 + length // 2) % n
-        offs = np.arange(-WARP_REACH, WARP_REACH + 1)
+        ps.append(int((s0 + length // 2) % n))
+    anchors = []
+    offs = np.arange(-WARP_REACH, WARP_REACH + 1)
+    for p in ps:
         win = (p + offs) % n
         sw = step[win].astype(np.float64)
         # local maxima within the window (its ends compared inwards only)
         top = (sw >= np.r_[-np.inf, sw[:-1]]) & (sw >= np.r_[sw[1:], -np.inf])
         own = top & (sw >= WARP_OWN * sw.max()) & (np.abs(offs) <= WARP_NEAR)
         peak = own if own.any() else top & (sw >= WARP_PEAK * sw.max())
-        off = 0 if sw.max() <= 0 else int(offs[peak][np.argmin(np.abs(offs[peak]))])
-        anchors.append((int(p), off))
+        if not own.any():  # an outline another line meets is that line's
+            for p2 in ps:
+                d = (win - p2) % n
+                peak &= (p2 == p) | (np.minimum(d, n - d) > WARP_NEAR)
+        off = 0 if sw.max() <= 0 or not peak.any() else \
+            int(offs[peak][np.argmin(np.abs(offs[peak]))])
+        anchors.append((p, off))
     anchors.sort()
     for i in range(1, len(anchors) + 1):  # q's order along the loop must follow p's
         (p0, o0), (p1, o1) = anchors[i - 1], anchors[i % len(anchors)]
