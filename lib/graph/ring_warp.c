@@ -222,18 +222,16 @@ static void warp(const ring *r, size_t n) {
         if (gap == 0) gap = (int64_t)n;
         if (gap + r->ao[b] - r->ao[a] <= 0) r->ao[b] = 0;
     }
-    /* piecewise linear through each (p, q) and (p0 + n, q0 + n), as numpy.interp */
+    /* each anchor's offset, fading linearly to 0 at WARP_REACH along the loop */
     for (size_t t = 0; t < n; t++) {
-        double tt = (double)t + ((int64_t)t < r->ap[0] ? (double)n : 0.0);
-        size_t j = 0;
-        while (j + 1 < na && (double)r->ap[j + 1] <= tt) j++;
-        double p0 = r->ap[j], q0 = p0 + r->ao[j], p1, q1;
-        if (j + 1 < na)
-            p1 = r->ap[j + 1], q1 = p1 + r->ao[j + 1];
-        else
-            p1 = (double)r->ap[0] + (double)n, q1 = p1 + r->ao[0];
-        double v = tt == p0 ? q0 : (q1 - q0) / (p1 - p0) * (tt - p0) + q0;
-        r->warp[t] = (int32_t)wrap((int64_t)nearbyint(v), n);
+        double shift = 0.0;
+        for (size_t a = 0; a < na; a++) {
+            size_t d = t > (size_t)r->ap[a] ? t - (size_t)r->ap[a] : (size_t)r->ap[a] - t;
+            d = d < n - d ? d : n - d;
+            double fade = 1.0 - (double)d / WARP_REACH;
+            shift += r->ao[a] * (fade > 0.0 ? fade : 0.0);
+        }
+        r->warp[t] = (int32_t)wrap((int64_t)nearbyint((double)t + shift), n);
     }
 }
 

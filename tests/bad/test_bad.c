@@ -361,11 +361,15 @@ static void bad_models(void) {
     f = tb_model(4, 0, 0);
     tb_set_u32(f, "gatedinpaint.arch_version", 2);
     tb_set_str(f, "gatedinpaint.input_fill", "median");
-    EXPECT(load(f), GI_E_BAD_MODEL, "input_fill is 'median'|'guided_pushpull'");
+    EXPECT(load(f), GI_E_BAD_MODEL, "input_fill is 'median'|'guided_pushpull' or 'ring_warp'");
     f = tb_model(4, 0, 0);
     tb_set_u32(f, "gatedinpaint.arch_version", 2);
     tb_set_str(f, "gatedinpaint.input_fill", "guided_pushpull");
     EXPECT(load(f), GI_E_BAD_MODEL, "guided_pushpull' needs a guide channel");
+    f = tb_model(4, 0, 0);
+    tb_set_u32(f, "gatedinpaint.arch_version", 2);
+    tb_set_str(f, "gatedinpaint.input_fill", "ring_warp");
+    EXPECT(load(f), GI_E_BAD_MODEL, "ring_warp' needs a guide channel");
     f = tb_model(4, 1, 0);
     tb_set_str(f, "gatedinpaint.input_fill", "guided_pushpull");
     EXPECT(load(f), GI_E_BAD_MODEL, "input_fill needs gatedinpaint.arch_version 2");

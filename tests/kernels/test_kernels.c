@@ -615,32 +615,36 @@ static double column_mean(const float *y, int w, int y0, int y1, int c, int ch) 
 }
 
 static void test_ring_warp_fill(void) {
-    /* tests/train/test_train.py's case: red left of column 16, green right of
-     * it; a guide line at column 12, 16 (on the edge) or 20. The outline
-     * moves to the line: red left of it, none right of it (the column beside
-     * the line excepted: its border pixels' 7 x 7 means reach across). */
-    int h = 24, w = 32;
-    for (int gx = 12; gx <= 20; gx += 4) {
+    /* tests/train/test_train.py's case: red left of column 48, green right of
+     * it, a 20 x 64 hole; a guide line at column 40, 48 (on the edge) or 56.
+     * The outline moves to the line: red left of it, none right of it (the
+     * column beside the line excepted: its border pixels' 7 x 7 means reach
+     * across). */
+    int h = 40, w = 96;
+    for (int gx = 40; gx <= 56; gx += 8) {
         float *x = fill_image(h, w), *hole = malloc((size_t)h * w * sizeof *hole);
         for (int i = 0; i < h * w; i++) {
             int r = i / w, c = i % w;
-            hole[i] = r >= 6 && r < 18 && c >= 4 && c < 28 ? 1.0f : 0.0f;
-            x[i * FS + 0] = c < 16 ? 0.8f : 0.0f;
-            x[i * FS + 1] = c < 16 ? 0.0f : -0.6f;
+            hole[i] = r >= 10 && r < 30 && c >= 16 && c < 80 ? 1.0f : 0.0f;
+            x[i * FS + 0] = c < 48 ? 0.8f : 0.0f;
+            x[i * FS + 1] = c < 48 ? 0.0f : -0.6f;
             x[i * FS + 2] = 0.0f;
             x[i * FS + 3] = c == gx ? hole[i] : 0.0f;
         }
         float *g = filled(x, h, w, hole, 2), *gp = filled(x, h, w, hole, 1);
         CHECK(only_holes_written(x, g, h, w, hole), "ring-warp fill wrote outside the hole");
         int moved = 1, guided_moved = 1;
-        for (int c = 4; c < 28; c++) {
+        for (int c = 16; c < 80; c++) {
             if (c >= gx - 1 && c <= gx + 1) continue;
-            double m = column_mean(g, w, 6, 17, c, 0), mg = column_mean(gp, w, 6, 17, c, 0);
+            double m = column_mean(g, w, 10, 29, c, 0), mg = column_mean(gp, w, 10, 29, c, 0);
             moved &= c < gx ? m > 0.6 : m < 0.3;
             guided_moved &= c < gx ? mg > 0.6 : mg < 0.3;
         }
-        CHECK(moved, "ring-warp fill: the outline is not at the guide line");
-        CHECK(gx == 16 || !guided_moved, "the guided fill already moves the outline");
+        if (gx == 48) /* the line meets its outline: nothing moves */
+            CHECK(memcmp(g, gp, (size_t)h * w * FS * sizeof *g) == 0,
+                  "ring-warp fill: a line on its outline changed the guided fill");
+        else
+            CHECK(moved && !guided_moved, "ring-warp fill: the outline is not at the line");
         free(x), free(hole), free(g), free(gp);
     }
     /* Without guide pixels in the hole: exactly push-pull. Random holes with

@@ -255,6 +255,7 @@ static void test_valid(void) {
         {0, "pushpull", 0, GI_FILL_PUSHPULL},
         {0, "zeros", 1, GI_FILL_ZEROS},
         {1, "guided_pushpull", 0, GI_FILL_GUIDED_PUSHPULL},
+        {1, "ring_warp", 1, GI_FILL_RING_WARP},
     };
     for (size_t i = 0; i < sizeof v2 / sizeof v2[0]; i++) {
         f = tb_model(4, v2[i].guide, 0);

@@ -716,25 +716,28 @@ def test_guided_pushpull_does_not_fill_across_guide_edges():
 
 
 def test_ring_warp_fill_moves_the_outline_to_a_drawn_line():
-    # left colour on columns < 16, right colour after; a hole across the edge
-    x = torch.zeros(1, 3, 24, 32)
-    x[:, 0, :, :16], x[:, 1, :, 16:] = 0.8, -0.6
-    hole = torch.zeros(1, 1, 24, 32)
-    hole[:, :, 6:18, 4:28] = 1
+    # left colour on columns < 48, right colour after; a 20 x 64 hole across the edge
+    x = torch.zeros(1, 3, 40, 96)
+    x[:, 0, :, :48], x[:, 1, :, 48:] = 0.8, -0.6
+    hole = torch.zeros(1, 1, 40, 96)
+    hole[:, :, 10:30, 16:80] = 1
     assert torch.equal(nets.ring_warp_fill(x, 1 - hole, torch.zeros_like(hole)),
                        nets.pushpull(x, 1 - hole))
-    for col in (12, 16, 20):                   # a line left of the edge, on it, right of it
+    for col in (40, 48, 56):                   # a line left of the edge, on it, right of it
         edge = torch.zeros_like(hole)
         edge[:, :, :, col] = 1
         out = nets.ring_warp_fill(x, 1 - hole, edge * hole)
         assert torch.equal(out * (1 - hole), x * (1 - hole))   # only holes are written
         # red per column, but for the one beside the line (its border pixels' 7 x 7 means
         # reach across): 0.8 left of the line, 0 right of it
-        cols = out[0, 0, 6:18].mean(0)
-        assert (cols[4:col - 1] > 0.6).all() and (cols[col + 2:28] < 0.3).all(), col
-        if col != 16:  # guided push-pull keeps the other side's colour near the known edge
-            g = nets.guided_pushpull(x, 1 - hole, edge * hole)[0, 0, 6:18].mean(0)
-            assert not ((g[4:col - 1] > 0.6).all() and (g[col + 2:28] < 0.3).all())
+        guided = nets.guided_pushpull(x, 1 - hole, edge * hole)
+        if col == 48:  # the line meets its outline: nothing moves, the guided fill stays
+            assert torch.equal(out, guided)
+            continue
+        cols, g = out[0, 0, 10:30].mean(0), guided[0, 0, 10:30].mean(0)
+        assert (cols[16:col - 1] > 0.6).all() and (cols[col + 2:80] < 0.3).all(), col
+        # guided push-pull keeps the other side's colour near the known edge
+        assert not ((g[16:col - 1] > 0.6).all() and (g[col + 2:80] < 0.3).all())
 
 
 def test_border_loop_and_warp():
@@ -751,8 +754,10 @@ def test_border_loop_and_warp():
     dot[2, 2] = True
     assert [a.tolist() for a in nets._border_loop(dot)] == [[2], [2]]
     assert nets._loop_warp([], 20).tolist() == list(range(20))
-    t = nets._loop_warp([(5, 3), (15, 0)], 20)
-    assert t[5] == 8 and t[15] == 15 and t[10] == 12 and t[0] == 2   # linear between
+    t = nets._loop_warp([(50, 10)], 200)            # fading to 0 at 48 px from p
+    assert t[50] == 60 and t[74] == 79 and t[26] == 31 and t[98] == 98 and t[150] == 150
+    t = nets._loop_warp([(5, 12), (150, -12)], 200)  # summed, around the loop's wrap
+    assert t[5] == 17 and t[150] == 138 and t[195] == 4
     # an anchor that would cross its neighbour's target is left unmoved
     step = np.zeros(40)
     step[[12, 30]] = 1.0

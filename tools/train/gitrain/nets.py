@@ -230,8 +230,10 @@ def ring_warp_fill(x, valid, edge):
        no other line's p is within WARP_NEAR of (an outline another line meets is that
        line's); none: q = p. Anchors whose order along the loop q would break are left
        unmoved (q = p).
-    4. The loop is warped piecewise-linearly, each p onto its q; border pixel t takes the
-       colour of pixel warp(t).
+    4. Border pixel t takes the colour of pixel t + shift(t), the shift being the sum over
+       the anchors of q - p fading linearly to 0 at WARP_REACH pixels from p along the loop
+       (_loop_warp): each line's end takes its outline's colours, and the warp stays near
+       the lines (a line drawn along a thin stroke moves no colour down its length).
     5. Each region between guide lines (as guided_pushpull's) whose border the warp moved
        (a pixel of it takes another's colour) and that holds border pixels with a colour
        is push-pull filled, on its bounding box, from them alone. The others keep the
@@ -395,17 +397,17 @@ def _loop_anchors(touch, step, n):
 
 
 def _loop_warp(anchors, n):
-    """Step 4: for each loop pixel t, the pixel whose colour it takes."""
+    """Step 4: for each loop pixel t, the pixel whose colour it takes: t shifted by the sum
+    over the anchors of each one's offset, fading linearly to 0 at WARP_REACH pixels
+    (along the loop) from its p, rounded half to even."""
     import numpy as np
     t = np.arange(n)
-    if not anchors:
-        return t
-    p = np.array([a[0] for a in anchors], float)
-    q = p + np.array([a[1] for a in anchors], float)
-    # unrolled from the first anchor: t in [p0, p0 + n) maps through (p, q) and (p0 + n, q0 + n)
-    pp, qq = np.append(p, p[0] + n), np.append(q, q[0] + n)
-    tt = np.where(t < p[0], t + n, t)
-    return np.round(np.interp(tt, pp, qq)).astype(int) % n
+    shift = np.zeros(n)
+    for p, off in anchors:
+        d = np.abs(t - p)
+        d = np.minimum(d, n - d)
+        shift += off * np.maximum(0.0, 1.0 - d / WARP_REACH)
+    return np.round(t + shift).astype(int) % n
 
 
 def fill_rgb(image, mask, edge=None, fill="zeros"):
