@@ -515,6 +515,10 @@ def test_photo_crops_make_the_filled_input_in_the_workers(tmp_path):
     guided = nets.fill_rgb(image, mask, edge * keep * mask, "guided_pushpull")
     plain = nets.fill_rgb(image, mask, None, "pushpull")
     assert (rgb - guided).abs().max() < 1e-6
+    warped = next(data.batches(data.PhotoCrops(str(tmp_path), input_fill="ring_warp",
+                                               **base), 8))[4]
+    assert (warped - nets.fill_rgb(image, mask, edge * keep * mask, "ring_warp")).abs().max() \
+        < 1e-6
     assert (guided - plain).abs().amax((1, 2, 3)).gt(0.1).any()  # the guide mattered
     assert (guided - plain)[keep[:, 0, 0, 0] == 0].abs().max() < 1e-6  # dropped: plain
     # a generator without a guide channel gets plain pushpull
