@@ -506,6 +506,21 @@ static double max_dev(const float *y, int w, int y0, int y1, int x0, int x1, con
     return m;
 }
 
+/* Red (0.8, 0, 0) left of column `edge`, (0, -0.6, 0) from it on; a hole
+ * over rows r0..r1-1, columns c0..c1-1; the guide plane: column `gx` inside
+ * the hole. */
+static void two_colour_scene(float *x, float *hole, int h, int w, int r0, int r1, int c0, int c1,
+                             int edge, int gx) {
+    for (int i = 0; i < h * w; i++) {
+        int r = i / w, c = i % w;
+        hole[i] = r >= r0 && r < r1 && c >= c0 && c < c1 ? 1.0f : 0.0f;
+        x[i * FS + 0] = c < edge ? 0.8f : 0.0f;
+        x[i * FS + 1] = c < edge ? 0.0f : -0.6f;
+        x[i * FS + 2] = 0.0f;
+        x[i * FS + 3] = c == gx ? hole[i] : 0.0f;
+    }
+}
+
 static void test_guided_fill(void) {
     /* No guide pixel in the hole (guide values on known pixels are ignored):
      * exactly push-pull. */
@@ -556,14 +571,7 @@ static void test_guided_fill(void) {
         int h = 24, w = 32;
         const float A[3] = {0.8f, 0.0f, 0.0f};
         float *x = fill_image(h, w), *hole = malloc((size_t)h * w * sizeof *hole);
-        for (int i = 0; i < h * w; i++) {
-            int r = i / w, c = i % w;
-            hole[i] = r >= 6 && r < 18 && c >= 4 && c < 28 ? 1.0f : 0.0f;
-            x[i * FS + 0] = c < 16 ? 0.8f : 0.0f;
-            x[i * FS + 1] = c < 16 ? 0.0f : -0.6f;
-            x[i * FS + 2] = 0.0f;
-            x[i * FS + 3] = c == 12 ? hole[i] : 0.0f;
-        }
+        two_colour_scene(x, hole, h, w, 6, 18, 4, 28, 16, 12);
         float *g = filled(x, h, w, hole, 1), *p = filled(x, h, w, hole, 0);
         CHECK(only_holes_written(x, g, h, w, hole), "guided fill wrote outside the hole");
         CHECK(max_dev(g, w, 6, 17, 4, 11, A) <= 1e-6, "left region: not the left colour");
@@ -623,14 +631,7 @@ static void test_ring_warp_fill(void) {
     int h = 40, w = 96;
     for (int gx = 40; gx <= 56; gx += 8) {
         float *x = fill_image(h, w), *hole = malloc((size_t)h * w * sizeof *hole);
-        for (int i = 0; i < h * w; i++) {
-            int r = i / w, c = i % w;
-            hole[i] = r >= 10 && r < 30 && c >= 16 && c < 80 ? 1.0f : 0.0f;
-            x[i * FS + 0] = c < 48 ? 0.8f : 0.0f;
-            x[i * FS + 1] = c < 48 ? 0.0f : -0.6f;
-            x[i * FS + 2] = 0.0f;
-            x[i * FS + 3] = c == gx ? hole[i] : 0.0f;
-        }
+        two_colour_scene(x, hole, h, w, 10, 30, 16, 80, 48, gx);
         float *g = filled(x, h, w, hole, 2), *gp = filled(x, h, w, hole, 1);
         CHECK(only_holes_written(x, g, h, w, hole), "ring-warp fill wrote outside the hole");
         int moved = 1, guided_moved = 1;

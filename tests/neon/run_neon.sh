@@ -21,7 +21,7 @@ flags="-std=c11 -D_GNU_SOURCE -O2 -fopenmp -I$src/include -I$src/lib -I$work"
 # Every tier this build has (scalar, neon) against the naive loops.
 # shellcheck disable=SC2086
 "$cc" $flags "$src/tests/kernels/test_kernels.c" "$src/lib/graph/attention.c" \
-    "$src/lib/graph/fill.c" "$src/lib/common/error.c" "$src"/lib/kernels/ref/*.c \
+    "$src/lib/graph/fill.c" "$src/lib/graph/ring_warp.c" "$src/lib/common/error.c" "$src"/lib/kernels/ref/*.c \
     "$src"/lib/kernels/neon/*.c "$src/lib/cpu/dispatch.c" \
     -lm -o "$work/test_kernels"
 "$qemu" "$work/test_kernels"

@@ -194,16 +194,22 @@ def test_excess_detail_penalises_only_detail_beyond_the_photos():
     assert excess(np.roll(noise, 5, axis=1), noise) < 0.2 * excess(noise, plain)
 
 
-@pytest.mark.parametrize("term, penalty", [("excess", "excess_detail"),
-                                           ("texture", "texture_mismatch"),
-                                           ("lattice", "lattice_pattern")])
-def test_penalty_weight_adds_the_penalty_to_the_generator_loss(term, penalty):
+def _small_step_setup():
+    """A small seeded generator, discriminator, optimisers, batch and its composite."""
     torch.manual_seed(0)
     g, d = recipe.make_nets(8, 1, d_width=8)
     opt_g, opt_d = recipe.make_optimizers(g, d)
     batch = _batch(2, 64)
     with torch.no_grad():
         _, _, complete, _ = recipe.forward_g(g, *batch)
+    return g, d, opt_g, opt_d, batch, complete
+
+
+@pytest.mark.parametrize("term, penalty", [("excess", "excess_detail"),
+                                           ("texture", "texture_mismatch"),
+                                           ("lattice", "lattice_pattern")])
+def test_penalty_weight_adds_the_penalty_to_the_generator_loss(term, penalty):
+    g, d, opt_g, opt_d, batch, complete = _small_step_setup()
     want = getattr(recipe, penalty)(complete, batch[0], batch[1]).item()
     out = recipe.train_step(g, d, opt_g, opt_d, batch,
                             recipe.LossConfig(gan_start=5, **{term + "_weight": 3.0}))
@@ -212,12 +218,7 @@ def test_penalty_weight_adds_the_penalty_to_the_generator_loss(term, penalty):
 
 
 def test_lattice_periods_add_one_term_per_block_size():
-    torch.manual_seed(0)
-    g, d = recipe.make_nets(8, 1, d_width=8)
-    opt_g, opt_d = recipe.make_optimizers(g, d)
-    batch = _batch(2, 64)
-    with torch.no_grad():
-        _, _, complete, _ = recipe.forward_g(g, *batch)
+    g, d, opt_g, opt_d, batch, complete = _small_step_setup()
     four, eight = (recipe.lattice_pattern(complete, batch[0], batch[1], p, 4 * p).item()
                    for p in (4, 8))
     out = recipe.train_step(g, d, opt_g, opt_d, batch, recipe.LossConfig(

@@ -431,8 +431,8 @@ class Model(_Owner):
     arch_version = property(lambda self: self._int(_capi.MODEL_ARCH_VERSION))
     param_count = property(lambda self: self._int(_capi.MODEL_PARAM_COUNT))
     input_fill = property(lambda self: self._string(_capi.MODEL_INPUT_FILL),
-                          doc='How holes enter the network: "zeros" (official), "pushpull" '
-                              'or "guided_pushpull".')
+                          doc='How holes enter the network: "zeros" (official), "pushpull", '
+                              '"guided_pushpull" or "ring_warp".')
     residual = property(lambda self: bool(self._int(_capi.MODEL_RESIDUAL)))
     working_size = property(lambda self: self._int(_capi.MODEL_WORKING_SIZE),
                             doc="window side (network pixels) the 'regions' strategy scales to")

@@ -113,8 +113,8 @@ def test_default_model_or_unsupported():
     else:
         with m:
             assert m.family == "deepfill_v2"
-            # the default model's pre-fill honours the guide (models/README.md)
-            assert m.input_fill == "guided_pushpull" and m.residual is True
+            # the default model's pre-fill moves outlines to the guide (models/README.md)
+            assert m.input_fill == "ring_warp" and m.residual is True
             assert m.working_size == 256  # twice its 128-pixel training crop
 
 
