@@ -961,7 +961,7 @@ def test_train_cli_saves_and_exports_on_sigterm(tmp_path):
          "--out", str(run), "--width", "8", "--crop", "64", "--batch", "2", "--d-width", "8",
          "--threads", "1", "--no-progress", "--device", "cpu", "--val-n", "1",
          "--val-crop", "64", "--val-every", "1", "--steps", "100000",
-         "--export", str(tmp_path / "m.gguf")],
+         "--input-fill", "ring_warp", "--residual", "--export", str(tmp_path / "m.gguf")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     log = run / "log.tsv"
     deadline = time.time() + 120
@@ -974,7 +974,9 @@ def test_train_cli_saves_and_exports_on_sigterm(tmp_path):
     assert "(SIGTERM)" in out
     summary = json.loads((run / "summary.json").read_text())
     assert summary["sigterm"] and 2 <= summary["step"] < 100000
-    assert read_gguf(str(tmp_path / "m.gguf"))[0]["gatedinpaint.train.steps"] == summary["step"]
+    kv = read_gguf(str(tmp_path / "m.gguf"))[0]
+    assert kv["gatedinpaint.train.steps"] == summary["step"]
+    assert kv["gatedinpaint.input_fill"] == "ring_warp"   # the CLI takes every model fill
     assert torch.load(run / "last.pt", weights_only=False)["step"] == summary["step"]
 
 

@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gitrain import blas, data, pconv_net, recipe  # noqa: E402
+from gitrain import blas, data, nets, pconv_net, recipe  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -106,11 +106,11 @@ def parse_args(argv=None):
                    help="keep an exponential moving average of the generator's weights with "
                         "this decay (e.g. 0.999); it is what is validated and exported. "
                         "0: off (official)")
-    p.add_argument("--input-fill", choices=("zeros", "pushpull", "guided_pushpull"),
-                   default="zeros",
+    p.add_argument("--input-fill", choices=nets.INPUT_FILLS, default="zeros",
                    help="how the holes enter stage 1: zeros (official), a push-pull "
-                        "interpolation of the surrounding pixels, or one that does not "
-                        "cross the guide's edges (lib/graph/fill.h); stored in the "
+                        "interpolation of the surrounding pixels, one that does not "
+                        "cross the guide's edges, or one that also moves outlines to them "
+                        "(ring_warp; lib/graph/fill.h); stored in the "
                         "exported model")
     p.add_argument("--residual", action="store_true",
                    help="each stage predicts a correction added to its input image (with "
