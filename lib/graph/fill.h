@@ -42,8 +42,8 @@ size_t gi_guided_pushpull_scratch(int32_t h, int32_t w);
 void gi_guided_pushpull_fill(float *x, int32_t h, int32_t w, int32_t stride, const float *hole,
                              const float *edge, int32_t edge_stride, void *scratch);
 
-/* Scratch bytes gi_ring_warp_fill needs for an h x w image (about 70 bytes
- * a pixel: a hole's border loop may visit a pixel twice). */
+/* Scratch bytes gi_ring_warp_fill needs for an h x w image: about 110 a
+ * pixel, sized for a border loop of 2 h w + 8 entries (docs/PERFORMANCE.md). */
 size_t gi_ring_warp_scratch(int32_t h, int32_t w);
 
 /* Ring-warp fill, in place (ring_warp.c; tools/train/gitrain/nets.py
