@@ -15,7 +15,7 @@ residual stages, stage 1 by its own L1, GAN, 70 % guided, half of them displaced
 input fill made in the step, as it was, and made by the data workers (the fifth tensor of
 data.PhotoCrops with input_fill; nets.fill_rgb), and counts the operators each step
 dispatches (torch.profiler): on a GPU each is at least one kernel launch, and a small
-network's step is bound by them (models/README.md, "The GPU session"). --fill-only runs
+network's step is bound by them (models/README.md, "GPU runs 32 to 35"). --fill-only runs
 that table alone.
 The BLAS that torch's libblas.so.3 resolves to is printed: Debian's reference BLAS or,
 with libopenblas0-openmp installed, OpenBLAS; that cannot be switched inside one process.

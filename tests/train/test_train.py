@@ -763,12 +763,18 @@ def test_border_loop_and_warp():
     assert t[50] == 60 and t[74] == 79 and t[26] == 31 and t[98] == 98 and t[150] == 150
     t = nets._loop_warp([(5, 12), (150, -12)], 200)  # summed, around the loop's wrap
     assert t[5] == 17 and t[150] == 138 and t[195] == 4
-    # an anchor that would cross its neighbour's target is left unmoved
+    # each line's end moves to its nearest outline
     step = np.zeros(40)
     step[[12, 30]] = 1.0
     touch = np.zeros(40, bool)
     touch[[8, 34]] = True
     assert nets._loop_anchors(touch, step, 40) == [(8, 4), (34, -4)]
+    # an anchor whose target would not come after its neighbour's is left unmoved
+    crossing = np.zeros(80)
+    crossing[40] = 1.0
+    near = np.zeros(80, bool)
+    near[[10, 14]] = True                       # both ends reach for the outline at 40
+    assert nets._loop_anchors(near, crossing, 80) == [(10, 30), (14, 0)]
     touch[:] = False
     touch[[13, 14]] = True                      # one run; its middle is 14, the step at 12
     assert nets._loop_anchors(touch, step, 40) == [(14, -2)]
@@ -925,6 +931,7 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     assert train_cli.main(common + ["--steps", "2"]) == 0
     assert train_cli.main(common + ["--steps", "3", "--export", str(tmp_path / "a.gguf"),
                                     "--snapshot-every", "3"]) == 0
+    assert (tmp_path / "a-raw.gguf").exists()   # with --ema, the trained weights beside
     assert sorted(f for f in os.listdir(run) if f.startswith("snap-")) == \
         ["snap-0000003-raw.gguf", "snap-0000003.gguf"]
     log = (run / "log.tsv").read_text().splitlines()
@@ -945,6 +952,7 @@ def test_train_cli_runs_resumes_and_exports(tmp_path):
     _, tc = read_gguf(str(tmp_path / "c.gguf"))
     assert tc != ta
     assert read_gguf(str(run / "snap-0000003-raw.gguf"))[1] == tc  # the snapshot's, too
+    assert read_gguf(str(tmp_path / "a-raw.gguf"))[1] == tc
     assert "moving average" in kv["gatedinpaint.train.recipe"]
 
 
@@ -1386,3 +1394,12 @@ def test_probe_guide_scores_following_the_moved_content(tmp_path):
             out = torch.where(given, moved[:len(m)], orig[:len(m)])
             return out, out
     assert probe_guide.probe(Follower(), (orig, moved, mask, edge)) == (0.0, 1.0)
+
+    class Echo(Follower):
+        """Returns its input's colour planes: the pre-fill itself."""
+        def forward(self, x_in, m, coarse_l1_only=False):
+            return x_in[:, :3], x_in[:, :3]
+    cases = (orig, moved, mask, edge)
+    zeros = probe_guide.probe(Echo(), cases)[1]
+    for fill in ("guided_pushpull", "ring_warp"):   # --prefill reaches the network's input
+        assert probe_guide.probe(Echo(), cases, prefill=fill)[1] != zeros

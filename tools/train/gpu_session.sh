@@ -114,10 +114,6 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             --ckpt-minutes 2 --val-every 250 --sample-every 500 --snapshot-every 1000 \
             --device "$dev" --no-progress --export "$session/$name/model.gguf" "$@" \
             ${GI14_ARGS:-} >>"$session/$name.log" 2>&1
-        # the trained weights as well as their average (--export): session 14's runs
-        # brought back only the average, which lags a restarted stage 2 by ~1000 steps
-        "$py" "$root/tools/train/export.py" "$session/$name/last.pt" --raw \
-            -o "$session/$name/model-raw.gguf" >>"$session/$name.log" 2>&1
     }
     default_gan default-gan-texture8 --texture-weight 30 --lattice-weight 100 \
         --lattice-periods 4 8 & p1=$!

@@ -16,9 +16,9 @@ one, without a guide and with the moved edges as guide. A model that follows the
 fully scores about 1 with it; one that continues the surroundings scores what it scores
 without it.
 
---prefill ring_warp: the guided passes get nets.ring_warp_fill's pre-fill instead of the
-model's own (a fill the library does not have yet; models/README.md, "A pre-fill that
-follows a drawn line"). --figure OUT.jpg: also the guide figure of docs/QUALITY.md
+--prefill FILL: the guided passes get that input fill (nets.fill_rgb: guided_pushpull,
+ring_warp, ...) instead of the model's own, to compare pre-fills on the same weights
+(models/README.md, "A pre-fill that follows a drawn line"). --figure OUT.jpg: also the guide figure of docs/QUALITY.md
 (tools/eval/eval_quality.py guide_figure: lines drawn at the outline and 24 px to either
 side of it), filled here in torch rather than by the library, and its outline columns.
 """
@@ -32,8 +32,6 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gitrain import data, nets, recipe  # noqa: E402
-
-PREFILLS = {"model": None, "ring_warp": nets.ring_warp_fill}
 
 CROP, HOLE, SHIFT, MIN_EDGE, DIFFER = 256, 80, 24, 40, 0.25
 
@@ -78,9 +76,9 @@ def follow_share(out, orig, moved):
 
 
 def guided_rgb(prefill, image, mask, edge, keep):
-    """The guided input's filled rgb planes by PREFILLS[prefill], or None: the model's."""
-    fill = PREFILLS[prefill]
-    return None if fill is None else fill(image, 1 - mask, edge * keep * mask)
+    """The guided input's filled rgb planes by the fill named `prefill`, or None for
+    "model" (forward_g then fills as the model says)."""
+    return None if prefill == "model" else nets.fill_rgb(image, mask, edge * keep, prefill)
 
 
 @torch.no_grad()
@@ -126,8 +124,8 @@ def main(argv=None):
     p.add_argument("--data", required=True, help="folder with val/")
     p.add_argument("--raw", action="store_true",
                    help="checkpoints: the trained weights, not the moving average")
-    p.add_argument("--prefill", choices=sorted(PREFILLS), default="model",
-                   help="the guided passes' pre-fill: the model's own, or ring_warp")
+    p.add_argument("--prefill", choices=("model",) + nets.INPUT_FILLS, default="model",
+                   help="the guided passes' pre-fill: the model's own, or another")
     p.add_argument("--figure", metavar="OUT.jpg",
                    help="also the guide figure (one model), filled in torch")
     a = p.parse_args(argv)

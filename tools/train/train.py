@@ -139,7 +139,7 @@ def parse_args(argv=None):
     p.add_argument("--snapshot-every", type=int, default=0,
                    help="also export OUT/snap-STEP.gguf every this many steps (0: never), so "
                         "that the evaluation can pick a step, not only the last; with --ema "
-                        "also OUT/snap-STEP-raw.gguf, the trained weights")
+                        "also OUT/snap-STEP-raw.gguf, the trained weights (and so --export)")
     p.add_argument("--export-dtype", choices=("f16", "f32"), default="f16")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -324,14 +324,10 @@ def main(argv=None):
                 save_grid(os.path.join(a.out, "samples", f"step{step:07d}.jpg"), im, m, x1, x2)
                 g_out.train()
         if a.snapshot_every and step % a.snapshot_every == 0:
-            import export  # the same file and metadata as tools/train/export.py gives
             save()
             last_ckpt = time.time()
-            snap = os.path.join(a.out, f"snap-{step:07d}")
-            export.main([ckpt, "-o", snap + ".gguf", "--dtype", a.export_dtype])
-            if g_ema is not None:  # the trained weights too: the average lags them by
-                # ~1/(1 - decay) steps, and a restarted stage 2 shows in them first
-                export.main([ckpt, "-o", snap + "-raw.gguf", "--dtype", a.export_dtype, "--raw"])
+            export_model(ckpt, os.path.join(a.out, f"snap-{step:07d}.gguf"), a.export_dtype,
+                         g_ema is not None)
         if time.time() - last_ckpt >= a.ckpt_minutes * 60:
             save()
             last_ckpt = time.time()
@@ -345,10 +341,20 @@ def main(argv=None):
                   f, indent=1)
     print(f"train: stopped at step {step} after {elapsed / 60:.1f} min"
           + (" (SIGTERM)" if stop else ""), flush=True)
-    if a.export:  # the same file and metadata as tools/train/export.py gives
-        import export
-        export.main([ckpt, "-o", a.export, "--dtype", a.export_dtype])
+    if a.export:
+        export_model(ckpt, a.export, a.export_dtype, g_ema is not None)
     return 0
+
+
+def export_model(ckpt, path, dtype, raw_too):
+    """The checkpoint as a model file (tools/train/export.py: the moving average if there
+    is one); with raw_too also PATH-raw.gguf, the trained weights: the average lags them by
+    ~1/(1 - decay) steps, and a restarted stage 2 shows in them first."""
+    import export
+    export.main([ckpt, "-o", path, "--dtype", dtype])
+    if raw_too:
+        export.main([ckpt, "-o", os.path.splitext(path)[0] + "-raw.gguf", "--dtype", dtype,
+                     "--raw"])
 
 
 if __name__ == "__main__":

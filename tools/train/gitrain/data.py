@@ -123,8 +123,8 @@ class PhotoCrops(torch.utils.data.IterableDataset):
     them) or 2-16 px. guide_outline: the share of the guided samples that are instead two
     photos' patches joined along an outline moved in the hole, with that line alone as the
     guide (outline_scene; up to shift_px px, the same tapers); it is drawn first.
-    input_fill "pushpull" or "guided_pushpull" (the generator's, with guide: whether it
-    has a guide channel): a fifth tensor, the network input's filled rgb (3, c, c)
+    input_fill other than "zeros" (the generator's, with guide: whether it has a guide
+    channel): a fifth tensor, the network input's filled rgb (3, c, c)
     (nets.fill_rgb), made here in the data workers rather than in the training step."""
 
     def __init__(self, folder, *, crop=128, scale=(0.35, 0.9), guide_keep=0.5, box_prob=1.0,

@@ -261,7 +261,8 @@ def ring_warp_fill(x, valid, edge):
             t = _loop_warp(src, n)
             seeds[py, px] = has[t]
             seeds_c[py, px] = col[t]
-            moved[py[t != np.arange(n)], px[t != np.arange(n)]] = True
+            shifted = t != np.arange(n)
+            moved[py[shifted], px[shifted]] = True
         seeds &= ~guide
         nreg, lab = cv2.connectedComponents((hole & ~guide).astype(np.uint8), connectivity=4)
         for r in range(1, nreg):
