@@ -1,7 +1,7 @@
 /* Hole pre-fill benchmark: gi_pushpull_fill (the baseline, measured in the
  * same run) against gi_guided_pushpull_fill and gi_ring_warp_fill with drawn
- * guide lines through the hole, on the network input layout gi_inpaint uses (6 floats per pixel,
- * the guide plane in channel 3). Prints a Markdown table: best of N calls,
+ * guide lines through the hole, on the network input layout gi_inpaint uses
+ * (6 floats per pixel, the guide plane in channel 3). Prints a Markdown table: best of N calls,
  * ms, the ratio to the baseline and the scratch each needs.
  *
  *   fill_bench [WxH ...]          default 768x512 1920x1080 4000x3000 */
@@ -85,10 +85,10 @@ int main(int argc, char **argv) {
         }
         size_t n = (size_t)h * w;
         size_t sp = gi_pushpull_scratch(h, w), sg = gi_guided_pushpull_scratch(h, w);
-        size_t sr = gi_ring_warp_scratch(h, w); 
+        size_t sr = gi_ring_warp_scratch(h, w); /* covers the other two */
         float *x0 = malloc(n * CIN * sizeof(float)), *x = malloc(n * CIN * sizeof(float));
         float *hole = malloc(n * sizeof(float));
-        void *scratch = malloc(sr > sg ? (sr > sp ? sr : sp) : (sg > sp ? sg : sp));
+        void *scratch = malloc(sr);
         if (!x0 || !x || !hole || !scratch) {
             fprintf(stderr, "fill_bench: out of memory at %dx%d\n", w, h);
             return 1;

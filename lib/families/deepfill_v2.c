@@ -382,7 +382,7 @@ static gi_status deepfill_scratch(const void *state, const gi_exec *ex, int32_t 
                                   size_t *bytes) {
     const gi_deepfill *m = state;
     /* The guided fills number pixels with int32. */
-    if (m->input_fill >= GI_FILL_GUIDED_PUSHPULL && (size_t)h * w > INT32_MAX)
+    if (GI_FILL_READS_GUIDE(m->input_fill) && (size_t)h * w > INT32_MAX)
         return gi_fail(GI_E_UNSUPPORTED, "the %s pre-fill handles at most 2^31 - 1 pixels, "
                        "the network input has %dx%d", gi_deepfill_fill_name(m->input_fill),
                        (int)w, (int)h);

@@ -44,6 +44,9 @@ typedef struct gi_layer_spec {
 #define GI_FILL_GUIDED_PUSHPULL 2 /* the same, not across guide lines */
 #define GI_FILL_RING_WARP 3       /* the same, outlines moved to the guide's lines */
 #define GI_FILL_COUNT 4
+/* The guided fills read the guide plane of the network input. */
+#define GI_FILL_READS_GUIDE(fill) \
+    ((fill) == GI_FILL_GUIDED_PUSHPULL || (fill) == GI_FILL_RING_WARP)
 
 /* The state of a loaded DeepFill v2 model. */
 typedef struct gi_deepfill {

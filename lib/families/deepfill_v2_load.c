@@ -144,8 +144,7 @@ static gi_status read_keys(const gi_gguf *g, gi_deepfill *df, gi_family_info *in
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill is '%s', must be "
                        "'zeros', 'pushpull', 'guided_pushpull' or 'ring_warp'",
                        gi_gguf_printable(kv->str, found, sizeof found));
-    /* The guided fills read the guide plane of the network input. */
-    if (df->input_fill >= GI_FILL_GUIDED_PUSHPULL && df->guide_channels == 0)
+    if (GI_FILL_READS_GUIDE(df->input_fill) && df->guide_channels == 0)
         return gi_fail(GI_E_BAD_MODEL, "gatedinpaint.input_fill '%s' needs a guide channel, "
                        "the file says gatedinpaint.guide_channels 0",
                        fill_names[df->input_fill]);
