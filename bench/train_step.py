@@ -15,8 +15,9 @@ residual stages, stage 1 by its own L1, GAN, 70 % guided, half of them displaced
 input fill made in the step, as it was, and made by the data workers (the fifth tensor of
 data.PhotoCrops with input_fill; nets.fill_rgb), and counts the operators each step
 dispatches (torch.profiler): on a GPU each is at least one kernel launch, and a small
-network's step is bound by them (models/README.md, "GPU runs 32 to 35"). --fill-only runs
-that table alone.
+network's step is bound by them (models/README.md, "GPU runs 32 to 35"). A third table
+times what that costs the data workers: ms per sample, on one core, for each input fill.
+--fill-only runs those two tables alone.
 The BLAS that torch's libblas.so.3 resolves to is printed: Debian's reference BLAS or,
 with libopenblas0-openmp installed, OpenBLAS; that cannot be switched inside one process.
 Needs photos in DATA/train (tools/data/collect_photos.py), default data/photos.
@@ -85,6 +86,30 @@ def fill_table(a, dev):
     return {f"fill {n}": s for n, s, _ in rows}
 
 
+def sample_table(a, n=64):
+    """ms per training sample (data.PhotoCrops.sample, one thread) for each input fill."""
+    import numpy as np
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a data worker
+    rows = []
+    for fill in ("zeros", "guided_pushpull", "ring_warp"):
+        ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop, box_prob=0.5,
+                             guide_keep=0.7, guide_shift=0.5, input_fill=fill, seed=1)
+        rng = np.random.default_rng(0)
+        for _ in range(4):
+            ds.sample(rng)
+        t = time.perf_counter()
+        for _ in range(n):
+            ds.sample(rng)
+        rows.append((fill, (time.perf_counter() - t) / n * 1e3))
+    torch.set_num_threads(threads)
+    print(f"\ndata worker, crop {a.crop}, {n} samples each, one thread")
+    print("| input fill | ms / sample | vs zeros |\n|---|---|---|")
+    for fill, ms in rows:
+        print(f"| {fill} | {ms:.1f} | {ms / rows[0][1]:.2f}x |")
+    return {f"sample ms {f}": ms for f, ms in rows}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=os.path.join(ROOT, "data", "photos"))
@@ -99,7 +124,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
     if a.fill_only:
-        print(json.dumps(fill_table(a, a.device)))
+        print(json.dumps({**fill_table(a, a.device), **sample_table(a)}))
         return 0
     ds = data.PhotoCrops(os.path.join(a.data, "train"), crop=a.crop, box_prob=0.2)
     it = data.batches(ds, a.batch)

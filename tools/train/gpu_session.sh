@@ -25,11 +25,12 @@
 # goes on from there. Session 14 measured it: the machine started and took the tree in
 # 36 s; train.py's start-up about 15 s; export and packing under 10 s.
 # Throughput (session 14, one H200, batch 32 at 256 px): a step with the guided input fill
-# computed in the training process took 0.36 s alone and 1.4 s with four runs sharing the
-# machine (310 steps in 7.5 minutes; its 16 cores were the limit, not the GPU, which was
-# busy 94 ms of a step). The fill is now made in the data workers (data.PhotoCrops
-# input_fill, about 10 ms a sample on one core), which cut the operators a step dispatches
-# from 69k to about 13k (bench/train_step.py), so two runs with six workers each.
+# computed in the training process took 0.36 s alone (the GPU busy for 94 ms of it, the
+# rest launching kernels: a throwaway torch.profiler run) and 1.4 s with four runs sharing
+# the machine (310 steps in 7.5 minutes). The fill is now made in the data workers
+# (data.PhotoCrops input_fill; 11.6 ms a sample on one core), which cut the operators a
+# step dispatches from 25,785 to 2,552 (bench/train_step.py --fill-only, batch 32 on the
+# CPU), so two runs with six workers each.
 # Recipes (change with GI14_ARGS for the default model, GI_TRAIN_ARGS for the comparison):
 #   default-gan-texture8  continues models/default.gguf, with its stage 2's output block
 #                restarted (graft.py --restart-stage2-output: in the default model that
@@ -41,8 +42,8 @@
 #                (--guide-shift 0.5: the guide target), an anti-aliased discriminator that
 #                sees no colour (--d-blur --d-gray), batch 32 at the paper's 256x256, the
 #                holes pre-filled as the default model now runs (--input-fill ring_warp:
-#                about 19 ms a sample on one core here, against 10 for guided_pushpull,
-#                so six workers make about 10 batches a second on this VM's cores); the
+#                20.7 ms a sample on one core of the development VM, against 11.6 for
+#                guided_pushpull: six workers make about 9 batches of 32 a second); the
 #                texture penalty (--texture-weight 30: the hole's detail per window,
 #                direction and band held to the photo's; CPU run 25) and the lattice
 #                penalty on 4 and 8 px blocks (--lattice-weight 100 --lattice-periods 4 8:
