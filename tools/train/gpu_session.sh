@@ -126,10 +126,11 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             "$root/tools/train/compare_gated_partial.sh" "$data" "$session/compare" "$minutes" \
             "$dev" || echo "gpu_session: the comparison failed (its logs are packed)" >&2
     fi
+    failed=0
     for p in "$p1" "$p2"; do
-        wait "$p" || echo "gpu_session: a default-gan run failed (its log is packed)" >&2
+        wait "$p" || { failed=1; echo "gpu_session: a default-gan run failed (its log is packed)" >&2; }
     done
-    [ -n "${OUT:-}" ] || exit 0
+    [ -n "${OUT:-}" ] || exit "$failed"
     cd "$session"
     # what comes back: models, logs, summaries, the last sample grid of each run (no .pt)
     find . \( \( -name '*.gguf' ! -name init.gguf \) -o -name 'log.tsv' -o -name 'summary.json' \
@@ -140,6 +141,7 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
     done
     tar -czf - -T files.txt | split -b 15m -d - "$OUT/session.tgz."
     ls -l "$OUT"
+    exit "$failed" # after packing: a failed run's log still comes back
     ;;
 unpack)
     at=${1:?"gpu_session: unpack FILES_AT (the run's files_at folder)"}
@@ -152,8 +154,10 @@ eval)
     [ ! -d "$session/compare" ] ||
         EVAL_ONLY=1 "$root/tools/train/compare_gated_partial.sh" "$photos" "$session/compare"
     # the default model's runs: the last export and every snapshot, against the current
-    # default, so that a step before the adversarial artefacts can be picked
-    for m in "$session"/default-gan*/snap-*.gguf "$session"/default-gan*/model.gguf; do
+    # default, so that a step before the adversarial artefacts can be picked; the trained
+    # weights (-raw) first: a restarted stage 2 shows there long before the average
+    for m in "$session"/default-gan*/*-raw.gguf "$session"/default-gan*/snap-*[0-9].gguf \
+        "$session"/default-gan*/model.gguf; do
         [ -f "$m" ] || continue
         run=$(basename "$(dirname "$m")")
         out="$session/eval-$run/$(basename "$m" .gguf)"
