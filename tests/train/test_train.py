@@ -265,6 +265,36 @@ def test_texture_mismatch_asks_for_the_photos_detail_in_its_directions():
     assert recipe.texture_mismatch(apart, t[0], t[2]).item() > 1e-3
 
 
+def test_texture_mismatch_in_opponent_colours_sees_colour_speckles():
+    rng, mask, plain, _ = _detail_scene()
+    luma = 0.1 + 0.3 * rng.standard_normal((64, 96, 1)).repeat(3, 2)  # grey texture
+    speckle = 0.1 + 0.3 * rng.standard_normal((64, 96, 3))  # each colour on its own
+
+    def mismatch(fill, truth, space):
+        t = _chw(fill, truth, mask[:, :, None])
+        return recipe.texture_mismatch(t[0] * t[2] + t[1] * (1 - t[2]), t[1], t[2],
+                                       space=space).item()
+
+    other_phase = np.roll(luma, 5, axis=1)
+    for space in ("rgb", "opponent"):
+        assert mismatch(plain, luma, space) > 0.03          # a smooth fill still costs
+        assert mismatch(other_phase, luma, space) < 0.1 * mismatch(plain, luma, space)
+    # R, G, B see the speckles as the photo's texture three times; opponent planes do not
+    assert mismatch(speckle, luma, "rgb") < 0.1 * mismatch(plain, luma, "rgb")
+    assert mismatch(speckle, luma, "opponent") > 0.5 * mismatch(plain, luma, "opponent")
+    with pytest.raises(ValueError):
+        mismatch(plain, luma, "lab")
+
+
+def test_texture_space_reaches_the_generator_loss():
+    g, d, opt_g, opt_d, batch, complete = _small_step_setup()
+    want = recipe.texture_mismatch(complete, batch[0], batch[1], space="opponent").item()
+    out = recipe.train_step(g, d, opt_g, opt_d, batch, recipe.LossConfig(
+        gan_start=5, texture_weight=3.0, texture_space="opponent"))
+    assert abs(out["texture"] - want) < 1e-6
+    assert abs(want - recipe.texture_mismatch(complete, batch[0], batch[1]).item()) > 1e-4
+
+
 def test_lattice_pattern_sees_a_grid_locked_to_4_px_blocks_not_texture():
     _, mask, plain, noise = _detail_scene()
     grid = plain.copy()

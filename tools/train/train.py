@@ -89,6 +89,10 @@ def parse_args(argv=None):
     p.add_argument("--texture-weight", type=float, default=0.0,
                    help="penalty on the hole's detail differing from the photo's, per window, "
                         "direction and band (recipe.texture_mismatch; 0: off, as the paper)")
+    p.add_argument("--texture-space", choices=("rgb", "opponent"), default="rgb",
+                   help="the planes whose detail --texture-weight compares: R, G, B, or luma "
+                        "and two colour differences, where colour speckles cost "
+                        "(recipe.to_opponent)")
     p.add_argument("--lattice-weight", type=float, default=0.0,
                    help="penalty on a pattern at the same place in every 4 x 4 block of the "
                         "hole beyond the photo's, per window (recipe.lattice_pattern: "

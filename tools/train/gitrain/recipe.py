@@ -55,6 +55,7 @@ class LossConfig:
     hole_weight: float = 0.0
     excess_weight: float = 0.0
     texture_weight: float = 0.0
+    texture_space: str = "rgb"
     coarse_l1_only: bool = False
     lattice_weight: float = 0.0
     lattice_periods: tuple = (4,)
@@ -151,7 +152,19 @@ def _oriented_detail(x, window):
     return F.avg_pool2d(d.abs(), window, window // 2)
 
 
-def texture_mismatch(fill, truth, mask, window=16):
+# Opponent colour planes (rows: luma, red-green, yellow-blue), each row of unit norm: in
+# them a photo's texture is mostly luma, and a speckle of independent colours shows as
+# chroma detail, which in R, G, B looks like the same texture three times.
+_OPPONENT = torch.tensor([[1, 1, 1], [1, -1, 0], [1, 1, -2]], dtype=torch.float32)
+_OPPONENT = _OPPONENT / _OPPONENT.norm(dim=1, keepdim=True)
+
+
+def to_opponent(x):
+    """B x 3 x H x W R, G, B to luma, red-green, yellow-blue (_OPPONENT)."""
+    return torch.einsum("pc,bchw->bphw", _OPPONENT.to(x), x)
+
+
+def texture_mismatch(fill, truth, mask, window=16, space="rgb"):
     """How far the hole's texture is from the photo's, window by window: the two-sided,
     oriented form of excess_detail (not in the paper).
 
@@ -163,7 +176,14 @@ def texture_mismatch(fill, truth, mask, window=16):
     smooth a textured hole; unlike excess_detail, a smooth fill of a textured window
     costs; and horizontal stripes in a window whose detail runs another way cost even
     when their amount is right. What the discriminator was meant to judge, and at
-    chance on the CPU runs did not. Images in [-1, 1]; 0 when the amounts match."""
+    chance on the CPU runs did not. Images in [-1, 1]; 0 when the amounts match.
+
+    space "opponent": the planes are luma and two colour differences (to_opponent) rather
+    than R, G, B, so speckles of colour cost where the photo's detail is luma alone."""
+    if space == "opponent":
+        fill, truth = to_opponent(fill), to_opponent(truth)
+    elif space != "rgb":
+        raise ValueError(f"texture_mismatch: space {space!r}, not rgb or opponent")
     share = F.avg_pool2d(mask, window, window // 2)
     diff = (_oriented_detail(fill, window) - _oriented_detail(truth, window)).abs()
     return (share * diff.mean(1, keepdim=True)).sum() / share.sum().clamp_min(1e-6)
@@ -247,7 +267,7 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
         g_loss = g_loss + cfg.excess_weight * excess
         out["excess"] = excess.detach()
     if cfg.texture_weight > 0:
-        texture = texture_mismatch(complete, image, mask)
+        texture = texture_mismatch(complete, image, mask, space=cfg.texture_space)
         g_loss = g_loss + cfg.texture_weight * texture
         out["texture"] = texture.detach()
     if cfg.lattice_weight > 0:
