@@ -1195,6 +1195,36 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
     assert np.all(img[-300:] == curves.COLOURS[1], axis=2).any()
 
 
+def test_eval_table_orders_snapshots_by_step_and_curves_draw_it(tmp_path):
+    import curves
+    import eval_table
+
+    def result(name, model, psnr, detail, cases=74):
+        ours = {"l1": 0.09, "psnr": psnr, "ssim": 0.5, "detail": detail, "colour_noise": 0.4,
+                "invented": 0.1}
+        telea = dict(ours, psnr=19.21, detail=0.35)
+        path = tmp_path / name
+        path.write_text(json.dumps({"meta": {"model": model, "cases": cases,
+                                             "mask_kind": "objects"},
+                                    "summary": {"ours": ours, "telea": telea}}))
+        return str(path)
+    paths = [result("b.json", "runs/x/snap-0001600-raw.gguf", 19.5, 0.4),
+             result("a.json", "runs/x/raw-859.gguf", 19.7, 0.16),
+             result("c.json", "runs/x/snap-0001200-raw.gguf", 19.6, 0.3)]
+    table = tmp_path / "t.tsv"
+    assert eval_table.main(paths + ["-o", str(table)]) == 0
+    got = curves.read_log(str(table))
+    assert got["val_psnr"] == ([859.0, 1200.0, 1600.0], [19.7, 19.6, 19.5])
+    assert got["val_detail"] == ([859.0, 1200.0, 1600.0], [0.16, 0.3, 0.4])
+    assert got["val_colour"][1] == [0.4, 0.4, 0.4]
+    assert "telea_psnr" in table.read_text().split("\n")[0]
+    # snapshots measured on different cases do not make one curve
+    odd = result("d.json", "runs/x/snap-0002000-raw.gguf", 19.4, 0.5, cases=21)
+    assert eval_table.main(paths + [odd, "-o", str(table)]) == 1
+    with pytest.raises(ValueError):
+        eval_table.step_of("runs/x/model.gguf")
+
+
 def test_compare_report_tables(tmp_path, capsys):
     import json as js
     import compare_report

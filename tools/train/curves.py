@@ -14,6 +14,7 @@ per log, under a legend strip, with OpenCV (no plotting library needed).
 --x minutes puts the log's minutes (wall-clock, or CPU time for runs trained with --clock cpu)
 on the x axis instead of steps: the fair axis for runs of different cost per step.
 Rows without a measure (logs written before it was added) are left out of its panel.
+A table of tools/eval/eval_table.py (held-out measures of training snapshots) draws as a log.
 """
 import argparse
 import csv
@@ -26,6 +27,8 @@ import numpy as np
 COLOURS = [(200, 80, 30), (30, 140, 230), (60, 170, 60), (180, 60, 180), (20, 20, 200)]
 MEASURES = [("val_psnr", "in-hole PSNR (dB)"), ("val_detail", "detail ratio"),
             ("val_colour", "colour noise ratio")]
+# the same measures' columns in tools/eval/eval_table.py's tables (held-out cases)
+HELD_OUT = {"val_psnr": "psnr", "val_detail": "detail", "val_colour": "colour_noise"}
 
 
 def read_log(path, run=None, x="step"):
@@ -37,8 +40,9 @@ def read_log(path, run=None, x="step"):
         rows = [r for r in rows if r.get("run") == str(run)]
     out = {}
     for k, _ in MEASURES:
-        keep = [r for r in rows if r.get(k) not in (None, "", "nan")]
-        out[k] = ([float(r[x]) for r in keep], [float(r[k]) for r in keep])
+        col = k if rows and k in rows[0] else HELD_OUT[k]
+        keep = [r for r in rows if r.get(col) not in (None, "", "nan")]
+        out[k] = ([float(r[x]) for r in keep], [float(r[col]) for r in keep])
     return out
 
 
