@@ -207,7 +207,8 @@ def _small_step_setup():
 
 @pytest.mark.parametrize("term, penalty", [("excess", "excess_detail"),
                                            ("texture", "texture_mismatch"),
-                                           ("lattice", "lattice_pattern")])
+                                           ("lattice", "lattice_pattern"),
+                                           ("periodic", "periodic_pattern")])
 def test_penalty_weight_adds_the_penalty_to_the_generator_loss(term, penalty):
     g, d, opt_g, opt_d, batch, complete = _small_step_setup()
     want = getattr(recipe, penalty)(complete, batch[0], batch[1]).item()
@@ -293,6 +294,48 @@ def test_texture_space_reaches_the_generator_loss():
         gan_start=5, texture_weight=3.0, texture_space="opponent"))
     assert abs(out["texture"] - want) < 1e-6
     assert abs(want - recipe.texture_mismatch(complete, batch[0], batch[1]).item()) > 1e-4
+
+
+def test_periodic_pattern_sees_waves_of_any_period_not_texture():
+    rng, mask, plain, noise = _detail_scene()
+    yy, xx = np.mgrid[0:64, 0:96]
+
+    def wave(period, slant=1.0, photo=plain):
+        return photo + 0.15 * np.sin(2 * np.pi * (xx + slant * yy) / period)[:, :, None]
+
+    def periodic(fill, truth, hole=mask):
+        t = _chw(fill, truth, hole[:, :, None])
+        return recipe.periodic_pattern(t[0] * t[2] + t[1] * (1 - t[2]), t[1], t[2]).item()
+
+    on = periodic(wave(8), plain)
+    assert on > 0.015
+    for period, slant in ((4, 0.0), (6, 1.0), (11, -0.5), (8, 3.0)):  # any period and slant
+        assert periodic(wave(period, slant), plain) > 0.8 * on
+    grid = plain.copy()                                # the lattice penalty's grid too
+    grid[::4, :] += 0.15
+    grid[:, ::4] += 0.15
+    assert periodic(grid, plain) > 0.4 * on
+    # detail of the same strength spread over many frequencies costs far less
+    amp = wave(8).std()
+    white = 0.1 + amp * rng.standard_normal((64, 96, 3))
+    grain = cv2.GaussianBlur(rng.standard_normal((64, 96)).astype(np.float32), (0, 0), 1.0)
+    grain = 0.1 + (amp / grain.std()) * grain[:, :, None].repeat(3, 2)
+    assert periodic(white, plain) < 0.25 * on and periodic(grain, plain) < 0.4 * on
+    # one-sided: a smooth fill costs nothing, nor does the photo's own wave in another phase
+    assert periodic(plain, wave(8)) == 0 and periodic(plain, plain) == 0
+    assert periodic(np.roll(wave(8), 3, axis=1), wave(8)) < 0.05 * on
+    assert periodic(np.roll(noise, 5, axis=1), noise) < 0.05 * on
+    # only windows with hole pixels count: a hole in columns 0-11 is in the windows at
+    # 0-31 alone, which the blur (12 px) lets see column 43 at most
+    edge = np.zeros_like(mask)
+    edge[16:48, :12] = 1
+    t = _chw(plain, plain, edge[:, :, None])
+    apart = t[0].clone()
+    far = torch.from_numpy(wave(8).astype(np.float32)).permute(2, 0, 1)[None]
+    apart[..., 44:] = far[..., 44:]
+    assert recipe.periodic_pattern(apart, t[0], t[2]).item() == 0
+    apart[..., 24:] = far[..., 24:]
+    assert recipe.periodic_pattern(apart, t[0], t[2]).item() > 0.1 * on
 
 
 def test_lattice_pattern_sees_a_grid_locked_to_4_px_blocks_not_texture():

@@ -97,6 +97,10 @@ def parse_args(argv=None):
                    help="penalty on a pattern at the same place in every 4 x 4 block of the "
                         "hole beyond the photo's, per window (recipe.lattice_pattern: "
                         "the stage-2 grid; 0: off, as the paper)")
+    p.add_argument("--periodic-weight", type=float, default=0.0,
+                   help="penalty on the hole's detail being a periodic pattern (waves, "
+                        "herringbones, grids of any period) beyond the photo's, per window "
+                        "(recipe.periodic_pattern; 0: off, as the paper)")
     p.add_argument("--lattice-periods", type=int, nargs="+", default=[4],
                    help="the block sizes the lattice penalty looks at, one term each "
                         "(window 4 blocks): 4 (stage 2's quarter resolution), 8 (its half)")
