@@ -20,12 +20,16 @@ and pays for any more. It is one-sided, so it does not pull texture towards the 
 texture_weight > 0 adds its two-sided, oriented form (not in the paper; texture_mismatch
 below): each window of the hole must have as much detail as the photo has there, in each
 direction and at two scales, so a smooth fill of a textured area costs as much as stripes
-in a plain one.
+in a plain one. texture_space "opponent" compares luma and two colour differences instead
+of R, G and B, so that colour speckles cost where the photo's texture is luma alone.
 lattice_weight > 0 adds a penalty on a pattern locked to the 4 px blocks of the network's
 quarter-resolution features (not in the paper; lattice_pattern below): the grid the CPU
 runs' stage 2 drew into plain areas once it came alive. lattice_periods (4,) by default;
 (4, 8) adds the same term on the 8 px blocks of stage 2's half-resolution features, where
 run 31's cross-hatch sat (one term per period, window 4 periods, summed).
+periodic_weight > 0 adds a penalty on detail concentrated at a few frequencies, of any
+period and slant (not in the paper; periodic_pattern below): the waves and herringbones
+with which stage 2 paid the texture penalty in CPU runs 37 and 38.
 coarse_l1_only keeps every stage-2 term (its L1, the GAN, the penalties) out of stage 1,
 which then learns from its own L1 alone (not in the paper, where the stage-2 losses
 reach stage 1 through stage 2's input). With residual stages that path is the identity,
