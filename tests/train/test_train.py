@@ -309,6 +309,13 @@ def test_periodic_pattern_sees_waves_of_any_period_not_texture():
 
     on = periodic(wave(8), plain)
     assert on > 0.015
+    # the eval's measure (0-255) is the penalty
+    from measures import periodic_detail
+    for fill, truth in ((wave(8), plain), (noise, plain), (wave(5, -1.0), noise)):
+        t = _chw(fill, truth, mask[:, :, None])
+        comp = (t[0] * t[2] + t[1] * (1 - t[2]))[0].permute(1, 2, 0).double().numpy()
+        want = periodic_detail((comp + 1) * 127.5, (truth + 1) * 127.5, mask > 0.5)
+        assert want > 0 and abs(periodic(fill, truth) * 127.5 - want) < 1e-3 * want
     for period, slant in ((4, 0.0), (6, 1.0), (11, -0.5), (8, 3.0)):  # any period and slant
         assert periodic(wave(period, slant), plain) > 0.8 * on
     grid = plain.copy()                                # the lattice penalty's grid too

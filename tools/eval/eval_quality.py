@@ -41,7 +41,7 @@ from gitrain import nets  # noqa: E402
 import torch  # noqa: E402
 import eval_strategy  # noqa: E402  (object-removal masks, ShiftMap)
 import gilib  # noqa: E402
-from measures import colour_noise_ratio, detail_ratio, invented_detail  # noqa: E402
+from measures import colour_noise_ratio, detail_ratio, invented_detail, periodic_detail  # noqa: E402
 
 
 def case_masks(kind, index, h, w, n=3):
@@ -81,7 +81,8 @@ def metrics(out, gt, hole):
     ssim = float(np.mean([ssim_map(o[:, :, c], g[:, :, c])[hole].mean() for c in range(3)]))
     return {"l1": l1, "l2": l2, "psnr": 10 * np.log10(1 / max(l2, 1e-12)), "ssim": ssim,
             "detail": detail_ratio(out, hole), "colour_noise": colour_noise_ratio(out, hole),
-            "invented": invented_detail(out, gt, hole)}
+            "invented": invented_detail(out, gt, hole),
+            "periodic": periodic_detail(out, gt, hole)}
 
 
 def opencv(rgb, mask, flag):
@@ -198,7 +199,7 @@ def main(argv=None):
     for k in names:
         summary[k] = {m: float(np.mean([c[k][m] for c in cases]))
                       for m in ("l1", "l2", "psnr", "ssim", "detail", "colour_noise",
-                                "invented")}
+                                "invented", "periodic")}
         summary[k]["wins_l1_vs_telea"] = int(sum(c[k]["l1"] < c["telea"]["l1"] for c in cases))
     meta = {"photos": len(files), "masks_per_photo": per_photo, "mask_kind": a.mask_kind, "cases": len(cases),
             "size": a.size, "mean_hole": float(np.mean([c["hole"] for c in cases])),
@@ -221,13 +222,14 @@ def main(argv=None):
              f"{a.size}, mean hole {100 * meta['mean_hole']:.1f}% of the image.", "",
              "| method | L1 (in hole) | L2 (in hole) | PSNR dB (in hole) | SSIM (in hole) "
              "| detail ratio | colour noise ratio | invented detail (0-255) "
-             "| cases with lower L1 than Telea |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| periodic detail (0-255) | cases with lower L1 than Telea |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for k in names:
         s = summary[k]
         lines.append(f"| {pretty[k]} | {s['l1']:.4f} | {s['l2']:.5f} | {s['psnr']:.2f} | "
                      f"{s['ssim']:.4f} | {s['detail']:.2f} | {s['colour_noise']:.2f} | "
-                     f"{s['invented']:.2f} | {s['wins_l1_vs_telea']}/{len(cases)} |")
+                     f"{s['invented']:.2f} | {s['periodic']:.2f} | "
+                     f"{s['wins_l1_vs_telea']}/{len(cases)} |")
     if guided:
         c = doc["guide"]
         lines += ["", f"guide.jpg ({c['photo']}, {c['hole'][2]} px hole across an outline at "

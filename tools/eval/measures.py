@@ -70,6 +70,41 @@ def invented_detail(out, gt, hole, window=16):
     return float((share * excess).sum() / max(share.sum(), 1e-12))
 
 
+def periodic_detail(out, gt, hole, window=32):
+    """Detail the fill puts in a periodic pattern (waves, herringbones, grids of any period
+    and slant) beyond the photo's: the artefact with which a network pays for "as much
+    detail as the photo" most cheaply, and which the detail ratio counts as detail.
+
+    For each window of `window` px at half-window steps and each of R, G, B (0-255): the
+    power spectrum p of the Hann-windowed high-pass x - GaussianBlur(x, sigma 3), scaled
+    to sum to the window's mean square; sqrt(sum(p^2) / sum(p)), an amplitude that is
+    about the whole detail's for a pure wave and a small share of it for broad texture; a
+    window's excess is relu(fill's - photo's), averaged over the planes and weighted by
+    the window's share of hole pixels. A smooth fill scores 0. The training penalty
+    recipe.periodic_pattern (train.py --periodic-weight) is this, in [-1, 1] units (its
+    test holds it to this one)."""
+    step = window // 2
+    han = np.hanning(window)
+    han = han[:, None] * han[None, :]
+
+    def tiles(a):  # H x W x C -> n x m x C x window x window
+        v = np.lib.stride_tricks.sliding_window_view(a, (window, window), axis=(0, 1))
+        return v[::step, ::step]
+
+    share = tiles(hole.astype(np.float64)[:, :, None])[:, :, 0].mean((-2, -1))
+    near = share > 0  # only these windows count: the others' spectra are not computed
+
+    def peak(img):
+        x = img[:, :, :3].astype(np.float64)
+        power = np.abs(np.fft.rfft2(tiles(x - cv2.GaussianBlur(x, (0, 0), 3))[near] * han)) ** 2
+        power /= (han ** 2).sum() * window ** 2
+        return np.sqrt((power ** 2).sum((-2, -1)) / np.maximum(power.sum((-2, -1)), 1e-12)
+                       + 1e-8 * 127.5 ** 2)
+
+    excess = np.maximum(peak(out) - peak(gt), 0).mean(1)
+    return float((share[near] * excess).sum() / max(share.sum(), 1e-12))
+
+
 def psnr(out, gt, hole):
     """PSNR in dB over the hole pixels, 0-255 scale."""
     d = out[:, :, :3].astype(np.float64)[hole] - gt[:, :, :3].astype(np.float64)[hole]
