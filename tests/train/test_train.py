@@ -208,7 +208,8 @@ def _small_step_setup():
 @pytest.mark.parametrize("term, penalty", [("excess", "excess_detail"),
                                            ("texture", "texture_mismatch"),
                                            ("lattice", "lattice_pattern"),
-                                           ("periodic", "periodic_pattern")])
+                                           ("periodic", "periodic_pattern"),
+                                           ("coherence", "coherence_gap")])
 def test_penalty_weight_adds_the_penalty_to_the_generator_loss(term, penalty):
     g, d, opt_g, opt_d, batch, complete = _small_step_setup()
     want = getattr(recipe, penalty)(complete, batch[0], batch[1]).item()
@@ -343,6 +344,33 @@ def test_periodic_pattern_sees_waves_of_any_period_not_texture():
     assert recipe.periodic_pattern(apart, t[0], t[2]).item() == 0
     apart[..., 24:] = far[..., 24:]
     assert recipe.periodic_pattern(apart, t[0], t[2]).item() > 0.1 * on
+
+
+def test_coherence_gap_asks_hole_patches_to_have_a_twin_in_the_known_part():
+    rng, mask, plain, _ = _detail_scene()
+    noise = cv2.GaussianBlur(np.tile(rng.standard_normal((16, 16, 3)), (3, 3, 1)), (0, 0), 1.0)
+    tile = noise[16:32, 16:32]                          # a 16 px tile, blurred as a photo
+    texture = np.tile(0.1 + 0.3 * (tile - tile.mean()) / tile.std(), (4, 6, 1))
+    yy, xx = np.mgrid[0:64, 0:96]
+    wave = texture.mean() + 0.3 * np.sin(2 * np.pi * (xx + yy) / 6)[:, :, None].repeat(3, 2)
+
+    def gap(fill, truth):
+        t = _chw(fill, truth, mask[:, :, None])
+        return recipe.coherence_gap(t[0] * t[2] + t[1] * (1 - t[2]), t[1], t[2]).item()
+
+    invented = gap(wave, texture)
+    assert invented > 0.05
+    assert gap(texture, texture) == 0 and gap(plain, plain) == 0
+    assert gap(np.roll(texture, 16, axis=1), texture) == 0     # copied from the surroundings
+    # moved by a few pixels: no twin pixel for pixel, but its spectra are near the photo's
+    for shift, axis in ((1, 1), (3, 1), (5, 0)):
+        assert gap(np.roll(texture, shift, axis=axis), texture) < 0.65 * invented
+    assert gap(np.full_like(texture, texture.mean()), texture) > 0.5 * invented  # smooth
+    # what the photo has only in the hole costs nothing when the fill has it too
+    unique = texture.copy()
+    unique[20:44, 30:66] = wave[20:44, 30:66]
+    assert gap(unique, unique) == 0 and gap(texture, unique) == 0
+    assert gap(wave, unique) < 0.5 * invented
 
 
 def test_lattice_pattern_sees_a_grid_locked_to_4_px_blocks_not_texture():

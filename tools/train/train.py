@@ -101,6 +101,9 @@ def parse_args(argv=None):
                    help="penalty on the hole's detail being a periodic pattern (waves, "
                         "herringbones, grids of any period) beyond the photo's, per window "
                         "(recipe.periodic_pattern; 0: off, as the paper)")
+    p.add_argument("--coherence-weight", type=float, default=0.0,
+                   help="penalty on hole patches with no look-alike in the photo's known part, "
+                        "beyond the photo's own (recipe.coherence_gap; 0: off, as the paper)")
     p.add_argument("--lattice-periods", type=int, nargs="+", default=[4],
                    help="the block sizes the lattice penalty looks at, one term each "
                         "(window 4 blocks): 4 (stage 2's quarter resolution), 8 (its half)")

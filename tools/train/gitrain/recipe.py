@@ -30,6 +30,10 @@ run 31's cross-hatch sat (one term per period, window 4 periods, summed).
 periodic_weight > 0 adds a penalty on detail concentrated at a few frequencies, of any
 period and slant (not in the paper; periodic_pattern below): the waves and herringbones
 with which stage 2 paid the texture penalty in CPU runs 37 and 38.
+coherence_weight > 0 adds a penalty on hole patches that look like no patch of the photo's
+known part, by amplitude spectrum, beyond the photo's own (not in the paper; coherence_gap
+below, after Wexler et al.'s space-time completion): invented patterns cost, texture like
+the surroundings' does not.
 coarse_l1_only keeps every stage-2 term (its L1, the GAN, the penalties) out of stage 1,
 which then learns from its own L1 alone (not in the paper, where the stage-2 losses
 reach stage 1 through stage 2's input). With residual stages that path is the identity,
@@ -64,6 +68,7 @@ class LossConfig:
     lattice_weight: float = 0.0
     lattice_periods: tuple = (4,)
     periodic_weight: float = 0.0
+    coherence_weight: float = 0.0
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
@@ -250,6 +255,52 @@ def periodic_pattern(fill, truth, mask, window=32):
     return (share[:, 0] * diff).sum() / share.sum().clamp_min(1e-6)
 
 
+def coherence_gap(fill, truth, mask, patch=16, stride=8):
+    """How much less each hole patch of the fill looks like some patch of the photo's known
+    part than the photo's own patch there does (not in the paper; the coherence of Wexler,
+    Shechtman and Irani's space-time completion, made one-sided and shift-tolerant).
+
+    Per image: the patches (`patch` px, `stride` apart) that touch the hole, and those of
+    the known part that do not. A patch is compared by its amplitude spectrum (each plane,
+    its mean removed, Hann-windowed), which a shift of the texture leaves nearly alone:
+    compared pixel by pixel, a copy of the surroundings moved by a pixel or two finds no
+    twin among patches a stride apart. For each hole patch, the root mean square
+    difference to its nearest known patch, for the fill and for the photo; the penalty is
+    by how much the fill's exceeds the photo's, weighted by the patch's share of hole
+    pixels. A pattern the network invents (the weave of CPU run 39) has no twin in the
+    photo and costs, and so does a smooth fill of a textured hole; texture like the
+    surroundings' does not; content the photo has only in the hole is free, as its own
+    patch has no twin either. The nearest patch is found without gradient. Images in
+    [-1, 1]."""
+    han = torch.hann_window(patch, periodic=False, dtype=fill.dtype, device=fill.device)
+    han = han[:, None] * han[None, :]
+    c = fill.shape[1]
+
+    def spectra(x, b, keep):  # the kept patches' amplitude spectra, N x D
+        p = F.unfold(x[b:b + 1], patch, stride=stride)[0].t()[keep].reshape(-1, c, patch, patch)
+        p = (p - p.mean((-2, -1), keepdim=True)) * han
+        return torch.fft.rfft2(p).abs().flatten(1) / patch
+
+    total, weight = fill.new_zeros(()), fill.new_zeros(())
+    for b in range(fill.shape[0]):
+        cover = F.unfold(mask[b:b + 1], patch, stride=stride)[0]              # patch^2 x L
+        share = cover.mean(0)
+        hole, known = share > 0, cover.amax(0) == 0
+        if not hole.any() or not known.any():
+            continue
+        ctx = spectra(truth, b, known)
+
+        def gap(q):
+            with torch.no_grad():
+                nearest = torch.cdist(q.detach(), ctx).argmin(1)
+            return ((q - ctx[nearest]).square().mean(1) + 1e-8).sqrt()
+        with torch.no_grad():
+            own = gap(spectra(truth, b, hole))
+        total = total + (share[hole] * F.relu(gap(spectra(fill, b, hole)) - own)).sum()
+        weight = weight + share[hole].sum()
+    return total / weight.clamp_min(1e-6)
+
+
 def _d_input(x, mask, guide):
     return torch.cat([x, mask] + ([guide] if guide is not None else []), dim=1)
 
@@ -314,6 +365,10 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
         periodic = periodic_pattern(complete, image, mask)
         g_loss = g_loss + cfg.periodic_weight * periodic
         out["periodic"] = periodic.detach()
+    if cfg.coherence_weight > 0:
+        coherence = coherence_gap(complete, image, mask)
+        g_loss = g_loss + cfg.coherence_weight * coherence
+        out["coherence"] = coherence.detach()
     if use_gan:
         g_gan = -d(_d_input(complete, mask, guide)).mean()
         g_loss = g_loss + cfg.gan_weight * g_gan
