@@ -157,6 +157,18 @@ MUTANTS = [
       "double fade = 1.0 - (double)d / WARP_REACH;",
       "double fade = 1.0 - (double)d / (2 * WARP_REACH);", FILL,
       "ring warp's shift fades over twice the reach"),
+    # --- training penalties (tools/train/gitrain/recipe.py; the train suite)
+    M("t-periodic-twosided", "tools/train/gitrain/recipe.py",
+      "diff = F.relu(peak(fill) - peak(truth)).mean(1)",
+      "diff = (peak(fill) - peak(truth)).abs().mean(1)", ["train"],
+      "periodic penalty also asks for the photo's own waves", ci=True),
+    M("t-coherence-own", "tools/train/gitrain/recipe.py",
+      "total = total + (share[hole] * F.relu(gap(spectra(fill, b, hole)) - own)).sum()",
+      "total = total + (share[hole] * gap(spectra(fill, b, hole))).sum()", ["train"],
+      "coherence penalty charges content the photo has only in the hole"),
+    M("t-texture-rgb", "tools/train/gitrain/recipe.py",
+      "fill, truth = to_opponent(fill), to_opponent(truth)", "pass", ["train"],
+      "opponent texture space compares R, G, B"),
     # --- runner and compositing
     M("r-threshold", "lib/runner/runner.h",
       "#define GI_HOLE_THRESHOLD 127 ", "#define GI_HOLE_THRESHOLD 126 ", RUN,
