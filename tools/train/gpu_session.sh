@@ -1,7 +1,7 @@
 #!/bin/sh
 # Everything a GPU session (the device tool: one GPU and 16 cores, 15 minutes of device time,
 # at most 10 per command, 64 MiB of working tree out, 8 files of 16 MiB back) should train:
-# two variants of the default model's adversarial run (models/README.md, "GPU runs"), side
+# two variants of the default model's texture run (models/README.md, "GPU runs"), side
 # by side on the GPU, and with COMPARE=1 also the four gated-vs-partial runs
 # (docs/GATED_VS_PARTIAL.md, tools/train/compare_gated_partial.sh), which then share it.
 #
@@ -55,9 +55,16 @@
 #                evaluation picks a snapshot by the detail and colour noise ratios, PSNR
 #                against Telea's, and eyes. Without the penalties (the paper's objective)
 #                the CPU runs' stage 2 drew a 4 px grid (runs 29 to 31)
-#   default-gan-outline  the same with half of the guided samples drawn-outline scenes
-#                (--guide-outline 0.5: the guide target; CPU run 30 at batch 8 and 128 px
-#                did not learn it)
+#   default-texture  the same start and data without the discriminator, as CPU run 42:
+#                the texture penalty in opponent colours (--texture-weight 150
+#                --texture-space opponent: R, G, B let colour speckles pass as texture), the
+#                periodic penalty (--periodic-weight 1000: the texture penalty alone is paid
+#                with waves and herringbones, CPU run 38) and the coherence penalty
+#                (--coherence-weight 500: hole patches should look like some patch of the
+#                photo, which the fine weave CPU run 39 still drew does not), with the lattice
+#                penalty as above. On the CPU it was the cleanest fill with a live stage 2
+#                (models/README.md, "CPU runs 37 to 42"). It replaced default-gan-outline,
+#                the drawn-outline scenes for the guide, which the ring-warp pre-fill now meets
 #   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -100,7 +107,7 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
     mkdir -p "$session"
     "$py" "$root/tools/train/graft.py" "$root/models/default.gguf" --restart-stage2-output \
         -o "$session/init.gguf"
-    default_gan() { # NAME EXTRA-ARGS...
+    default_run() { # NAME EXTRA-ARGS...
         name=$1
         shift
         # --foreground: the signal goes to train.py alone, not to its data workers, which
@@ -116,10 +123,11 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
             --device "$dev" --no-progress --export "$session/$name/model.gguf" "$@" \
             ${GI14_ARGS:-} >>"$session/$name.log" 2>&1
     }
-    default_gan default-gan-texture8 --texture-weight 30 --lattice-weight 100 \
+    default_run default-gan-texture8 --texture-weight 30 --lattice-weight 100 \
         --lattice-periods 4 8 & p1=$!
-    default_gan default-gan-outline --texture-weight 30 --lattice-weight 100 \
-        --lattice-periods 4 8 --guide-outline 0.5 & p2=$!
+    default_run default-texture --gan-weight 0 --texture-weight 150 --texture-space opponent \
+        --periodic-weight 1000 --coherence-weight 500 --lattice-weight 100 \
+        --lattice-periods 4 8 & p2=$!
     if [ "${COMPARE:-0}" = 1 ]; then
         PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
             GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
@@ -128,14 +136,14 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
     fi
     failed=0
     for p in "$p1" "$p2"; do
-        wait "$p" || { failed=1; echo "gpu_session: a default-gan run failed (its log is packed)" >&2; }
+        wait "$p" || { failed=1; echo "gpu_session: a default-* run failed (its log is packed)" >&2; }
     done
     [ -n "${OUT:-}" ] || exit "$failed"
     cd "$session"
     # what comes back: models, logs, summaries, the last sample grid of each run (no .pt)
     find . \( \( -name '*.gguf' ! -name init.gguf \) -o -name 'log.tsv' -o -name 'summary.json' \
         -o -name '*.log' -o -path './compare/logs/*' \) -type f >files.txt
-    for d in default-gan*/ compare/*/; do
+    for d in default-*/ compare/*/; do
         last=$(ls "$d"samples/*.jpg 2>/dev/null | tail -n 1)
         [ -z "$last" ] || echo "$last" >>files.txt
     done
@@ -156,8 +164,8 @@ eval)
     # the default model's runs: the last export and every snapshot, against the current
     # default, so that a step before the adversarial artefacts can be picked; the trained
     # weights (-raw) first: a restarted stage 2 shows there long before the average
-    for m in "$session"/default-gan*/*-raw.gguf "$session"/default-gan*/snap-*[0-9].gguf \
-        "$session"/default-gan*/model.gguf; do
+    for m in "$session"/default-*/*-raw.gguf "$session"/default-*/snap-*[0-9].gguf \
+        "$session"/default-*/model.gguf; do
         [ -f "$m" ] || continue
         run=$(basename "$(dirname "$m")")
         out="$session/eval-$run/$(basename "$m" .gguf)"
