@@ -348,27 +348,19 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
         hole = ((e1 + e2) * mask).sum() / area
         g_loss = g_loss + cfg.hole_weight * hole
         out["hole_l1"] = hole.detach()
-    if cfg.excess_weight > 0:
-        excess = excess_detail(complete, image, mask)
-        g_loss = g_loss + cfg.excess_weight * excess
-        out["excess"] = excess.detach()
-    if cfg.texture_weight > 0:
-        texture = texture_mismatch(complete, image, mask, space=cfg.texture_space)
-        g_loss = g_loss + cfg.texture_weight * texture
-        out["texture"] = texture.detach()
-    if cfg.lattice_weight > 0:
-        lattice = sum(lattice_pattern(complete, image, mask, p, 4 * p)
-                      for p in cfg.lattice_periods)
-        g_loss = g_loss + cfg.lattice_weight * lattice
-        out["lattice"] = lattice.detach()
-    if cfg.periodic_weight > 0:
-        periodic = periodic_pattern(complete, image, mask)
-        g_loss = g_loss + cfg.periodic_weight * periodic
-        out["periodic"] = periodic.detach()
-    if cfg.coherence_weight > 0:
-        coherence = coherence_gap(complete, image, mask)
-        g_loss = g_loss + cfg.coherence_weight * coherence
-        out["coherence"] = coherence.detach()
+    penalties = {  # name: the term; its weight is cfg.<name>_weight (0: off)
+        "excess": lambda: excess_detail(complete, image, mask),
+        "texture": lambda: texture_mismatch(complete, image, mask, space=cfg.texture_space),
+        "lattice": lambda: sum(lattice_pattern(complete, image, mask, p, 4 * p)
+                               for p in cfg.lattice_periods),
+        "periodic": lambda: periodic_pattern(complete, image, mask),
+        "coherence": lambda: coherence_gap(complete, image, mask)}
+    for name, term in penalties.items():
+        weight = getattr(cfg, name + "_weight")
+        if weight > 0:
+            value = term()
+            g_loss = g_loss + weight * value
+            out[name] = value.detach()
     if use_gan:
         g_gan = -d(_d_input(complete, mask, guide)).mean()
         g_loss = g_loss + cfg.gan_weight * g_gan
