@@ -77,8 +77,8 @@ def periodic_detail(out, gt, hole, window=32):
 
     For each window of `window` px at half-window steps and each of R, G, B (0-255): the
     power spectrum p of the Hann-windowed high-pass x - GaussianBlur(x, sigma 3), scaled
-    to sum to the window's mean square; sqrt(sum(p^2) / sum(p)), an amplitude that is
-    about the whole detail's for a pure wave and a small share of it for broad texture; a
+    by the window's energy; sqrt(sum(p^2) / sum(p)), an amplitude that is about a third of
+    a pure wave's root mean square and a far smaller share of broad texture's; a
     window's excess is relu(fill's - photo's), averaged over the planes and weighted by
     the window's share of hole pixels. A smooth fill scores 0. The training penalty
     recipe.periodic_pattern (train.py --periodic-weight) is this, in [-1, 1] units (its

@@ -233,9 +233,11 @@ def periodic_pattern(fill, truth, mask, window=32):
     a wave of the right slant pays it most cheaply: CPU runs 37 and 38 drew diagonal
     ripples and herringbones. A photo's texture spreads its energy over many frequencies,
     a wave puts it in a few. For each window of `window` px (half-window steps) and each
-    plane, the power spectrum p of the Hann-windowed high-pass x - G(3), scaled so that it
-    sums to the window's mean square; its peak power sum(p^2) / sum(p) is about the whole
-    mean square for a pure wave, and a small share of it for broad texture or noise. The
+    plane, the power spectrum p of the Hann-windowed high-pass x - G(3), scaled by the
+    window's energy (rfft2: one of each mirrored pair of frequencies); its peak power
+    sum(p^2) / sum(p) is an eighth of the mean square for a pure wave (the window spreads
+    its one peak over 3 x 3 frequencies) and a far smaller share for broad texture or
+    noise (white noise of the same strength: under a quarter of the wave's root). The
     penalty is by how much the square root (an amplitude) of the fill's exceeds the
     photo's (one-sided: the photo's own fences and bricks are free), weighted by the
     window's share of hole pixels. Any period and slant, unlike lattice_pattern, which
