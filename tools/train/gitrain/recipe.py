@@ -225,6 +225,12 @@ def lattice_pattern(fill, truth, mask, period=4, window=16):
     return (share[:, 0] * diff).sum() / share.sum().clamp_min(1e-6)
 
 
+def _hann2(n, like):
+    """An n x n Hann window (no wrap-around: periodic=False), of `like`'s dtype and device."""
+    han = torch.hann_window(n, periodic=False, dtype=like.dtype, device=like.device)
+    return han[:, None] * han[None, :]
+
+
 def periodic_pattern(fill, truth, mask, window=32):
     """How much more of the hole's detail is a periodic pattern than the photo's (not in
     the paper).
@@ -243,8 +249,7 @@ def periodic_pattern(fill, truth, mask, window=32):
     window's share of hole pixels. Any period and slant, unlike lattice_pattern, which
     sees only patterns locked to stage 2's 4 px blocks. Images in [-1, 1]."""
     step = window // 2
-    han = torch.hann_window(window, periodic=False, dtype=fill.dtype, device=fill.device)
-    han = han[:, None] * han[None, :]
+    han = _hann2(window, fill)
 
     def peak(x):
         hp = x - _gaussian_blur(x, 3.0, 12)
@@ -274,14 +279,17 @@ def coherence_gap(fill, truth, mask, patch=16, stride=8):
     surroundings' does not; content the photo has only in the hole is free, as its own
     patch has no twin either. The nearest patch is found without gradient. Images in
     [-1, 1]."""
-    han = torch.hann_window(patch, periodic=False, dtype=fill.dtype, device=fill.device)
-    han = han[:, None] * han[None, :]
-    c = fill.shape[1]
+    han, c = _hann2(patch, fill), fill.shape[1]
 
     def spectra(x, b, keep):  # the kept patches' amplitude spectra, N x D
         p = F.unfold(x[b:b + 1], patch, stride=stride)[0].t()[keep].reshape(-1, c, patch, patch)
         p = (p - p.mean((-2, -1), keepdim=True)) * han
         return torch.fft.rfft2(p).abs().flatten(1) / patch
+
+    def gap(q, ctx):  # each row of q: RMS difference to its nearest row of ctx
+        with torch.no_grad():
+            nearest = torch.cdist(q.detach(), ctx).argmin(1)
+        return ((q - ctx[nearest]).square().mean(1) + 1e-8).sqrt()
 
     total, weight = fill.new_zeros(()), fill.new_zeros(())
     for b in range(fill.shape[0]):
@@ -291,14 +299,9 @@ def coherence_gap(fill, truth, mask, patch=16, stride=8):
         if not hole.any() or not known.any():
             continue
         ctx = spectra(truth, b, known)
-
-        def gap(q):
-            with torch.no_grad():
-                nearest = torch.cdist(q.detach(), ctx).argmin(1)
-            return ((q - ctx[nearest]).square().mean(1) + 1e-8).sqrt()
         with torch.no_grad():
-            own = gap(spectra(truth, b, hole))
-        total = total + (share[hole] * F.relu(gap(spectra(fill, b, hole)) - own)).sum()
+            own = gap(spectra(truth, b, hole), ctx)
+        total = total + (share[hole] * F.relu(gap(spectra(fill, b, hole), ctx) - own)).sum()
         weight = weight + share[hole].sum()
     return total / weight.clamp_min(1e-6)
 
