@@ -595,6 +595,65 @@ def test_photo_crops(tmp_path):
     assert set(torch.unique(e).tolist()) <= {0.0, 1.0}
 
 
+def _twins(image, mask, grow=2):
+    """Top-left corners of the places in image (uint8 HxWx3) that hold exactly the hole's
+    bounding box grown by grow px, the hole's own place included."""
+    ys, xs = np.nonzero(mask > 0.5)
+    y0, x0 = max(ys.min() - grow, 0), max(xs.min() - grow, 0)
+    y1, x1 = ys.max() + grow + 1, xs.max() + grow + 1
+    block = image[y0:y1, x0:x1]
+    bh, bw = block.shape[:2]
+    found = []
+    for y, x in zip(*np.nonzero((image == block[0, 0]).all(2))):
+        if y + bh <= image.shape[0] and x + bw <= image.shape[1] and \
+                np.array_equal(image[y:y + bh, x:x + bw], block):
+            found.append((int(y - y0), int(x - x0)))
+    return found, (bh, bw)
+
+
+def test_copy_scene_gives_the_hole_and_its_ring_an_exact_twin_in_the_crop():
+    patch = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    shapes = set()
+    for k in range(16):
+        image, mask = data.copy_scene(patch, np.random.default_rng(k))
+        hole = mask > 0.5
+        ys, xs = np.nonzero(hole)
+        assert ys.max() - ys.min() < 96 and xs.max() - xs.min() < 96
+        shapes.add(bool(hole.sum() == (ys.ptp() + 1) * (xs.ptp() + 1)))  # box or strokes
+        offsets, (bh, bw) = _twins(image, mask)
+        twin = [o for o in offsets if o != (0, 0)]
+        assert (0, 0) in offsets and len(twin) == 1     # noise: the copy is the only twin
+        dy, dx = twin[0]
+        assert abs(dy) >= bh or abs(dx) >= bw            # apart from the hole
+        # only the pasted block changed: the hole, its 8-20 px ring, at most 96 + 40 px
+        cy, cx = np.nonzero((image != patch).any(2))
+        assert cy.min() <= ys.min() - 8 and cy.max() >= ys.max() + 8
+        assert cx.min() <= xs.min() - 8 and cx.max() >= xs.max() + 8
+        assert cy.ptp() < 136 and cx.ptp() < 136
+    assert shapes == {True, False}
+    assert data.copy_scene(patch[:60, :60], np.random.default_rng(0)) is None  # no room
+
+
+def test_photo_crops_copy_share_makes_copy_scenes(tmp_path):
+    noise = np.random.default_rng(1).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "n.png"), noise)
+    base = dict(crop=256, scale=(1.0, 1.0), guide_keep=1.0, guide_shift=1.0, shift_px=8,
+                seed=0)
+    copied = 0
+    for share in (0.0, 1.0):
+        ds = data.PhotoCrops(str(tmp_path), copy_share=share, **base)
+        for k in range(8):
+            img, m, e, _ = ds.sample(np.random.default_rng(k))
+            rgb = np.rint((img.numpy().transpose(1, 2, 0) + 1) * 127.5).astype(np.uint8)
+            twin = [o for o in _twins(rgb, m[0].numpy())[0] if o != (0, 0)]
+            copied += share == 1.0 and len(twin) == 1
+            assert share == 1.0 or not twin
+            # the guide is the scene's own edges
+            assert torch.equal(e[0], torch.from_numpy((data.edge_map(rgb) > 0)
+                                                      .astype(np.float32)))
+    assert copied == 8
+
+
 def test_displace_hole_moves_only_the_hole_content():
     # vertical stripes 8 px wide: a displacement of 4 px to the right inverts them
     c, m = 32, 6

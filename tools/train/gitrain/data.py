@@ -113,6 +113,46 @@ def outline_scene(a, b, mask, rng, shift_px, taper):
     return np.ascontiguousarray(image), (cross * 255).astype(np.uint8)
 
 
+def copy_scene(patch, rng, *, size=(32, 96), ring=(8, 20), feather=6, box_prob=0.5,
+               tries=20):
+    """A training sample whose hole has an exact twin elsewhere in the crop: a block (the
+    hole, ring px of known pixels around it) is overwritten by another block of the same
+    crop. L1 on natural photos pays the mean of the likely fills, a smudge; here it pays
+    only the copy, so the sample teaches contextual attention to find the twin by the ring
+    and to carry its texture over unblurred. The pasted block's outer feather px blend into
+    the crop, so a hard seam around the hole does not signal "copy mode". patch: c x c
+    uint8 RGB. Returns (image, mask) with mask float32, 1 = hole (a box or brush strokes
+    inside the block, 32-96 px), or None when no two blocks fit apart."""
+    c = patch.shape[0]
+    for _ in range(tries):
+        ih, iw = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
+        r = int(rng.integers(ring[0], ring[1] + 1))
+        bh, bw = ih + 2 * r, iw + 2 * r
+        if bh > c or bw > c:
+            continue
+        by, sy = (int(v) for v in rng.integers(0, c - bh + 1, 2))
+        bx, sx = (int(v) for v in rng.integers(0, c - bw + 1, 2))
+        if abs(by - sy) >= bh or abs(bx - sx) >= bw:
+            break
+    else:
+        return None
+    if rng.random() < box_prob:
+        inner = np.ones((ih, iw), np.float32)
+    else:
+        inner = masks.brush_stroke_mask(ih, iw, rng, min_width=8, max_width=max(9, min(ih, iw) // 3),
+                                        max_strokes=2)
+    mask = np.zeros((c, c), np.float32)
+    mask[by + r:by + r + ih, bx + r:bx + r + iw] = inner
+    y, x = np.mgrid[0:bh, 0:bw]
+    border = np.minimum(np.minimum(y, bh - 1 - y), np.minimum(x, bw - 1 - x))
+    alpha = np.clip((border + 1) / feather, 0, 1)[:, :, None]
+    image = patch.copy()
+    block = patch[by:by + bh, bx:bx + bw].astype(np.float32)
+    twin = patch[sy:sy + bh, sx:sx + bw].astype(np.float32)
+    image[by:by + bh, bx:bx + bw] = np.rint(alpha * twin + (1 - alpha) * block).astype(np.uint8)
+    return image, mask
+
+
 class PhotoCrops(torch.utils.data.IterableDataset):
     """Endless random training samples from a folder of photos (held in memory).
 
@@ -123,19 +163,21 @@ class PhotoCrops(torch.utils.data.IterableDataset):
     them) or 2-16 px. guide_outline: the share of the guided samples that are instead two
     photos' patches joined along an outline moved in the hole, with that line alone as the
     guide (outline_scene; up to shift_px px, the same tapers); it is drawn first.
+    copy_share: the share of all samples that are copy scenes (copy_scene: the hole and its
+    ring repeat another part of the crop) instead; drawn before the guide's displacements.
     input_fill other than "zeros" (the generator's, with guide: whether it has a guide
     channel): a fifth tensor, the network input's filled rgb (3, c, c)
     (nets.fill_rgb), made here in the data workers rather than in the training step."""
 
     def __init__(self, folder, *, crop=128, scale=(0.35, 0.9), guide_keep=0.5, box_prob=1.0,
                  min_width=12, max_width=40, guide_shift=0.0, shift_px=24, guide_outline=0.0,
-                 input_fill="zeros", guide=True, seed=0):
+                 copy_share=0.0, input_fill="zeros", guide=True, seed=0):
         super().__init__()
         self.images = [load_rgb(p) for p in list_images(folder)]
         self.crop, self.scale, self.guide_keep = crop, scale, guide_keep
         self.guide_shift, self.margin = guide_shift, (shift_px if guide_shift > 0 else 0)
         self.guide_outline, self.shift_px = guide_outline, shift_px
-        self.box_prob = box_prob
+        self.box_prob, self.copy_share = box_prob, copy_share
         self.input_fill, self.guide = input_fill, guide
         self.stroke = dict(min_width=min_width, max_width=max_width)
         self.seed = seed
@@ -149,6 +191,7 @@ class PhotoCrops(torch.utils.data.IterableDataset):
                    min_width=a["min_width"], max_width=a["max_width"],
                    guide_shift=a.get("guide_shift", 0.0), shift_px=a.get("shift_px", 24),
                    guide_outline=a.get("guide_outline", 0.0),
+                   copy_share=a.get("copy_share", 0.0),
                    input_fill=a.get("input_fill", "zeros") if a.get("family") != "pconv_unet"
                    else "zeros", guide=bool(a.get("guide", 1)), seed=seed)
 
@@ -178,14 +221,19 @@ class PhotoCrops(torch.utils.data.IterableDataset):
         patch = np.ascontiguousarray(big[m:m + c, m:m + c])
         mask = masks.training_mask(c, c, rng, box_prob=self.box_prob, **self.stroke)
         keep = np.float32(rng.random() < self.guide_keep)
+        copied = (copy_scene(patch, rng)
+                  if self.copy_share and rng.random() < self.copy_share else None)
+        if copied is not None:
+            patch, mask = copied
         edge = (edge_map(patch) > 0).astype(np.float32)
-        if self.guide_outline and keep and rng.random() < self.guide_outline:
+        # a copy scene teaches the twin, not a moved outline
+        if copied is None and self.guide_outline and keep and rng.random() < self.guide_outline:
             t = rng.uniform(2, 16) if rng.random() < 0.5 else 0.0
             scene, line = outline_scene(patch, self.patch(rng, c), mask, rng, self.shift_px, t)
             line = (line > 0).astype(np.float32)
             if (line * mask).sum() >= MIN_SHIFT_EDGE:  # else the line left the hole
                 patch, edge = scene, line
-        elif m and keep and rng.random() < self.guide_shift:
+        elif copied is None and m and keep and rng.random() < self.guide_shift:
             r, a = rng.uniform(3, m), rng.uniform(0, 2 * np.pi)
             t = rng.uniform(2, 16) if rng.random() < 0.5 else 0.0
             moved, source = displace_hole(big, mask, m, round(r * np.cos(a)),
