@@ -1600,3 +1600,33 @@ def test_probe_guide_scores_following_the_moved_content(tmp_path):
     zeros = probe_guide.probe(Echo(), cases)[1]
     for fill in ("guided_pushpull", "ring_warp"):   # --prefill reaches the network's input
         assert probe_guide.probe(Echo(), cases, prefill=fill)[1] != zeros
+
+
+def test_probe_copy_scores_fills_against_the_twin(tmp_path):
+    import probe_copy
+    noise = np.random.default_rng(3).integers(0, 256, (480, 520, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "n.png"), cv2.GaussianBlur(noise, (0, 0), 1.0))
+    scene, mask = probe_copy.copy_cases(str(tmp_path), per_photo=2)
+    assert scene.shape == (2, 3, 256, 256) and mask.shape == (2, 1, 256, 256)
+    for s, m in zip(recipe.to_u8(scene), mask[:, 0].numpy()):
+        assert len(_twins(s, m)[0]) == 2     # the hole's place and its twin
+
+    class Copier(torch.nn.Module):
+        """Fills each hole with the truth: what finding the twin gives."""
+        guide_channels, input_fill = 0, "zeros"
+
+        def forward(self, x_in, m, coarse_l1_only=False):
+            return scene[:len(m)], scene[:len(m)]
+
+    class Grey(Copier):
+        """Fills with mid grey: no detail, the error of the truth's distance from 0."""
+        def forward(self, x_in, m, coarse_l1_only=False):
+            return torch.zeros_like(x_in[:, :3]), torch.zeros_like(x_in[:, :3])
+    psnr, fill, twin = probe_copy.probe(Copier(), (scene, mask))
+    assert psnr > 100 and fill == pytest.approx(twin) and twin > 0.3
+    psnr, fill, _ = probe_copy.probe(Grey(), (scene, mask))
+    grey = recipe.to_u8(torch.zeros_like(scene)).astype(float)
+    truth = recipe.to_u8(scene).astype(float)
+    hole = mask[:, 0].numpy() > 0.5
+    expect = 10 * np.log10(255 ** 2 / ((truth - grey)[hole] ** 2).mean())
+    assert psnr == pytest.approx(expect, abs=0.05) and fill < 0.05
