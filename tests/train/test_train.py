@@ -360,6 +360,13 @@ def test_coherence_gap_asks_hole_patches_to_have_a_twin_in_the_known_part():
 
     invented = gap(wave, texture)
     assert invented > 0.05
+    # the eval's measure (numpy, 0-255) is the penalty
+    from measures import incoherence
+    for fill in (wave, np.roll(texture, 3, axis=1), np.full_like(texture, texture.mean())):
+        t = _chw(fill, texture, mask[:, :, None])
+        comp = (t[0] * t[2] + t[1] * (1 - t[2]))[0].permute(1, 2, 0).numpy()
+        want = incoherence((comp + 1) * 127.5, (texture + 1) * 127.5, mask > 0.5)
+        assert want > 0 and abs(gap(fill, texture) * 127.5 - want) < 1e-3 * want
     assert gap(texture, texture) == 0 and gap(plain, plain) == 0
     assert gap(np.roll(texture, 16, axis=1), texture) == 0     # copied from the surroundings
     # moved by a few pixels: no twin pixel for pixel, but its spectra are near the photo's

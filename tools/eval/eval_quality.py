@@ -41,7 +41,8 @@ from gitrain import nets  # noqa: E402
 import torch  # noqa: E402
 import eval_strategy  # noqa: E402  (object-removal masks, ShiftMap)
 import gilib  # noqa: E402
-from measures import colour_noise_ratio, detail_ratio, invented_detail, periodic_detail  # noqa: E402
+from measures import (CoherenceContext, colour_noise_ratio, detail_ratio,  # noqa: E402
+                      incoherence, invented_detail, periodic_detail)
 
 
 def case_masks(kind, index, h, w, n=3):
@@ -73,7 +74,7 @@ def ssim_map(a, b):
         ((mu_a ** 2 + mu_b ** 2 + c1) * (va + vb + c2))
 
 
-def metrics(out, gt, hole):
+def metrics(out, gt, hole, coherence=None):
     o = out[:, :, :3].astype(np.float64) / 255
     g = gt[:, :, :3].astype(np.float64) / 255
     d = (o - g)[hole]
@@ -82,7 +83,8 @@ def metrics(out, gt, hole):
     return {"l1": l1, "l2": l2, "psnr": 10 * np.log10(1 / max(l2, 1e-12)), "ssim": ssim,
             "detail": detail_ratio(out, hole), "colour_noise": colour_noise_ratio(out, hole),
             "invented": invented_detail(out, gt, hole),
-            "periodic": periodic_detail(out, gt, hole)}
+            "periodic": periodic_detail(out, gt, hole),
+            "incoherence": incoherence(out, gt, hole, coherence)}
 
 
 def opencv(rgb, mask, flag):
@@ -179,9 +181,10 @@ def main(argv=None):
                     guided = False
             case = {"photo": os.path.basename(path), "mask": j,
                     "hole": float(hole.mean())}
+            coherence = CoherenceContext(gt, hole)  # the photo's part, for every fill
             for k, out in res.items():
                 assert np.array_equal(out[~hole], gt[~hole]), k
-                case[k] = metrics(out, gt, hole)
+                case[k] = metrics(out, gt, hole, coherence)
             cases.append(case)
             print(f"{case['photo']} mask {j} hole {case['hole']:.3f} " +
                   " ".join(f"{k} {case[k]['psnr']:.2f}dB" for k in names), flush=True)
@@ -199,7 +202,7 @@ def main(argv=None):
     for k in names:
         summary[k] = {m: float(np.mean([c[k][m] for c in cases]))
                       for m in ("l1", "l2", "psnr", "ssim", "detail", "colour_noise",
-                                "invented", "periodic")}
+                                "invented", "periodic", "incoherence")}
         summary[k]["wins_l1_vs_telea"] = int(sum(c[k]["l1"] < c["telea"]["l1"] for c in cases))
     meta = {"photos": len(files), "masks_per_photo": per_photo, "mask_kind": a.mask_kind, "cases": len(cases),
             "size": a.size, "mean_hole": float(np.mean([c["hole"] for c in cases])),
@@ -222,13 +225,13 @@ def main(argv=None):
              f"{a.size}, mean hole {100 * meta['mean_hole']:.1f}% of the image.", "",
              "| method | L1 (in hole) | L2 (in hole) | PSNR dB (in hole) | SSIM (in hole) "
              "| detail ratio | colour noise ratio | invented detail (0-255) "
-             "| periodic detail (0-255) | cases with lower L1 than Telea |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| periodic detail (0-255) | incoherence (0-255) | cases with lower L1 than Telea |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for k in names:
         s = summary[k]
         lines.append(f"| {pretty[k]} | {s['l1']:.4f} | {s['l2']:.5f} | {s['psnr']:.2f} | "
                      f"{s['ssim']:.4f} | {s['detail']:.2f} | {s['colour_noise']:.2f} | "
-                     f"{s['invented']:.2f} | {s['periodic']:.2f} | "
+                     f"{s['invented']:.2f} | {s['periodic']:.2f} | {s['incoherence']:.2f} | "
                      f"{s['wins_l1_vs_telea']}/{len(cases)} |")
     if guided:
         c = doc["guide"]

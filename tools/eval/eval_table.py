@@ -7,7 +7,7 @@ held-out measures (tools/train/curves.py draws them from this table).
 
 The step is the last number in the evaluated model's file name (snap-0001200-raw.gguf,
 raw-859.gguf); the columns are the network's unguided measures (eval_quality's "ours" row:
-psnr, detail, colour_noise, invented, periodic, l1, ssim) and OpenCV Telea's on the same cases
+psnr, detail, colour_noise, invented, periodic, incoherence, l1, ssim) and OpenCV Telea's on the same cases
 (telea_psnr, telea_detail), rows in order of step.
 """
 import argparse
@@ -16,7 +16,8 @@ import os
 import re
 import sys
 
-COLUMNS = ("l1", "psnr", "ssim", "detail", "colour_noise", "invented", "periodic")
+COLUMNS = ("l1", "psnr", "ssim", "detail", "colour_noise", "invented", "periodic",
+           "incoherence")
 
 
 def step_of(model):
@@ -32,7 +33,8 @@ def row(path):
         r = json.load(f)
     ours, telea = r["summary"]["ours"], r["summary"]["telea"]
     out = {"step": step_of(r["meta"]["model"])}
-    out.update({k: ours.get(k, float("nan")) for k in COLUMNS})  # periodic: since session 15
+    # periodic: since session 15, incoherence since session 16
+    out.update({k: ours.get(k, float("nan")) for k in COLUMNS})
     out.update({"telea_psnr": telea["psnr"], "telea_detail": telea["detail"],
                 "cases": r["meta"]["cases"], "mask_kind": r["meta"]["mask_kind"]})
     return out

@@ -105,6 +105,60 @@ def periodic_detail(out, gt, hole, window=32):
     return float((share[near] * excess).sum() / max(share.sum(), 1e-12))
 
 
+class CoherenceContext:
+    """What incoherence needs of the photo alone (its patches' signatures), computed once
+    per case when several fills of it are measured."""
+
+    def __init__(self, gt, hole, patch=16, stride=8):
+        han = np.hanning(patch).astype(np.float32)
+        self.han, self.patch, self.stride = han[:, None] * han[None, :], patch, stride
+        share = self.tiles(hole.astype(np.float32)[:, :, None])[:, :, 0]
+        self.share, known = share.mean((-2, -1)), share.max((-2, -1)) == 0
+        self.near = self.share > 0
+        self.empty = not self.near.any() or not known.any()
+        if not self.empty:
+            self.ctx = self.spectra(gt, known)
+            self.ctx_sq = (self.ctx ** 2).sum(1)
+            self.own = self.gap(self.spectra(gt, self.near))
+
+    def tiles(self, a):  # H x W x C -> n x m x C x patch x patch, as F.unfold's patches
+        v = np.lib.stride_tricks.sliding_window_view(a, (self.patch, self.patch), axis=(0, 1))
+        return v[::self.stride, ::self.stride]
+
+    def spectra(self, img, keep):  # the kept patches' signatures, N x D
+        p = self.tiles(img[:, :, :3].astype(np.float32))[keep]
+        p = (p - p.mean((-2, -1), keepdims=True)) * self.han
+        return np.abs(np.fft.rfft2(p)).reshape(len(p), -1) / self.patch
+
+    def gap(self, q):  # each row of q: RMS difference to its nearest known patch's
+        nearest = ((q ** 2).sum(1)[:, None] + self.ctx_sq[None, :] - 2 * q @ self.ctx.T)\
+            .argmin(1)
+        return np.sqrt(((q - self.ctx[nearest]).astype(np.float64) ** 2).mean(1)
+                       + 1e-8 * 127.5 ** 2)
+
+
+def incoherence(out, gt, hole, context=None):
+    """How much less the fill's patches look like some patch of the photo's known part than
+    the photo's own patches there do: high for patterns the photo does not have (the weave
+    of short strokes of CPU run 39, which the periodic and invented measures miss) and for
+    a smooth fill of a textured hole; about 0 for texture like the surroundings', moved or
+    not. Not in the paper: Wexler, Shechtman and Irani's coherence, made one-sided.
+
+    Patches of 16 px at 8 px steps: those touching the hole, and the known ones (no hole
+    pixel). A patch's signature is the amplitude spectrum of each of R, G, B (0-255, its
+    mean removed, Hann-windowed), which a shift of the texture leaves nearly alone. For
+    each hole patch, the root mean square difference of the signature to its nearest known
+    patch's, for the fill and for the photo; the measure is by how much the fill's exceeds
+    the photo's, weighted by the patch's share of hole pixels. The training penalty
+    recipe.coherence_gap (train.py --coherence-weight) is this, in [-1, 1] units (its test
+    holds it to this one). context: CoherenceContext(gt, hole), to reuse."""
+    c = context or CoherenceContext(gt, hole)
+    if c.empty:
+        return float("nan")
+    excess = np.maximum(c.gap(c.spectra(out, c.near)) - c.own, 0)
+    return float((c.share[c.near] * excess).sum() / c.share[c.near].sum())
+
+
 def psnr(out, gt, hole):
     """PSNR in dB over the hole pixels, 0-255 scale."""
     d = out[:, :, :3].astype(np.float64)[hole] - gt[:, :, :3].astype(np.float64)[hole]
