@@ -632,6 +632,7 @@ def test_copy_scene_gives_the_hole_and_its_ring_an_exact_twin_in_the_crop():
         assert (0, 0) in offsets and len(twin) == 1     # noise: the copy is the only twin
         dy, dx = twin[0]
         assert abs(dy) >= bh or abs(dx) >= bw            # apart from the hole
+        assert dy % data.COPY_STEP == 0 and dx % data.COPY_STEP == 0  # on the attention's grid
         # only the pasted block changed: the hole, its 8-20 px ring, at most 96 + 40 px
         cy, cx = np.nonzero((image != patch).any(2))
         assert cy.min() <= ys.min() - 8 and cy.max() >= ys.max() + 8
