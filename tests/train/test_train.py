@@ -622,7 +622,7 @@ def test_copy_scene_gives_the_hole_and_its_ring_an_exact_twin_in_the_crop():
     patch = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
     shapes = set()
     for k in range(16):
-        image, mask = data.copy_scene(patch, np.random.default_rng(k))
+        image, mask, offset = data.copy_scene(patch, np.random.default_rng(k))
         hole = mask > 0.5
         ys, xs = np.nonzero(hole)
         assert ys.max() - ys.min() < 96 and xs.max() - xs.min() < 96
@@ -631,6 +631,7 @@ def test_copy_scene_gives_the_hole_and_its_ring_an_exact_twin_in_the_crop():
         twin = [o for o in offsets if o != (0, 0)]
         assert (0, 0) in offsets and len(twin) == 1     # noise: the copy is the only twin
         dy, dx = twin[0]
+        assert offset == (dy, dx)
         assert abs(dy) >= bh or abs(dx) >= bw            # apart from the hole
         assert dy % data.COPY_STEP == 0 and dx % data.COPY_STEP == 0  # on the attention's grid
         # only the pasted block changed: the hole, its 8-20 px ring, at most 96 + 40 px
@@ -1614,10 +1615,24 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
     import probe_copy
     noise = np.random.default_rng(3).integers(0, 256, (480, 520, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "n.png"), cv2.GaussianBlur(noise, (0, 0), 1.0))
-    scene, mask = probe_copy.copy_cases(str(tmp_path), per_photo=2)
+    scene, mask, offset = probe_copy.copy_cases(str(tmp_path), per_photo=2)
     assert scene.shape == (2, 3, 256, 256) and mask.shape == (2, 1, 256, 256)
-    for s, m in zip(recipe.to_u8(scene), mask[:, 0].numpy()):
-        assert len(_twins(s, m)[0]) == 2     # the hole's place and its twin
+    for s, m, o in zip(recipe.to_u8(scene), mask[:, 0].numpy(), offset.tolist()):
+        assert sorted(_twins(s, m)[0]) == sorted([(0, 0), tuple(o)])  # the hole and its twin
+    # attention weights that borrow each cell from its twin's cell, or from everywhere
+    side = 32
+    cells = torch.arange(side * side)
+    dy, dx = (offset // 8).T
+    copy = torch.zeros(2, side * side, side * side)
+    for k in range(2):
+        twin = ((cells // side + dy[k]).clamp(0, side - 1) * side
+                + (cells % side + dx[k]).clamp(0, side - 1))
+        copy[k, cells, twin] = 1
+    assert np.mean(probe_copy.twin_share(copy, mask, offset)) == 1
+    even = torch.full((2, side * side, side * side), 1 / side ** 2)
+    assert np.mean(probe_copy.twin_share(even, mask, offset)) == pytest.approx(9 / side ** 2)
+    shifted = copy.roll(3, dims=2)                  # 3 cells off: none within one cell
+    assert np.mean(probe_copy.twin_share(shifted, mask, offset)) == 0
 
     class Copier(torch.nn.Module):
         """Fills each hole with the truth: what finding the twin gives."""
@@ -1630,11 +1645,16 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
         """Fills with mid grey: no detail, the error of the truth's distance from 0."""
         def forward(self, x_in, m, coarse_l1_only=False):
             return torch.zeros_like(x_in[:, :3]), torch.zeros_like(x_in[:, :3])
-    psnr, fill, twin = probe_copy.probe(Copier(), (scene, mask))
+    psnr, fill, twin, share = probe_copy.probe(Copier(), (scene, mask, offset))
     assert psnr > 100 and fill == pytest.approx(twin) and twin > 0.3
-    psnr, fill, _ = probe_copy.probe(Grey(), (scene, mask))
+    assert np.isnan(share)                          # no attention in this fake
+    psnr, fill, _, _ = probe_copy.probe(Grey(), (scene, mask, offset))
     grey = recipe.to_u8(torch.zeros_like(scene)).astype(float)
     truth = recipe.to_u8(scene).astype(float)
     hole = mask[:, 0].numpy() > 0.5
     expect = 10 * np.log10(255 ** 2 / ((truth - grey)[hole] ** 2).mean())
     assert psnr == pytest.approx(expect, abs=0.05) and fill < 0.05
+    # a real generator: the probe sees its attention
+    g = nets.Generator(width=4, guide_channels=0)
+    share = probe_copy.probe(g.eval(), (scene, mask, offset))[3]
+    assert 0 <= share <= 1

@@ -124,8 +124,9 @@ def copy_scene(patch, rng, *, size=(32, 96), ring=(8, 20), feather=6, box_prob=0
     only the copy, so the sample teaches contextual attention to find the twin by the ring
     and to carry its texture over unblurred. The pasted block's outer feather px blend into
     the crop, so a hard seam around the hole does not signal "copy mode". patch: c x c
-    uint8 RGB. Returns (image, mask) with mask float32, 1 = hole (a box or brush strokes
-    inside the block, 32-96 px), or None when no two blocks fit apart. The twin lies a
+    uint8 RGB. Returns (image, mask, (dy, dx)) with mask float32, 1 = hole (a box or brush
+    strokes inside the block, 32-96 px) and (dy, dx) where the twin lies from the hole, or
+    None when no two blocks fit apart. The twin lies a
     multiple of step px away in each direction: the attention borrows patches of a grid of
     8 px cells, so only such a copy can it make exactly; at another offset the best it can
     make is a blend of two shifted copies, and L1 would again pay for blur (the default
@@ -159,7 +160,7 @@ def copy_scene(patch, rng, *, size=(32, 96), ring=(8, 20), feather=6, box_prob=0
     block = patch[by:by + bh, bx:bx + bw].astype(np.float32)
     twin = patch[sy:sy + bh, sx:sx + bw].astype(np.float32)
     image[by:by + bh, bx:bx + bw] = np.rint(alpha * twin + (1 - alpha) * block).astype(np.uint8)
-    return image, mask
+    return image, mask, (sy - by, sx - bx)
 
 
 class PhotoCrops(torch.utils.data.IterableDataset):
@@ -233,7 +234,7 @@ class PhotoCrops(torch.utils.data.IterableDataset):
         copied = (copy_scene(patch, rng)
                   if self.copy_share and rng.random() < self.copy_share else None)
         if copied is not None:
-            patch, mask = copied
+            patch, mask = copied[:2]
         edge = (edge_map(patch) > 0).astype(np.float32)
         # a copy scene teaches the twin, not a moved outline
         if copied is None and self.guide_outline and keep and rng.random() < self.guide_outline:
