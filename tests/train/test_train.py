@@ -1619,20 +1619,21 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
     assert scene.shape == (2, 3, 256, 256) and mask.shape == (2, 1, 256, 256)
     for s, m, o in zip(recipe.to_u8(scene), mask[:, 0].numpy(), offset.tolist()):
         assert sorted(_twins(s, m)[0]) == sorted([(0, 0), tuple(o)])  # the hole and its twin
-    # attention weights that borrow each cell from its twin's cell, or from everywhere
-    side = 32
-    cells = torch.arange(side * side)
-    dy, dx = (offset // 8).T
-    copy = torch.zeros(2, side * side, side * side)
-    for k in range(2):
-        twin = ((cells // side + dy[k]).clamp(0, side - 1) * side
-                + (cells % side + dx[k]).clamp(0, side - 1))
-        copy[k, cells, twin] = 1
+    # attention weights that borrow from everywhere, from the twin's cell (the oracle's), or
+    # from a cell 3 cells off
+    n = 32 * 32
+    even = torch.full((2, n, n), 1 / n)
+    assert np.mean(probe_copy.twin_share(even, mask, offset)) == pytest.approx(9 / n)
+    copy = probe_copy.oracle(even, mask, offset)
+    hole = nets.resize_nn(mask, 32, 32).reshape(2, n) > 0.5
+    assert torch.equal(copy[~hole], even[~hole])    # the known cells' rows stay
     assert np.mean(probe_copy.twin_share(copy, mask, offset)) == 1
-    even = torch.full((2, side * side, side * side), 1 / side ** 2)
-    assert np.mean(probe_copy.twin_share(even, mask, offset)) == pytest.approx(9 / side ** 2)
-    shifted = copy.roll(3, dims=2)                  # 3 cells off: none within one cell
-    assert np.mean(probe_copy.twin_share(shifted, mask, offset)) == 0
+    for k in range(2):                              # the one cell is the twin's, by hand
+        p = int(hole[k].nonzero()[0])
+        dy, dx = (int(v) // 8 for v in offset[k])
+        assert int(copy[k, p].argmax()) == (p // 32 + dy) * 32 + p % 32 + dx
+    shifted = copy.roll(3, dims=2)                  # 3 cells off: only the even rows' share
+    assert np.mean(probe_copy.twin_share(shifted, mask, offset)) < 0.05
 
     class Copier(torch.nn.Module):
         """Fills each hole with the truth: what finding the twin gives."""
@@ -1645,16 +1646,18 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
         """Fills with mid grey: no detail, the error of the truth's distance from 0."""
         def forward(self, x_in, m, coarse_l1_only=False):
             return torch.zeros_like(x_in[:, :3]), torch.zeros_like(x_in[:, :3])
-    psnr, fill, twin, share = probe_copy.probe(Copier(), (scene, mask, offset))
-    assert psnr > 100 and fill == pytest.approx(twin) and twin > 0.3
-    assert np.isnan(share)                          # no attention in this fake
-    psnr, fill, _, _ = probe_copy.probe(Grey(), (scene, mask, offset))
+    r = probe_copy.probe(Copier(), (scene, mask, offset))
+    assert r["psnr"] > 100 and r["twin_detail"] > 0.3
+    assert r["detail"] == pytest.approx(r["twin_detail"])
+    assert np.isnan(r["attention"])                 # no attention in this fake
+    r = probe_copy.probe(Grey(), (scene, mask, offset))
+    psnr, fill = r["psnr"], r["detail"]
     grey = recipe.to_u8(torch.zeros_like(scene)).astype(float)
     truth = recipe.to_u8(scene).astype(float)
     hole = mask[:, 0].numpy() > 0.5
     expect = 10 * np.log10(255 ** 2 / ((truth - grey)[hole] ** 2).mean())
     assert psnr == pytest.approx(expect, abs=0.05) and fill < 0.05
-    # a real generator: the probe sees its attention
-    g = nets.Generator(width=4, guide_channels=0)
-    share = probe_copy.probe(g.eval(), (scene, mask, offset))[3]
-    assert 0 <= share <= 1
+    # a real generator: the probe sees its attention, and the oracle's changes the fill
+    g = nets.Generator(width=4, guide_channels=0).eval()
+    r = probe_copy.probe(g, (scene, mask, offset))
+    assert 0 <= r["attention"] <= 1 and r["oracle_psnr"] != r["psnr"]

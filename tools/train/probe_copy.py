@@ -10,10 +10,12 @@ ring around it repeat another part of the crop exactly, a multiple of 8 px away)
 per model, without a guide: the in-hole PSNR of the fill against the twin, the fill's
 detail ratio (tools/eval/measures.detail_ratio) beside the twin's own, and the share of
 contextual attention's weight that the hole's cells put within one cell of their twin's
-(its grid has 8 px cells; spread evenly, about 0.01). A model that finds the twin and
-carries it over unblurred scores a high PSNR and the twin's detail; one that smooths the
-surroundings into the hole scores what it scores on ordinary holes. The attention share
-tells which half fails: finding the twin, or carrying it over.
+(its grid has 8 px cells; spread evenly, about 0.01), and the PSNR and detail of the fill
+with an oracle's attention, which borrows each hole cell from its twin's cell alone. A
+model that finds the twin and carries it over unblurred scores a high PSNR and the twin's
+detail; one that smooths the surroundings into the hole scores what it scores on ordinary
+holes. The attention share and the oracle's fill tell which half fails: finding the twin,
+or carrying it over (a decoder that ignores the attention fills alike with the oracle's).
 """
 import argparse
 import os
@@ -53,6 +55,30 @@ def copy_cases(folder, per_photo=3, seed=7):
     return torch.stack(scenes), torch.stack(ms), torch.tensor(offsets)
 
 
+def twin_cells(n, offset, cell=8):
+    """(B, n): the index of each cell's twin cell in the attention's square grid of n cells
+    (clamped to the grid; only the hole's cells' twins matter)."""
+    side = round(n ** 0.5)
+    cells = torch.arange(n)
+    dy, dx = (offset // cell).T
+    return ((cells // side + dy[:, None]).clamp(0, side - 1) * side
+            + (cells % side + dx[:, None]).clamp(0, side - 1))
+
+
+def oracle(weights, mask, offset):
+    """The weights with each hole cell's row borrowing from its twin's cell alone."""
+    b, n, _ = weights.shape
+    side = round(n ** 0.5)
+    hole = nets.resize_nn(mask, side, side).reshape(b, n) > 0.5
+    out = weights.clone()
+    twins = twin_cells(n, offset, mask.shape[-1] // side)
+    for k in range(b):
+        rows = hole[k].nonzero()[:, 0]
+        out[k, rows] = 0
+        out[k, rows, twins[k, rows]] = 1
+    return out
+
+
 def twin_share(weights, mask, offset):
     """Mean over the hole's cells (nets.contextual_attention's grid; weights: (B, n, n))
     of the weight within one cell of the twin's cell."""
@@ -72,27 +98,41 @@ def twin_share(weights, mask, offset):
 
 @torch.no_grad()
 def probe(g, cases, batch=8):
-    """(in-hole PSNR in dB over all cases' hole pixels, mean detail ratio of the fills,
-    mean detail ratio of the twins, mean attention share on the twin)."""
+    """{"psnr": in-hole PSNR in dB over all cases' hole pixels, "detail": mean detail ratio
+    of the fills, "twin_detail": of the twins, "attention": mean attention share on the
+    twin, "oracle_psnr", "oracle_detail": the fills' with the oracle's attention}."""
     scene, mask, offset = cases
-    outs, shares, orig = [], [], nets.contextual_attention
-    for i in range(0, len(scene), batch):
-        sl = slice(i, i + batch)
-        none = torch.zeros_like(mask[sl])
-        seen = []
-        nets.contextual_attention = lambda f, m, **kw: orig(f, m, weights=seen, **kw)
-        try:
-            outs.append(recipe.forward_g(g, scene[sl], mask[sl], none, none[:, :, :1, :1])[2])
-        finally:
-            nets.contextual_attention = orig
-        shares += twin_share(seen[0], mask[sl], offset[sl]) if seen else []
-    out = torch.cat(outs)
-    mse = float((((out - scene) * mask) ** 2).sum() / (mask.sum() * 3)) * 127.5 ** 2
-    holes = mask[:, 0].numpy() > 0.5
-    fills = [measures.detail_ratio(o, h) for o, h in zip(recipe.to_u8(out), holes)]
-    twins = [measures.detail_ratio(t, h) for t, h in zip(recipe.to_u8(scene), holes)]
-    return 10 * np.log10(255 ** 2 / max(mse, 1e-12)), float(np.nanmean(fills)), \
-        float(np.nanmean(twins)), float(np.mean(shares)) if shares else float("nan")
+    orig = nets.contextual_attention
+
+    def fill(with_oracle):
+        outs, shares = [], []
+        for i in range(0, len(scene), batch):
+            sl = slice(i, i + batch)
+
+            def look(a, sl=sl):
+                shares.extend(twin_share(a, mask[sl], offset[sl]))
+                return oracle(a, mask[sl], offset[sl]) if with_oracle else a
+            nets.contextual_attention = lambda f, m, **kw: orig(f, m, probe=look, **kw)
+            try:
+                none = torch.zeros_like(mask[sl])
+                outs.append(recipe.forward_g(g, scene[sl], mask[sl], none,
+                                             none[:, :, :1, :1])[2])
+            finally:
+                nets.contextual_attention = orig
+        return torch.cat(outs), shares
+
+    def measure(out):
+        mse = float((((out - scene) * mask) ** 2).sum() / (mask.sum() * 3)) * 127.5 ** 2
+        holes = mask[:, 0].numpy() > 0.5
+        detail = [measures.detail_ratio(o, h) for o, h in zip(recipe.to_u8(out), holes)]
+        return 10 * np.log10(255 ** 2 / max(mse, 1e-12)), float(np.nanmean(detail))
+
+    out, shares = fill(False)
+    r = dict(zip(("psnr", "detail"), measure(out)))
+    r["twin_detail"] = measure(scene)[1]
+    r["attention"] = float(np.mean(shares)) if shares else float("nan")
+    r["oracle_psnr"], r["oracle_detail"] = measure(fill(True)[0])
+    return r
 
 
 def main(argv=None):
@@ -106,11 +146,13 @@ def main(argv=None):
     cases = copy_cases(os.path.join(a.data, "val"))
     print(f"{len(cases[0])} copy scenes (hole and ring repeat another part of the crop); "
           "in-hole PSNR against the twin, detail ratio of the fill (the twin's), "
-          "attention on the twin")
+          "attention on the twin, the fill with an oracle's attention")
     for path in a.models:
-        psnr, fill, twin, share = probe(recipe.load_generator(path, a.raw), cases)
-        print(f"{path}: {psnr:.2f} dB, detail {fill:.2f} ({twin:.2f}), attention on the "
-              f"twin {share:.2f}")
+        r = probe(recipe.load_generator(path, a.raw), cases)
+        print(f"{path}: {r['psnr']:.2f} dB, detail {r['detail']:.2f} "
+              f"({r['twin_detail']:.2f}), attention on the twin {r['attention']:.2f}; "
+              f"with the oracle's attention {r['oracle_psnr']:.2f} dB, detail "
+              f"{r['oracle_detail']:.2f}")
     return 0
 
 

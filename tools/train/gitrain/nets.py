@@ -40,13 +40,14 @@ def _diag3(s):
     return s + F.pad(s[:, :-1, :-1], (1, 0, 1, 0)) + F.pad(s[:, 1:, 1:], (0, 1, 0, 1))
 
 
-def contextual_attention(f, mask_s, *, fuse=True, softmax_scale=10.0, weights=None):
+def contextual_attention(f, mask_s, *, fuse=True, softmax_scale=10.0, probe=None):
     """Contextual attention of the official graph (rate 2, f = b) for a batch.
 
     f: (B, C, h, w) with h, w even; mask_s: (B, 1, h, w) (or anything resize_nn maps to
     h/2 x w/2), 1 = hole. Equals deepfill_torch.contextual_attention image by image.
-    weights: a list to which the attention weights (B, n, n) are appended (a probe's view:
-    row p, cell p of the h/2 x w/2 grid, borrows from the cells of its columns).
+    probe: a probe's hook, called with the attention weights (B, n, n): row p, the cell p of
+    the h/2 x w/2 grid (row-major), borrows from the cells of its columns; the weights it
+    returns are used instead (probe_copy.py reads them, and replaces them by an oracle's).
     """
     b, c, h, w = f.shape
     hh, ww = h // 2, w // 2
@@ -67,8 +68,8 @@ def contextual_attention(f, mask_s, *, fuse=True, softmax_scale=10.0, weights=No
         s = _diag3(s)
         s = s.view(b, ww, hh, ww, hh).permute(0, 2, 1, 4, 3).reshape(b, n, n)
     a = torch.softmax(s * mm * softmax_scale, dim=2) * mm
-    if weights is not None:
-        weights.append(a.detach())
+    if probe is not None:
+        a = probe(a)
     cols = raw @ a.transpose(1, 2)
     return F.fold(cols, (h, w), 4, padding=1, stride=2) / 4
 
