@@ -1595,7 +1595,7 @@ def test_probe_guide_scores_following_the_moved_content(tmp_path):
         """Fills with the moved content where its guide is given, else with the unmoved."""
         guide_channels, input_fill = 1, "zeros"
 
-        def forward(self, x_in, m, coarse_l1_only=False):
+        def forward(self, x_in, m, coarse_l1_only=False, attention=None):
             given = x_in[:, 3:4].amax((2, 3), keepdim=True) > 0
             out = torch.where(given, moved[:len(m)], orig[:len(m)])
             return out, out
@@ -1603,7 +1603,7 @@ def test_probe_guide_scores_following_the_moved_content(tmp_path):
 
     class Echo(Follower):
         """Returns its input's colour planes: the pre-fill itself."""
-        def forward(self, x_in, m, coarse_l1_only=False):
+        def forward(self, x_in, m, coarse_l1_only=False, attention=None):
             return x_in[:, :3], x_in[:, :3]
     cases = (orig, moved, mask, edge)
     zeros = probe_guide.probe(Echo(), cases)[1]
@@ -1639,12 +1639,12 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
         """Fills each hole with the truth: what finding the twin gives."""
         guide_channels, input_fill = 0, "zeros"
 
-        def forward(self, x_in, m, coarse_l1_only=False):
+        def forward(self, x_in, m, coarse_l1_only=False, attention=None):
             return scene[:len(m)], scene[:len(m)]
 
     class Grey(Copier):
         """Fills with mid grey: no detail, the error of the truth's distance from 0."""
-        def forward(self, x_in, m, coarse_l1_only=False):
+        def forward(self, x_in, m, coarse_l1_only=False, attention=None):
             return torch.zeros_like(x_in[:, :3]), torch.zeros_like(x_in[:, :3])
     r = probe_copy.probe(Copier(), (scene, mask, offset))
     assert r["psnr"] > 100 and r["twin_detail"] > 0.3
@@ -1661,3 +1661,48 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
     g = nets.Generator(width=4, guide_channels=0).eval()
     r = probe_copy.probe(g, (scene, mask, offset))
     assert 0 <= r["attention"] <= 1 and r["oracle_psnr"] != r["psnr"]
+
+
+def test_attention_targets_point_hole_cells_at_their_twin():
+    patch = np.random.default_rng(4).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    hits = total = 0
+    for k in range(6):
+        scene, mask, (dy, dx) = data.copy_scene(patch, np.random.default_rng(k))
+        image = data.to_tensor(scene)[None]
+        m = torch.from_numpy(mask)[None, None]
+        target, rows = recipe.attention_targets(image, m)
+        assert target.shape == rows.shape == (1, 32 * 32)
+        m8 = nets.resize_nn(nets.resize_nn(m, 64, 64), 32, 32)
+        known = torch.nn.functional.unfold(m8, 3, padding=1).sum(1)[0] == 0
+        assert known[target[0]].all()                   # only cells the attention may borrow
+        cells = rows[0].nonzero()[:, 0]
+        twin = cells + (dy // 8) * 32 + dx // 8
+        hits += int((target[0, cells] == twin).sum())
+        total += len(cells)
+    assert total > 50 and hits >= 0.9 * total
+
+
+def test_attention_supervision_and_teacher_forcing_reach_the_step():
+    n = 16
+    target = torch.tensor([[3, 5, 7, 0]] * 2).repeat(1, 4)
+    rows = torch.zeros(2, n, dtype=torch.bool)
+    rows[:, :3] = True
+    even = torch.full((2, n, n), 1 / n)
+    forced = recipe.teacher_weights(even, target, rows)
+    assert torch.equal(forced[~rows], even[~rows])
+    assert torch.equal(forced[rows].argmax(1), target[rows]) and (forced[rows].sum(1) == 1).all()
+    assert recipe.attention_miss(even, target, rows).item() == pytest.approx(np.log(n), 1e-5)
+    assert recipe.attention_miss(forced, target, rows).item() < 1e-5
+    # in a training step: the term is the attention's miss, and a teacher changes the fill
+    g, d, opt_g, opt_d, batch, _ = _small_step_setup()
+    state = {k: v.clone() for k, v in g.state_dict().items()}
+    out = recipe.train_step(g, d, opt_g, opt_d, batch,
+                            recipe.LossConfig(gan_start=5, attention_weight=3.0))
+    assert 0 < out["attention"] <= -np.log(1e-6) + 1e-4      # the clamp bounds it
+    assert abs(out["g"] - (out["l1"] + 3.0 * out["attention"])) < 1e-5
+    l1 = {}
+    for share in (0.0, 1.0):
+        g.load_state_dict(state)
+        l1[share] = recipe.train_step(g, d, opt_g, opt_d, batch,
+                                      recipe.LossConfig(gan_start=5, teacher_share=share))["l1"]
+    assert l1[0.0] != l1[1.0]

@@ -102,8 +102,6 @@ def probe(g, cases, batch=8):
     of the fills, "twin_detail": of the twins, "attention": mean attention share on the
     twin, "oracle_psnr", "oracle_detail": the fills' with the oracle's attention}."""
     scene, mask, offset = cases
-    orig = nets.contextual_attention
-
     def fill(with_oracle):
         outs, shares = [], []
         for i in range(0, len(scene), batch):
@@ -112,13 +110,9 @@ def probe(g, cases, batch=8):
             def look(a, sl=sl):
                 shares.extend(twin_share(a, mask[sl], offset[sl]))
                 return oracle(a, mask[sl], offset[sl]) if with_oracle else a
-            nets.contextual_attention = lambda f, m, **kw: orig(f, m, probe=look, **kw)
-            try:
-                none = torch.zeros_like(mask[sl])
-                outs.append(recipe.forward_g(g, scene[sl], mask[sl], none,
-                                             none[:, :, :1, :1])[2])
-            finally:
-                nets.contextual_attention = orig
+            none = torch.zeros_like(mask[sl])
+            outs.append(recipe.forward_g(g, scene[sl], mask[sl], none, none[:, :, :1, :1],
+                                         attention=look)[2])
         return torch.cat(outs), shares
 
     def measure(out):

@@ -51,6 +51,14 @@ def parse_args(argv=None):
                    help="share of the guided samples that are two photos joined along an "
                         "outline moved in the hole, the guide being that line alone, as a "
                         "user draws it (gitrain/data.py outline_scene)")
+    p.add_argument("--attention-weight", type=float, default=0.0,
+                   help="weight of a cross-entropy asking each hole cell's contextual "
+                        "attention to borrow from the known cell whose photo window is "
+                        "nearest its own (recipe.attention_targets; 0: off, as the paper)")
+    p.add_argument("--teacher-share", type=float, default=0.0,
+                   help="share of the steps in which the hole cells borrow from those cells "
+                        "alone instead of the attention's choice (teacher forcing), so the "
+                        "layers after the attention learn to carry a source into the fill")
     p.add_argument("--copy-share", type=float, default=0.0,
                    help="share of the samples whose hole and a ring around it repeat another "
                         "part of the crop, so L1 pays only for copying it: teaches contextual "

@@ -40,14 +40,15 @@ def _diag3(s):
     return s + F.pad(s[:, :-1, :-1], (1, 0, 1, 0)) + F.pad(s[:, 1:, 1:], (0, 1, 0, 1))
 
 
-def contextual_attention(f, mask_s, *, fuse=True, softmax_scale=10.0, probe=None):
+def contextual_attention(f, mask_s, *, fuse=True, softmax_scale=10.0, hook=None):
     """Contextual attention of the official graph (rate 2, f = b) for a batch.
 
     f: (B, C, h, w) with h, w even; mask_s: (B, 1, h, w) (or anything resize_nn maps to
     h/2 x w/2), 1 = hole. Equals deepfill_torch.contextual_attention image by image.
-    probe: a probe's hook, called with the attention weights (B, n, n): row p, the cell p of
-    the h/2 x w/2 grid (row-major), borrows from the cells of its columns; the weights it
-    returns are used instead (probe_copy.py reads them, and replaces them by an oracle's).
+    hook: called with the attention weights (B, n, n): row p, the cell p of the h/2 x w/2
+    grid (row-major), borrows from the cells of its columns; the weights it returns are
+    used instead (probe_copy.py reads them and tries an oracle's; training supervises them
+    and forces a teacher's, recipe.attention_targets).
     """
     b, c, h, w = f.shape
     hh, ww = h // 2, w // 2
@@ -68,8 +69,8 @@ def contextual_attention(f, mask_s, *, fuse=True, softmax_scale=10.0, probe=None
         s = _diag3(s)
         s = s.view(b, ww, hh, ww, hh).permute(0, 2, 1, 4, 3).reshape(b, n, n)
     a = torch.softmax(s * mm * softmax_scale, dim=2) * mm
-    if probe is not None:
-        a = probe(a)
+    if hook is not None:
+        a = hook(a)
     cols = raw @ a.transpose(1, 2)
     return F.fold(cols, (h, w), 4, padding=1, stride=2) / 4
 
@@ -112,11 +113,12 @@ class Generator(nn.Module):
             x = gated_conv(x, conv.weight, conv.bias, self.specs[name])
         return x
 
-    def forward(self, x_in, mask, coarse_l1_only=False):
+    def forward(self, x_in, mask, coarse_l1_only=False, attention=None):
         """x_in: (B, 3 [+1] + 2, H, W) = [rgb with holes 0, (edge*mask), ones, mask];
         mask: (B, 1, H, W), 1 = hole; H, W multiples of 8. Returns (x_stage1, x_stage2).
         coarse_l1_only: stage 2 gets stage 1's result without its gradient, so only
-        stage 1's own loss trains stage 1 (the same values either way)."""
+        stage 1's own loss trains stage 1 (the same values either way). attention: a hook
+        for the attention weights (contextual_attention's)."""
         x = self._run(x_in, LAYER_NAMES[0:6])
         mask_s = resize_nn(mask, x.shape[2], x.shape[3])
         x_stage1 = self._run(x, LAYER_NAMES[6:17])
@@ -127,7 +129,8 @@ class Generator(nn.Module):
             xnow = xnow.detach()
         x_hallu = self._run(xnow, LAYER_NAMES[17:27])
         pm = self._run(xnow, LAYER_NAMES[27:33])
-        pm = contextual_attention(pm, mask_s, fuse=self.fuse, softmax_scale=self.softmax_scale)
+        pm = contextual_attention(pm, mask_s, fuse=self.fuse, softmax_scale=self.softmax_scale,
+                                  hook=attention)
         pm = self._run(pm, LAYER_NAMES[33:35])
         x_stage2 = self._run(torch.cat([x_hallu, pm], dim=1), LAYER_NAMES[35:42])
         if self.residual:

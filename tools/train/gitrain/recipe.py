@@ -34,6 +34,13 @@ coherence_weight > 0 adds a penalty on hole patches that look like no patch of t
 known part, by amplitude spectrum, beyond the photo's own (not in the paper; coherence_gap
 below, after Wexler et al.'s space-time completion): invented patterns cost, texture like
 the surroundings' does not.
+attention_weight > 0 supervises contextual attention (not in the paper;
+attention_targets below): each hole cell should borrow from the known cell whose
+16 px window of the photo is nearest to its own, the source from which a copy would
+fill it best (on a copy scene, its twin). teacher_share > 0 makes that share of the steps
+use those sources alone in place of the attention's weights (teacher forcing), so the
+layers after the attention learn to carry a found source into the fill: the default
+model's fill is the same whether its attention points at the twin or not (probe_copy.py).
 coarse_l1_only keeps every stage-2 term (its L1, the GAN, the penalties) out of stage 1,
 which then learns from its own L1 alone (not in the paper, where the stage-2 losses
 reach stage 1 through stage 2's input). With residual stages that path is the identity,
@@ -47,7 +54,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .nets import Discriminator, Generator, make_input
+from .nets import Discriminator, Generator, make_input, resize_nn
 
 _TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 for _p in (_TOOLS, os.path.join(_TOOLS, "eval")):  # gimodel; measures (the eval's measures)
@@ -69,6 +76,8 @@ class LossConfig:
     lattice_periods: tuple = (4,)
     periodic_weight: float = 0.0
     coherence_weight: float = 0.0
+    attention_weight: float = 0.0
+    teacher_share: float = 0.0
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
@@ -306,17 +315,52 @@ def coherence_gap(fill, truth, mask, patch=16, stride=8):
     return total / weight.clamp_min(1e-6)
 
 
+def attention_targets(image, mask, cell=8):
+    """For each cell of contextual attention's grid (cell px; row-major, as the rows of its
+    weights), the known cell whose window of the photo is nearest (L2) to its own: the
+    source a copy would best fill it from. A cell's window is the 16 px square its
+    features are borrowed with (the attention folds 4 x 4 patches of its quarter-
+    resolution features at stride 2: image rows 8q - 4 to 8q + 11 for cell q). Known cells
+    are those the attention may borrow from (no hole cell among their 3 x 3 neighbours,
+    after the generator's two nearest resizes of the mask). Returns (target: (B, n) long,
+    rows: (B, n) bool, the hole's cells, whose target is meant). Without gradient."""
+    b, _, h, w = image.shape
+    hh, ww = h // cell, w // cell
+    with torch.no_grad():
+        m8 = resize_nn(resize_nn(mask, h // 4, w // 4), hh, ww)
+        known = F.unfold(m8, 3, padding=1).sum(1) == 0                       # (B, n)
+        half = cell // 2
+        win = F.unfold(F.pad(image, (half, half, half, half), mode="replicate"), 2 * cell,
+                       stride=cell).transpose(1, 2)                          # (B, n, D)
+        d2 = torch.cdist(win, win).square()
+        d2 = d2.masked_fill(~known[:, None, :], float("inf"))
+        return d2.argmin(2), m8.flatten(1) > 0.5
+
+
+def teacher_weights(weights, target, rows):
+    """The attention weights with each of the `rows` borrowing from its target alone."""
+    forced = F.one_hot(target, weights.shape[2]).to(weights.dtype)
+    return torch.where(rows[:, :, None], forced, weights)
+
+
+def attention_miss(weights, target, rows):
+    """Mean over the hole's cells of -log(the weight on the target cell): the attention's
+    cross-entropy against the nearest source."""
+    picked = weights.gather(2, target[:, :, None])[:, :, 0]
+    return -(picked.clamp_min(1e-6).log() * rows).sum() / rows.sum().clamp_min(1)
+
+
 def _d_input(x, mask, guide):
     return torch.cat([x, mask] + ([guide] if guide is not None else []), dim=1)
 
 
-def forward_g(g, image, mask, edge, keep, coarse_l1_only=False, rgb=None):
+def forward_g(g, image, mask, edge, keep, coarse_l1_only=False, rgb=None, attention=None):
     """Returns (x1, x2, complete, guide fed to the network or None). rgb: the input's
     filled planes when the data workers made them (data.PhotoCrops input_fill), else
-    computed here."""
+    computed here. attention: a hook for contextual attention's weights (Generator)."""
     guide = edge * keep * mask if g.guide_channels else None
     x_in = make_input(image, mask, guide, g.input_fill, rgb)
-    x1, x2 = g(x_in, mask, coarse_l1_only)
+    x1, x2 = g(x_in, mask, coarse_l1_only, attention)
     complete = x2 * mask + image * (1 - mask)
     return x1, x2, complete, guide
 
@@ -330,9 +374,17 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
     overlap this one's kernels."""
     image, mask, edge, keep, *rgb = batch
     use_gan = cfg.gan_weight > 0 and step >= cfg.gan_start
+    hook, seen = None, []
+    if cfg.attention_weight > 0 or cfg.teacher_share > 0:
+        target, rows = attention_targets(image, mask)
+        teach = float(torch.rand(())) < cfg.teacher_share
+
+        def hook(a):
+            seen.append(a)
+            return teacher_weights(a, target, rows) if teach else a
     with torch.set_grad_enabled(train_g):
         x1, x2, complete, guide = forward_g(g, image, mask, edge, keep, cfg.coarse_l1_only,
-                                            *rgb)
+                                            *rgb, attention=hook)
     out = {}
     if use_gan:
         pos_neg = d(_d_input(torch.cat([image, complete.detach()]), mask.repeat(2, 1, 1, 1),
@@ -359,7 +411,8 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
         "lattice": lambda: sum(lattice_pattern(complete, image, mask, p, 4 * p)
                                for p in cfg.lattice_periods),
         "periodic": lambda: periodic_pattern(complete, image, mask),
-        "coherence": lambda: coherence_gap(complete, image, mask)}
+        "coherence": lambda: coherence_gap(complete, image, mask),
+        "attention": lambda: attention_miss(seen[0], target, rows)}
     for name, term in penalties.items():
         weight = getattr(cfg, name + "_weight")
         if weight > 0:
