@@ -17,7 +17,6 @@ detail; one that smooths the surroundings into the hole scores what it scores on
 holes. The attention share and the oracle's fill tell which half fails: finding the twin,
 or carrying it over (a decoder that ignores the attention fills alike with the oracle's).
 """
-import argparse
 import os
 import sys
 
@@ -130,11 +129,7 @@ def probe(g, cases, batch=8):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("models", nargs="+", help="GGUF model files or train.py checkpoints")
-    p.add_argument("--data", required=True, help="folder with val/")
-    p.add_argument("--raw", action="store_true",
-                   help="checkpoints: the trained weights, not the moving average")
+    p = recipe.probe_parser(__doc__)
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     cases = copy_cases(os.path.join(a.data, "val"))

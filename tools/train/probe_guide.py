@@ -22,7 +22,6 @@ ring_warp, ...) instead of the model's own, to compare pre-fills on the same wei
 (tools/eval/eval_quality.py guide_figure: lines drawn at the outline and 24 px to either
 side of it), filled here in torch rather than by the library, and its outline columns.
 """
-import argparse
 import os
 import sys
 
@@ -119,11 +118,7 @@ class TorchInpainter:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("models", nargs="+", help="GGUF model files or train.py checkpoints")
-    p.add_argument("--data", required=True, help="folder with val/")
-    p.add_argument("--raw", action="store_true",
-                   help="checkpoints: the trained weights, not the moving average")
+    p = recipe.probe_parser(__doc__)
     p.add_argument("--prefill", choices=("model",) + nets.INPUT_FILLS, default="model",
                    help="the guided passes' pre-fill: the model's own, or another")
     p.add_argument("--figure", metavar="OUT.jpg",

@@ -532,6 +532,18 @@ def load_generator(path, raw=False):
     return g.eval()
 
 
+def probe_parser(doc):
+    """The command line the probes share: model files or checkpoints (load_generator),
+    --data DATA (its val/), --raw (a checkpoint's trained weights)."""
+    import argparse
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("models", nargs="+", help="GGUF model files or train.py checkpoints")
+    p.add_argument("--data", required=True, help="folder with val/")
+    p.add_argument("--raw", action="store_true",
+                   help="checkpoints: the trained weights, not the moving average")
+    return p
+
+
 def export_gguf(g, path, *, dtype="f16", name, license, source_url="", extra=None,
                 working_size=None):
     """Write the generator as a libgatedinpaint model file (channel order rgb)."""
