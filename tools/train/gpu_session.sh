@@ -64,7 +64,15 @@
 #                photo, which the fine weave CPU run 39 still drew does not), with the lattice
 #                penalty as above. On the CPU it was the cleanest fill with a live stage 2
 #                (models/README.md, "CPU runs 37 to 42"). It replaced default-gan-outline,
-#                the drawn-outline scenes for the guide, which the ring-warp pre-fill now meets
+#                the drawn-outline scenes for the guide, which the ring-warp pre-fill now meets.
+#                Since session 16 it also learns to borrow texture rather than draw it: half
+#                the samples are copy scenes (--copy-share 0.5: the hole has an exact twin in
+#                the crop), half the steps force the attention onto each hole cell's nearest
+#                known source (--teacher-share 0.5), and a cross-entropy asks the attention
+#                to find it (--attention-weight 0.02). The default model's fill did not
+#                change when its attention was pointed at the twin; with the teacher the
+#                layers after it began to carry the source (CPU runs 46 and 47, "CPU runs
+#                43 to 47")
 #   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -127,7 +135,8 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
         --lattice-periods 4 8 & p1=$!
     default_run default-texture --gan-weight 0 --texture-weight 150 --texture-space opponent \
         --periodic-weight 1000 --coherence-weight 500 --lattice-weight 100 \
-        --lattice-periods 4 8 & p2=$!
+        --lattice-periods 4 8 --copy-share 0.5 --teacher-share 0.5 --attention-weight 0.02 \
+        & p2=$!
     if [ "${COMPARE:-0}" = 1 ]; then
         PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
             GI_TRAIN_ARGS="--batch 16 --workers 2 ${GI_TRAIN_ARGS:-}" \
