@@ -71,8 +71,8 @@
 #                known source (--teacher-share 0.5), and a cross-entropy asks the attention
 #                to find it (--attention-weight 0.02). The default model's fill did not
 #                change when its attention was pointed at the twin; with the teacher the
-#                layers after it began to carry the source (CPU runs 46 and 47, "CPU runs
-#                43 to 47")
+#                layers after it began to carry the source (CPU runs 46 to 48, "CPU runs
+#                43 to 48")
 #   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
