@@ -1625,7 +1625,7 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
     even = torch.full((2, n, n), 1 / n)
     assert np.mean(probe_copy.twin_share(even, mask, offset)) == pytest.approx(9 / n)
     copy = probe_copy.oracle(even, mask, offset)
-    hole = nets.resize_nn(mask, 32, 32).reshape(2, n) > 0.5
+    hole = recipe.attention_cells(mask)[0]
     assert torch.equal(copy[~hole], even[~hole])    # the known cells' rows stay
     assert np.mean(probe_copy.twin_share(copy, mask, offset)) == 1
     for k in range(2):                              # the one cell is the twin's, by hand

@@ -23,11 +23,12 @@ import sys
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.insert(0, os.path.join(_HERE, "..", "eval"))
-from gitrain import data, nets, recipe  # noqa: E402
+from gitrain import data, recipe  # noqa: E402
 import measures  # noqa: E402
 
 CROP = 256
@@ -65,34 +66,22 @@ def twin_cells(n, offset, cell=8):
 
 
 def oracle(weights, mask, offset):
-    """The weights with each hole cell's row borrowing from its twin's cell alone."""
-    b, n, _ = weights.shape
-    side = round(n ** 0.5)
-    hole = nets.resize_nn(mask, side, side).reshape(b, n) > 0.5
-    out = weights.clone()
-    twins = twin_cells(n, offset, mask.shape[-1] // side)
-    for k in range(b):
-        rows = hole[k].nonzero()[:, 0]
-        out[k, rows] = 0
-        out[k, rows, twins[k, rows]] = 1
-    return out
+    """The weights with each hole cell's row borrowing from its twin's cell alone (the
+    training's teacher, with the twins as its targets)."""
+    return recipe.teacher_weights(weights, twin_cells(weights.shape[1], offset),
+                                  recipe.attention_cells(mask)[0])
 
 
 def twin_share(weights, mask, offset):
-    """Mean over the hole's cells (nets.contextual_attention's grid; weights: (B, n, n))
-    of the weight within one cell of the twin's cell."""
+    """The weight within one cell of the twin's cell, for each of the hole's cells
+    (recipe.attention_cells; weights: (B, n, n) of a square grid), as a list."""
     b, n, _ = weights.shape
-    side = round(n ** 0.5)                       # square crops
-    cell = mask.shape[-1] // side
-    hole = nets.resize_nn(mask, side, side)[:, 0] > 0.5
-    shares = []
-    for k in range(b):
-        a = weights[k].view(side, side, side, side)
-        dy, dx = (int(v) // cell for v in offset[k])
-        for py, px in hole[k].nonzero().tolist():
-            ty, tx = py + dy, px + dx
-            shares.append(float(a[py, px, max(ty - 1, 0):ty + 2, max(tx - 1, 0):tx + 2].sum()))
-    return shares
+    side = round(n ** 0.5)
+    # each row's weights summed over 3 x 3 cells around every cell, read at its twin's
+    box = F.avg_pool2d(weights.reshape(b * n, 1, side, side), 3, 1, 1,
+                       count_include_pad=True).reshape(b, n, n) * 9
+    near = box.gather(2, twin_cells(n, offset)[:, :, None])[:, :, 0]
+    return near[recipe.attention_cells(mask)[0]].tolist()
 
 
 @torch.no_grad()
@@ -101,6 +90,7 @@ def probe(g, cases, batch=8):
     of the fills, "twin_detail": of the twins, "attention": mean attention share on the
     twin, "oracle_psnr", "oracle_detail": the fills' with the oracle's attention}."""
     scene, mask, offset = cases
+
     def fill(with_oracle):
         outs, shares = [], []
         for i in range(0, len(scene), batch):

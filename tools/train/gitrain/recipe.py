@@ -315,26 +315,32 @@ def coherence_gap(fill, truth, mask, patch=16, stride=8):
     return total / weight.clamp_min(1e-6)
 
 
+def attention_cells(mask, cell=8):
+    """The hole as contextual attention's grid (cell px) sees it, after the generator's two
+    nearest resizes of the mask (to its quarter-resolution features, then to the grid):
+    (hole, known), each (B, n) bool, row-major as the rows of the attention's weights;
+    known cells are those it may borrow from (no hole cell among their 3 x 3 neighbours)."""
+    h, w = mask.shape[-2:]
+    m = resize_nn(resize_nn(mask, h // 4, w // 4), h // cell, w // cell)
+    return m.flatten(1) > 0.5, F.unfold(m, 3, padding=1).sum(1) == 0
+
+
 def attention_targets(image, mask, cell=8):
     """For each cell of contextual attention's grid (cell px; row-major, as the rows of its
     weights), the known cell whose window of the photo is nearest (L2) to its own: the
     source a copy would best fill it from. A cell's window is the 16 px square its
     features are borrowed with (the attention folds 4 x 4 patches of its quarter-
-    resolution features at stride 2: image rows 8q - 4 to 8q + 11 for cell q). Known cells
-    are those the attention may borrow from (no hole cell among their 3 x 3 neighbours,
-    after the generator's two nearest resizes of the mask). Returns (target: (B, n) long,
-    rows: (B, n) bool, the hole's cells, whose target is meant). Without gradient."""
-    b, _, h, w = image.shape
-    hh, ww = h // cell, w // cell
+    resolution features at stride 2: image rows 8q - 4 to 8q + 11 for cell q), among the
+    known cells of attention_cells. Returns (target: (B, n) long, rows: (B, n) bool, the
+    hole's cells, whose target is meant). Without gradient."""
     with torch.no_grad():
-        m8 = resize_nn(resize_nn(mask, h // 4, w // 4), hh, ww)
-        known = F.unfold(m8, 3, padding=1).sum(1) == 0                       # (B, n)
+        rows, known = attention_cells(mask, cell)
         half = cell // 2
         win = F.unfold(F.pad(image, (half, half, half, half), mode="replicate"), 2 * cell,
                        stride=cell).transpose(1, 2)                          # (B, n, D)
         d2 = torch.cdist(win, win).square()
         d2 = d2.masked_fill(~known[:, None, :], float("inf"))
-        return d2.argmin(2), m8.flatten(1) > 0.5
+        return d2.argmin(2), rows
 
 
 def teacher_weights(weights, target, rows):
