@@ -139,10 +139,11 @@ class CoherenceContext:
 
 def incoherence(out, gt, hole, context=None):
     """How much less the fill's patches look like some patch of the photo's known part than
-    the photo's own patches there do: high for patterns the photo does not have (the weave
-    of short strokes of CPU run 39, which the periodic and invented measures miss) and for
-    a smooth fill of a textured hole; about 0 for texture like the surroundings', moved or
-    not. Not in the paper: Wexler, Shechtman and Irani's coherence, made one-sided.
+    the photo's own patches there do: it rises with patterns the photo does not have (on
+    10 object cases of five held-out photos, CPU run 39's weave scored 0.13, the default's
+    smooth fills 0.04, OpenCV Telea's streaks 0.16) and with a smooth fill of a textured
+    hole (tests/train: coherence_gap); about 0 for texture like the surroundings', moved
+    or not. Not in the paper: Wexler, Shechtman and Irani's coherence, made one-sided.
 
     Patches of 16 px at 8 px steps: those touching the hole, and the known ones (no hole
     pixel). A patch's signature is the amplitude spectrum of each of R, G, B (0-255, its

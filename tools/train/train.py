@@ -61,8 +61,8 @@ def parse_args(argv=None):
                         "layers after the attention learn to carry a source into the fill")
     p.add_argument("--copy-share", type=float, default=0.0,
                    help="share of the samples whose hole and a ring around it repeat another "
-                        "part of the crop, so L1 pays only for copying it: teaches contextual "
-                        "attention to carry texture over (gitrain/data.py copy_scene)")
+                        "part of the crop, so L1 pays only for copying it "
+                        "(gitrain/data.py copy_scene)")
     p.add_argument("--shift-px", type=int, default=24,
                    help="largest displacement for --guide-shift and --guide-outline (px at "
                         "the crop's scale)")

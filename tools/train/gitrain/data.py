@@ -121,17 +121,15 @@ def copy_scene(patch, rng, *, size=(32, 96), ring=(8, 20), feather=6, box_prob=0
     """A training sample whose hole has an exact twin elsewhere in the crop: a block (the
     hole, ring px of known pixels around it) is overwritten by another block of the same
     crop. L1 on natural photos pays the mean of the likely fills, a smudge; here it pays
-    only the copy, so the sample teaches contextual attention to find the twin by the ring
-    and to carry its texture over unblurred. The pasted block's outer feather px blend into
-    the crop, so a hard seam around the hole does not signal "copy mode". patch: c x c
-    uint8 RGB. Returns (image, mask, (dy, dx)) with mask float32, 1 = hole (a box or brush
-    strokes inside the block, 32-96 px) and (dy, dx) where the twin lies from the hole, or
-    None when no two blocks fit apart. The twin lies a
-    multiple of step px away in each direction: the attention borrows patches of a grid of
-    8 px cells, so only such a copy can it make exactly; at another offset the best it can
-    make is a blend of two shifted copies, and L1 would again pay for blur (the default
-    model's attention already puts 0.42 of its weight within one cell of the twin, yet
-    fills copy scenes as smoothly as photos: probe_copy.py)."""
+    only the copy, which contextual attention can find by the ring (the default model's
+    puts 0.34 of its weight within one cell of the twin: probe_copy.py). The pasted block's
+    outer feather px blend into the crop, so a hard seam around the hole does not signal
+    "copy mode". The twin lies a multiple of step px away in each direction: the attention
+    borrows patches of a grid of 8 px cells, so only such a copy can it make exactly; at
+    another offset its best is a blend of two shifted copies, and L1 would pay for blur
+    again. patch: c x c uint8 RGB. Returns (image, mask, (dy, dx)) with mask float32,
+    1 = hole (a box or brush strokes inside the block, 32-96 px) and (dy, dx) where the
+    twin lies from the hole, or None when no two blocks fit apart."""
     c = patch.shape[0]
     for _ in range(tries):
         ih, iw = (int(v) for v in rng.integers(size[0], size[1] + 1, 2))
@@ -149,8 +147,8 @@ def copy_scene(patch, rng, *, size=(32, 96), ring=(8, 20), feather=6, box_prob=0
     if rng.random() < box_prob:
         inner = np.ones((ih, iw), np.float32)
     else:
-        inner = masks.brush_stroke_mask(ih, iw, rng, min_width=8, max_width=max(9, min(ih, iw) // 3),
-                                        max_strokes=2)
+        inner = masks.brush_stroke_mask(ih, iw, rng, min_width=8,
+                                        max_width=max(9, min(ih, iw) // 3), max_strokes=2)
     mask = np.zeros((c, c), np.float32)
     mask[by + r:by + r + ih, bx + r:bx + r + iw] = inner
     y, x = np.mgrid[0:bh, 0:bw]
