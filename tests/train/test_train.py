@@ -1706,3 +1706,11 @@ def test_attention_supervision_and_teacher_forcing_reach_the_step():
         l1[share] = recipe.train_step(g, d, opt_g, opt_d, batch,
                                       recipe.LossConfig(gan_start=5, teacher_share=share))["l1"]
     assert l1[0.0] != l1[1.0]
+    # a fade from step 10 to 20: the teacher's share is whole before it, none after it
+    fade = recipe.LossConfig(gan_start=5, teacher_share=1.0, teacher_fade=(10, 20))
+    assert [recipe.teacher_share_at(fade, s) for s in (0, 10, 15, 20, 30)] == \
+        [1.0, 1.0, 0.5, 0.0, 0.0]
+    for step, want in ((10, 1.0), (20, 0.0)):
+        g.load_state_dict(state)
+        got = recipe.train_step(g, d, opt_g, opt_d, batch, fade, step)["l1"]
+        assert got == l1[want]

@@ -59,6 +59,9 @@ def parse_args(argv=None):
                    help="share of the steps in which the hole cells borrow from those cells "
                         "alone instead of the attention's choice (teacher forcing), so the "
                         "layers after the attention learn to carry a source into the fill")
+    p.add_argument("--teacher-fade", type=int, nargs=2, default=(), metavar=("START", "END"),
+                   help="--teacher-share falls in a straight line to 0 from step START to "
+                        "step END (recipe.teacher_share_at)")
     p.add_argument("--copy-share", type=float, default=0.0,
                    help="share of the samples whose hole and a ring around it repeat another "
                         "part of the crop, so L1 pays only for copying it "

@@ -78,6 +78,17 @@ class LossConfig:
     coherence_weight: float = 0.0
     attention_weight: float = 0.0
     teacher_share: float = 0.0
+    teacher_fade: tuple = ()
+
+
+def teacher_share_at(cfg, step):
+    """cfg.teacher_share, or with cfg.teacher_fade = (start, end) that share falling in a
+    straight line to 0 from step start to step end, so the attention's own choice takes
+    over what the layers after it learned to carry from the teacher's."""
+    if not cfg.teacher_fade:
+        return cfg.teacher_share
+    start, end = cfg.teacher_fade
+    return cfg.teacher_share * min(max((end - step) / max(end - start, 1), 0.0), 1.0)
 
 
 def make_nets(width, guide_channels, d_width=64, device="cpu", input_fill="zeros",
@@ -383,7 +394,7 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
     hook, seen = None, []
     if cfg.attention_weight > 0 or cfg.teacher_share > 0:
         target, rows = attention_targets(image, mask)
-        teach = float(torch.rand(())) < cfg.teacher_share
+        teach = float(torch.rand(())) < teacher_share_at(cfg, step)
 
         def hook(a):
             seen.append(a)
