@@ -1341,19 +1341,24 @@ def test_learning_curves_read_logs_and_draw(tmp_path):
     assert np.all(img[-300:] == curves.COLOURS[1], axis=2).any()
 
 
+def _eval_result(folder, name, model, psnr, detail, cases=74):
+    """A results.json as eval_quality.py writes it, with the fields the tables read."""
+    ours = {"l1": 0.09, "psnr": psnr, "ssim": 0.5, "detail": detail, "colour_noise": 0.4,
+            "invented": 0.1}
+    telea = dict(ours, psnr=19.21, detail=0.35)
+    path = folder / name
+    path.write_text(json.dumps({"meta": {"model": model, "cases": cases,
+                                         "mask_kind": "objects"},
+                                "summary": {"ours": ours, "telea": telea}}))
+    return str(path)
+
+
 def test_eval_table_orders_snapshots_by_step_and_curves_draw_it(tmp_path):
     import curves
     import eval_table
 
-    def result(name, model, psnr, detail, cases=74):
-        ours = {"l1": 0.09, "psnr": psnr, "ssim": 0.5, "detail": detail, "colour_noise": 0.4,
-                "invented": 0.1}
-        telea = dict(ours, psnr=19.21, detail=0.35)
-        path = tmp_path / name
-        path.write_text(json.dumps({"meta": {"model": model, "cases": cases,
-                                             "mask_kind": "objects"},
-                                    "summary": {"ours": ours, "telea": telea}}))
-        return str(path)
+    def result(*a, **k):
+        return _eval_result(tmp_path, *a, **k)
     paths = [result("b.json", "runs/x/snap-0001600-raw.gguf", 19.5, 0.4),
              result("a.json", "runs/x/raw-859.gguf", 19.7, 0.16),
              result("c.json", "runs/x/snap-0001200-raw.gguf", 19.6, 0.3)]
@@ -1369,6 +1374,30 @@ def test_eval_table_orders_snapshots_by_step_and_curves_draw_it(tmp_path):
     assert eval_table.main(paths + [odd, "-o", str(table)]) == 1
     with pytest.raises(ValueError):
         eval_table.step_of("runs/x/model.gguf")
+
+
+def test_target_map_puts_each_model_by_detail_and_psnr_above_telea(tmp_path):
+    import target_map
+    cases = {"in": (19.71, 0.6, True),             # +0.5 dB, detail 0.6: met
+             "dim": (18.71, 0.6, False),           # -0.5 dB
+             "smooth": (19.71, 0.4, False)}        # detail below 0.5
+    files = {k: _eval_result(tmp_path, f"{k}.json", f"{k}.gguf", psnr, detail)
+             for k, (psnr, detail, _) in cases.items()}
+    for k, (psnr, detail, in_target) in cases.items():
+        point = target_map.read(f"{k}={files[k]}")
+        assert point["gain"] == pytest.approx(psnr - 19.21)
+        img = target_map.draw([point])
+        ys, xs = np.nonzero(np.all(img == (200, 80, 30), axis=2))
+        cy, cx = int(ys.mean()), int(xs.mean())
+        around = np.all(img[cy - 8:cy + 9, cx - 8:cx + 9] == (215, 240, 215), axis=2)
+        assert around.any() == in_target, k
+    out = tmp_path / "m.png"
+    assert target_map.main([f"{k}={f}" for k, f in files.items()] + ["-o", str(out)]) == 0
+    assert out.stat().st_size > 0
+    other = _eval_result(tmp_path, "o.json", "o.gguf", 19.0, 0.2, cases=21)
+    assert target_map.main([f"in={files['in']}", f"o={other}", "-o", str(out)]) == 1
+    with pytest.raises(SystemExit):
+        target_map.read(files["in"])             # no label
 
 
 def test_compare_report_tables(tmp_path, capsys):
