@@ -1653,7 +1653,9 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
     n = 32 * 32
     even = torch.full((2, n, n), 1 / n)
     assert np.mean(probe_copy.twin_share(even, mask, offset)) == pytest.approx(9 / n)
+    assert np.allclose(probe_copy.attention_entropy(even, mask), np.log(n))
     copy = probe_copy.oracle(even, mask, offset)
+    assert np.allclose(probe_copy.attention_entropy(copy, mask), 0, atol=1e-6)
     hole = recipe.attention_cells(mask)[0]
     assert torch.equal(copy[~hole], even[~hole])    # the known cells' rows stay
     assert np.mean(probe_copy.twin_share(copy, mask, offset)) == 1
@@ -1678,7 +1680,7 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
     r = probe_copy.probe(Copier(), (scene, mask, offset))
     assert r["psnr"] > 100 and r["twin_detail"] > 0.3
     assert r["detail"] == pytest.approx(r["twin_detail"])
-    assert np.isnan(r["attention"])                 # no attention in this fake
+    assert np.isnan(r["attention"]) and np.isnan(r["entropy"])  # no attention in this fake
     r = probe_copy.probe(Grey(), (scene, mask, offset))
     psnr, fill = r["psnr"], r["detail"]
     grey = recipe.to_u8(torch.zeros_like(scene)).astype(float)
@@ -1690,6 +1692,7 @@ def test_probe_copy_scores_fills_against_the_twin(tmp_path):
     g = nets.Generator(width=4, guide_channels=0).eval()
     r = probe_copy.probe(g, (scene, mask, offset))
     assert 0 <= r["attention"] <= 1 and r["oracle_psnr"] != r["psnr"]
+    assert 0 <= r["entropy"] <= np.log(n)
 
 
 def test_attention_targets_point_hole_cells_at_their_twin():

@@ -10,8 +10,9 @@ ring around it repeat another part of the crop exactly, a multiple of 8 px away)
 per model, without a guide: the in-hole PSNR of the fill against the twin, the fill's
 detail ratio (tools/eval/measures.detail_ratio) beside the twin's own, and the share of
 contextual attention's weight that the hole's cells put within one cell of their twin's
-(its grid has 8 px cells; spread evenly, about 0.01), and the PSNR and detail of the fill
-with an oracle's attention, which borrows each hole cell from its twin's cell alone. A
+(its grid has 8 px cells; spread evenly, about 0.01) and the entropy of those weights
+(0: one source; near log(1024) = 6.9: spread over the whole crop), and the PSNR and
+detail of the fill with an oracle's attention, which borrows each hole cell from its twin's cell alone. A
 model that finds the twin and carries it over unblurred scores a high PSNR and the twin's
 detail; one that smooths the surroundings into the hole scores what it scores on ordinary
 holes. The attention share and the oracle's fill tell which half fails: finding the twin,
@@ -84,25 +85,35 @@ def twin_share(weights, mask, offset):
     return near[recipe.attention_cells(mask)[0]].tolist()
 
 
+def attention_entropy(weights, mask):
+    """The entropy (nats) of each hole cell's attention weights, as a list: 0 when it
+    borrows from one cell, log(n) when evenly from n. A cross-entropy the attention
+    cannot pay by finding its target is paid by spreading (CPU runs 49 and 50)."""
+    w = weights[recipe.attention_cells(mask)[0]]
+    return (-(w.clamp_min(1e-12).log() * w).sum(1)).tolist()
+
+
 @torch.no_grad()
 def probe(g, cases, batch=8):
     """{"psnr": in-hole PSNR in dB over all cases' hole pixels, "detail": mean detail ratio
     of the fills, "twin_detail": of the twins, "attention": mean attention share on the
-    twin, "oracle_psnr", "oracle_detail": the fills' with the oracle's attention}."""
+    twin, "entropy": mean entropy of the hole cells' attention (attention_entropy),
+    "oracle_psnr", "oracle_detail": the fills' with the oracle's attention}."""
     scene, mask, offset = cases
 
     def fill(with_oracle):
-        outs, shares = [], []
+        outs, shares, spread = [], [], []
         for i in range(0, len(scene), batch):
             sl = slice(i, i + batch)
 
             def look(a, sl=sl):
                 shares.extend(twin_share(a, mask[sl], offset[sl]))
+                spread.extend(attention_entropy(a, mask[sl]))
                 return oracle(a, mask[sl], offset[sl]) if with_oracle else a
             none = torch.zeros_like(mask[sl])
             outs.append(recipe.forward_g(g, scene[sl], mask[sl], none, none[:, :, :1, :1],
                                          attention=look)[2])
-        return torch.cat(outs), shares
+        return torch.cat(outs), shares, spread
 
     def measure(out):
         mse = float((((out - scene) * mask) ** 2).sum() / (mask.sum() * 3)) * 127.5 ** 2
@@ -110,10 +121,11 @@ def probe(g, cases, batch=8):
         detail = [measures.detail_ratio(o, h) for o, h in zip(recipe.to_u8(out), holes)]
         return 10 * np.log10(255 ** 2 / max(mse, 1e-12)), float(np.nanmean(detail))
 
-    out, shares = fill(False)
+    out, shares, spread = fill(False)
     r = dict(zip(("psnr", "detail"), measure(out)))
     r["twin_detail"] = measure(scene)[1]
     r["attention"] = float(np.mean(shares)) if shares else float("nan")
+    r["entropy"] = float(np.mean(spread)) if spread else float("nan")
     r["oracle_psnr"], r["oracle_detail"] = measure(fill(True)[0])
     return r
 
@@ -129,7 +141,8 @@ def main(argv=None):
     for path in a.models:
         r = probe(recipe.load_generator(path, a.raw), cases)
         print(f"{path}: {r['psnr']:.2f} dB, detail {r['detail']:.2f} "
-              f"({r['twin_detail']:.2f}), attention on the twin {r['attention']:.2f}; "
+              f"({r['twin_detail']:.2f}), attention on the twin {r['attention']:.2f} "
+              f"(entropy {r['entropy']:.2f}); "
               f"with the oracle's attention {r['oracle_psnr']:.2f} dB, detail "
               f"{r['oracle_detail']:.2f}")
     return 0
