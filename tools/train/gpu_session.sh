@@ -68,11 +68,11 @@
 #                Since session 16 it also learns to borrow texture rather than draw it: half
 #                the samples are copy scenes (--copy-share 0.5: the hole has an exact twin in
 #                the crop), half the steps force the attention onto each hole cell's nearest
-#                known source (--teacher-share 0.5), and a cross-entropy asks the attention
-#                to find it (--attention-weight 0.02). The default model's fill did not
+#                known source (--teacher-share 0.5). The default model's fill did not
 #                change when its attention was pointed at the twin; with the teacher the
 #                layers after it began to carry the source (CPU runs 46 to 48, "CPU runs
-#                43 to 48")
+#                43 to 48"). No cross-entropy on the attention (--attention-weight): it was
+#                paid by spreading the attention over the whole crop (CPU runs 49 to 52)
 #   compare/*    (COMPARE=1) compare_gated_partial.sh's four runs, PARALLEL=1, batch 16
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -135,7 +135,7 @@ print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_d
         --lattice-periods 4 8 & p1=$!
     default_run default-texture --gan-weight 0 --texture-weight 150 --texture-space opponent \
         --periodic-weight 1000 --coherence-weight 500 --lattice-weight 100 \
-        --lattice-periods 4 8 --copy-share 0.5 --teacher-share 0.5 --attention-weight 0.02 \
+        --lattice-periods 4 8 --copy-share 0.5 --teacher-share 0.5 \
         & p2=$!
     if [ "${COMPARE:-0}" = 1 ]; then
         PYTHON="$py" PARALLEL=1 NO_EVAL=1 EXPORT_DTYPE=f16 \
