@@ -28,16 +28,31 @@ def step_of(model):
     return int(found[-1])
 
 
-def row(path):
+def measured(path):
+    """The network's measures (COLUMNS) and Telea's PSNR and detail in an eval_quality.py
+    results.json, with its model, case count and mask kind."""
     with open(path) as f:
         r = json.load(f)
     ours, telea = r["summary"]["ours"], r["summary"]["telea"]
-    out = {"step": step_of(r["meta"]["model"])}
     # periodic: since session 15, incoherence since session 16
-    out.update({k: ours.get(k, float("nan")) for k in COLUMNS})
+    out = {k: ours.get(k, float("nan")) for k in COLUMNS}
     out.update({"telea_psnr": telea["psnr"], "telea_detail": telea["detail"],
-                "cases": r["meta"]["cases"], "mask_kind": r["meta"]["mask_kind"]})
+                "model": r["meta"]["model"], "cases": r["meta"]["cases"],
+                "mask_kind": r["meta"]["mask_kind"]})
     return out
+
+
+def same_cases(rows, tool):
+    """True if every row measured the same cases; else says so on stderr."""
+    if len({(r["cases"], r["mask_kind"]) for r in rows}) > 1:
+        print(f"{tool}: the runs measured different cases", file=sys.stderr)
+        return False
+    return True
+
+
+def row(path):
+    m = measured(path)
+    return {"step": step_of(m.pop("model")), **m}
 
 
 def main(argv=None):
@@ -46,8 +61,7 @@ def main(argv=None):
     p.add_argument("-o", "--output", required=True, help="the table (TSV)")
     a = p.parse_args(argv)
     rows = sorted((row(x) for x in a.results), key=lambda r: r["step"])
-    if len({(r["cases"], r["mask_kind"]) for r in rows}) > 1:
-        print("eval_table: the runs measured different cases", file=sys.stderr)
+    if not same_cases(rows, "eval_table"):
         return 1
     keys = list(rows[0])
     with open(a.output, "w") as f:

@@ -3,7 +3,7 @@
 OpenCV Telea's, one dot per eval_quality.py run, the target's corner shaded.
 
     tools/eval/target_map.py "default=runs/eval/s14/default-objects/results.json" \\
-        "39 @2,600=runs/eval/s15/run39-2600-raw/results.json" -o map.png
+        "39 (2600)=runs/eval/s15/run39-2600-raw/results.json" -o map.png
 
 Each argument is LABEL=results.json; every file must have measured the same cases (the
 PSNR above Telea's is only comparable then). The target (issue 14 of the project: detail
@@ -12,11 +12,14 @@ which the pictures must still confirm. Telea itself is the dot at PSNR 0. Drawn 
 OpenCV (no plotting library needed).
 """
 import argparse
-import json
+import os
 import sys
 
 import cv2
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import eval_table  # noqa: E402
 
 DETAIL_TARGET = 0.5
 
@@ -25,11 +28,8 @@ def read(spec):
     label, _, path = spec.partition("=")
     if not path:
         raise SystemExit(f"target_map: {spec!r} is not LABEL=results.json")
-    with open(path) as f:
-        r = json.load(f)
-    ours, telea = r["summary"]["ours"], r["summary"]["telea"]
-    return {"label": label, "detail": ours["detail"], "gain": ours["psnr"] - telea["psnr"],
-            "telea_detail": telea["detail"], "cases": (r["meta"]["cases"], r["meta"]["mask_kind"])}
+    m = eval_table.measured(path)
+    return dict(m, label=label, gain=m["psnr"] - m["telea_psnr"])
 
 
 def draw(points, w=760, h=520):
@@ -76,8 +76,7 @@ def main(argv=None):
     p.add_argument("-o", "--output", required=True, help="the figure (PNG)")
     a = p.parse_args(argv)
     points = [read(s) for s in a.models]
-    if len({pt["cases"] for pt in points}) > 1:
-        print("target_map: the runs measured different cases", file=sys.stderr)
+    if not eval_table.same_cases(points, "target_map"):
         return 1
     cv2.imwrite(a.output, draw(points))
     return 0
