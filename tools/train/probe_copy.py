@@ -7,16 +7,16 @@
 Cases: crops of the held-out photos (DATA/val at 0.6 scale, 3 per photo, seeded) made into
 copy scenes (gitrain/data.copy_scene: the hole, a box or strokes of 32-96 px, and an 8-20 px
 ring around it repeat another part of the crop exactly, a multiple of 8 px away). Printed
-per model, without a guide: the in-hole PSNR of the fill against the twin, the fill's
-detail ratio (tools/eval/measures.detail_ratio) beside the twin's own, and the share of
-contextual attention's weight that the hole's cells put within one cell of their twin's
-(its grid has 8 px cells; spread evenly, about 0.01) and the entropy of those weights
-(0: one source; near log(1024) = 6.9: spread over the whole crop), and the PSNR and
-detail of the fill with an oracle's attention, which borrows each hole cell from its twin's cell alone. A
-model that finds the twin and carries it over unblurred scores a high PSNR and the twin's
-detail; one that smooths the surroundings into the hole scores what it scores on ordinary
-holes. The attention share and the oracle's fill tell which half fails: finding the twin,
-or carrying it over (a decoder that ignores the attention fills alike with the oracle's).
+per model, without a guide: the in-hole PSNR of the fill against the twin, the fill's detail
+ratio (tools/eval/measures.detail_ratio) beside the twin's own, and the share of contextual
+attention's weight that the hole's cells put within one cell of their twin's (its grid has
+8 px cells; spread evenly, about 0.01) and the entropy of those weights (0: one source; near
+log(1024) = 6.9: spread over the whole crop), and the PSNR and detail of the fill with an
+oracle's attention, which borrows each hole cell from its twin's cell alone. A model that
+finds the twin and carries it over unblurred scores a high PSNR and the twin's detail; one
+that smooths the surroundings into the hole scores what it scores on ordinary holes. The
+attention share and the oracle's fill tell which half fails: finding the twin, or carrying
+it over (a decoder that ignores the attention fills alike with the oracle's).
 """
 import os
 import sys

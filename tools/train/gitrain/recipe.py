@@ -83,8 +83,9 @@ class LossConfig:
 
 def teacher_share_at(cfg, step):
     """cfg.teacher_share, or with cfg.teacher_fade = (start, end) that share falling in a
-    straight line to 0 from step start to step end, so the attention's own choice takes
-    over what the layers after it learned to carry from the teacher's."""
+    straight line to 0 from step start to step end, meant to let the attention's own choice
+    take over what the layers after it learned to carry from the teacher's (in CPU runs 51
+    and 52 that carrying faded with the teacher instead)."""
     if not cfg.teacher_fade:
         return cfg.teacher_share
     start, end = cfg.teacher_fade
