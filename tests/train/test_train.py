@@ -1714,7 +1714,7 @@ def test_attention_targets_point_hole_cells_at_their_twin():
     assert total > 50 and hits >= 0.9 * total
 
 
-def test_attention_supervision_and_teacher_forcing_reach_the_step():
+def test_attention_supervision_and_teacher_forcing_reach_the_step(monkeypatch):
     n = 16
     target = torch.tensor([[3, 5, 7, 0]] * 2).repeat(1, 4)
     rows = torch.zeros(2, n, dtype=torch.bool)
@@ -1742,7 +1742,11 @@ def test_attention_supervision_and_teacher_forcing_reach_the_step():
     fade = recipe.LossConfig(gan_start=5, teacher_share=1.0, teacher_fade=(10, 20))
     assert [recipe.teacher_share_at(fade, s) for s in (0, 10, 15, 20, 30)] == \
         [1.0, 1.0, 0.5, 0.0, 0.0]
-    for step, want in ((10, 1.0), (20, 0.0)):
+    calls, real_targets = [], recipe.attention_targets
+    monkeypatch.setattr(recipe, "attention_targets", lambda *a: calls.append(1) or real_targets(*a))
+    for step, want, cdists in ((10, 1.0, 1), (20, 0.0, 0)):
         g.load_state_dict(state)
         got = recipe.train_step(g, d, opt_g, opt_d, batch, fade, step)["l1"]
         assert got == l1[want]
+        assert len(calls) == cdists         # no teacher, no cross-entropy: no targets sought
+        calls.clear()

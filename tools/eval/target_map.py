@@ -55,8 +55,8 @@ def draw(points, w=760, h=520):
         p = at(t, y0)
         cv2.putText(img, f"{t:.1f}", (p[0] - 10, h - bottom + 16), font, 0.4, grey, 1, cv2.LINE_AA)
     cv2.rectangle(img, (left, top), (w - right, h - bottom), (0, 0, 0), 1)
-    cv2.putText(img, "in-hole PSNR above OpenCV Telea's (dB) against detail ratio", (left, top - 12),
-                font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(img, "in-hole PSNR above OpenCV Telea's (dB) against detail ratio",
+                (left, top - 12), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, "detail ratio (hole's fine detail over the ring's)", (w - right - 360, h - 8),
                 font, 0.4, grey, 1, cv2.LINE_AA)
     telea = at(points[0]["telea_detail"], 0.0)

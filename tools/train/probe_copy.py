@@ -107,9 +107,11 @@ def probe(g, cases, batch=8):
             sl = slice(i, i + batch)
 
             def look(a, sl=sl):
+                if with_oracle:
+                    return oracle(a, mask[sl], offset[sl])
                 shares.extend(twin_share(a, mask[sl], offset[sl]))
                 spread.extend(attention_entropy(a, mask[sl]))
-                return oracle(a, mask[sl], offset[sl]) if with_oracle else a
+                return a
             none = torch.zeros_like(mask[sl])
             outs.append(recipe.forward_g(g, scene[sl], mask[sl], none, none[:, :, :1, :1],
                                          attention=look)[2])

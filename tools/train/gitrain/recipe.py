@@ -393,9 +393,9 @@ def train_step(g, d, opt_g, opt_d, batch, cfg=LossConfig(), step=0, train_g=True
     image, mask, edge, keep, *rgb = batch
     use_gan = cfg.gan_weight > 0 and step >= cfg.gan_start
     hook, seen = None, []
-    if cfg.attention_weight > 0 or cfg.teacher_share > 0:
+    teach = cfg.teacher_share > 0 and float(torch.rand(())) < teacher_share_at(cfg, step)
+    if teach or cfg.attention_weight > 0:  # the targets' cdist only in steps that use them
         target, rows = attention_targets(image, mask)
-        teach = float(torch.rand(())) < teacher_share_at(cfg, step)
 
         def hook(a):
             seen.append(a)
